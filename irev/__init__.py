@@ -1,0 +1,79 @@
+"""The IREV meetings site: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from irev import config as default_config
+from irev.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+
+
+class ConfigurationError(RuntimeError):
+    """The settings would make the site unsafe or unusable; the message says which."""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, error pages and commands."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(default_config.Defaults)
+    app.config.from_prefixed_env()
+    if config:
+        app.config.update(config)
+    _finish_config(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=_migrations_dir())
+    csrf.init_app(app)
+    mail.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    limiter.init_app(app)
+
+    import irev.models  # noqa: F401  (registers the tables on the metadata)
+    from irev import cli, errors, security, templating
+
+    templating.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    _register_blueprints(app)
+
+    hops = int(app.config["IREV_PROXY_HOPS"])
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Attach one blueprint per audience."""
+    from irev.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+
+
+def _finish_config(app: Flask) -> None:
+    """Fill derived settings and refuse unsafe ones outside development and tests."""
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        os.makedirs(app.instance_path, exist_ok=True)
+        path = os.path.join(app.instance_path, "irev.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+    development = app.debug or app.testing
+    if development:
+        app.config["SESSION_COOKIE_SECURE"] = False
+        app.config["REMEMBER_COOKIE_SECURE"] = False
+    elif app.config["SECRET_KEY"] == default_config.DEV_SECRET_KEY:
+        raise ConfigurationError(
+            "FLASK_SECRET_KEY is not set: the development key is refused outside debug and "
+            "testing. Set FLASK_SECRET_KEY to a long random value (python -c "
+            '"import secrets; print(secrets.token_urlsafe(48))").'
+        )
+    app.config["IREV_BASE_URL"] = app.config["IREV_BASE_URL"].rstrip("/")
+
+
+def _migrations_dir() -> str:
+    """Return the migrations folder at the top of the repository."""
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "migrations")

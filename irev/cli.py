@@ -1,0 +1,42 @@
+"""Flask commands: `flask --app wsgi programme ...` (other groups live beside their services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from irev.extensions import db
+from irev.services import programmes
+
+programme_cli = AppGroup("programme", help="Charger le programme des rencontres.")
+
+
+@programme_cli.command("load")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_command(path: Path) -> None:
+    """Charger ou mettre à jour un programme depuis un fichier YAML (sans doublon)."""
+    try:
+        programme = programmes.load_programme(programmes.read_programme_file(path))
+    except programmes.ProgrammeFileError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Programme « {programme.title} » chargé : {len(programme.meetings)} séances.")
+
+
+@programme_cli.command("demo")
+def demo_command() -> None:
+    """Charger le programme réel déplacé sur les prochains premiers mercredis (démonstration)."""
+    data = programmes.read_programme_file(programmes.DEFAULT_FILE)
+    programme = programmes.load_programme(data, demo=True)
+    db.session.commit()
+    click.echo(
+        f"Programme de démonstration « {programme.title} » : {len(programme.meetings)} séances."
+    )
+
+
+def init_app(app: Flask) -> None:
+    """Register the command groups."""
+    app.cli.add_command(programme_cli)

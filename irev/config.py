@@ -1,0 +1,55 @@
+"""Default settings; every one can be overridden from the environment with the FLASK_ prefix."""
+
+from __future__ import annotations
+
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+class Defaults:
+    """Settings for development; production overrides them through FLASK_* variables."""
+
+    SECRET_KEY = DEV_SECRET_KEY
+    #: SQLite file under instance/ unless FLASK_SQLALCHEMY_DATABASE_URI says otherwise.
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    #: Public address of the site, used to build links in e-mails.
+    IREV_BASE_URL = "http://127.0.0.1:5000"
+    #: Shown on every page while the database holds demonstration data.
+    IREV_TIMEZONE = "Europe/Paris"
+    #: Offsets before a meeting at which the video link is sent: "day-before@10:00" and "1h".
+    IREV_VIDEO_LINK_SCHEDULE = "veille@10:00,1h"
+    #: Days a confirmation link stays valid.
+    IREV_LINK_MAX_AGE_DAYS = 7
+    #: Retention of personal data after the programme's last meeting, in months.
+    IREV_RETENTION_MONTHS = 12
+    #: Number of reverse proxies in front of the app (for ProxyFix); 0 when served directly.
+    IREV_PROXY_HOPS = 0
+
+    #: Without MAIL_SERVER, e-mails are captured in the database (readable at /admin/emails).
+    MAIL_SERVER: str | None = None
+    MAIL_PORT = 25
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME: str | None = None
+    MAIL_PASSWORD: str | None = None
+    MAIL_DEFAULT_SENDER = "IREV – Rencontres des élus <rencontres-elus@irev.fr>"
+    MAIL_REPLY_TO = "m.petit@irev.fr"
+    MAIL_SUPPRESS_SEND = False
+
+    WTF_CSRF_TIME_LIMIT = None  # a slow reader must not lose a half-filled form
+    #: Refuse bodies over 64 kB (no form here needs more).
+    MAX_CONTENT_LENGTH = 64 * 1024
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_STRATEGY = "moving-window"
+
+    #: HSTS is sent only when True (production behind TLS).
+    IREV_HSTS = False

@@ -1,0 +1,35 @@
+"""All models, importable from irev.models."""
+
+from irev.models.audit import AuditEvent
+from irev.models.outbox import EmailStatus, OutboundEmail
+from irev.models.people import (
+    ACTIVE_STATES,
+    TRANSITIONS,
+    IllegalTransition,
+    Person,
+    Registration,
+    RegistrationState,
+)
+from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
+from irev.models.staff import StaffUser
+from irev.models.types import UTCDateTime, utcnow
+
+__all__ = [
+    "ACTIVE_STATES",
+    "TRANSITIONS",
+    "ApprovalMode",
+    "AuditEvent",
+    "EmailStatus",
+    "IllegalTransition",
+    "Meeting",
+    "MeetingMode",
+    "MeetingStatus",
+    "OutboundEmail",
+    "Person",
+    "Programme",
+    "Registration",
+    "RegistrationState",
+    "StaffUser",
+    "UTCDateTime",
+    "utcnow",
+]

@@ -1,0 +1,144 @@
+"""People who register, and their registrations with the one state machine."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from irev.extensions import db
+from irev.models.programme import Meeting, _enum
+from irev.models.types import UTCDateTime, utcnow
+
+
+class Person(db.Model):
+    """Someone who registered: one row per normalised e-mail address."""
+
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Normalised (see services.people.normalise_email): the identity of a person.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    #: Commune or intercommunality.
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    #: A value of registration.forms.MANDATES.
+    mandate: Mapped[str] = mapped_column(String(60), default="")
+    #: A value of registration.forms.DEPARTMENTS.
+    department: Mapped[str] = mapped_column(String(60), default="")
+    accessibility_needs: Mapped[str] = mapped_column(Text, default="")
+    #: Raised to invalidate every self-service link sent so far.
+    link_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    #: Set when personal data were erased; the row stays for the figures.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    registrations: Mapped[list[Registration]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def __repr__(self) -> str:
+        return f"<Person {self.id}>"
+
+
+class RegistrationState(enum.StrEnum):
+    REQUESTED = "requested"  # form sent, e-mail link not yet confirmed: holds no seat
+    SEATED = "seated"
+    PENDING_APPROVAL = "pending_approval"
+    WAITING = "waiting"
+    REJECTED = "rejected"
+    CANCELLED_BY_PERSON = "cancelled_by_person"
+    CANCELLED_BY_ORGANISER = "cancelled_by_organiser"
+
+
+S = RegistrationState
+
+#: The only moves a registration may make; anything else is refused.
+TRANSITIONS: dict[RegistrationState, frozenset[RegistrationState]] = {
+    S.REQUESTED: frozenset({S.SEATED, S.PENDING_APPROVAL, S.WAITING, S.CANCELLED_BY_PERSON}),
+    S.PENDING_APPROVAL: frozenset(
+        {S.SEATED, S.WAITING, S.REJECTED, S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}
+    ),
+    S.WAITING: frozenset(
+        {S.SEATED, S.PENDING_APPROVAL, S.REJECTED, S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}
+    ),
+    S.SEATED: frozenset({S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}),
+    S.REJECTED: frozenset(),
+    S.CANCELLED_BY_PERSON: frozenset(),
+    S.CANCELLED_BY_ORGANISER: frozenset(),
+}
+
+#: States that count as "registered": at most one such registration per person and meeting.
+ACTIVE_STATES = frozenset({S.REQUESTED, S.SEATED, S.PENDING_APPROVAL, S.WAITING})
+_ACTIVE_SQL = "state IN ('requested', 'seated', 'pending_approval', 'waiting')"
+
+
+class IllegalTransition(ValueError):
+    """A registration was asked to move to a state it cannot reach from where it is."""
+
+
+class Registration(db.Model):
+    """A person's registration for one meeting."""
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        # The database refuses two active registrations of one person for one meeting.
+        Index(
+            "uq_registration_active_person_meeting",
+            "person_id",
+            "meeting_id",
+            unique=True,
+            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_ACTIVE_SQL),
+        ),
+        Index("ix_registration_meeting_state", "meeting_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
+    state: Mapped[RegistrationState] = mapped_column(
+        _enum(RegistrationState, "registration_state"), default=RegistrationState.REQUESTED
+    )
+    #: Groups the registrations of one form submission; the confirmation link names it.
+    request_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the current state was entered; orders the waiting list.
+    state_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Reason given by staff on rejection or cancellation; goes into the e-mail.
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: Attendance after the meeting: None until marked.
+    attended: Mapped[bool | None] = mapped_column()
+    #: "formulaire" for the public form, "equipe" when staff registered someone who phoned.
+    source: Mapped[str] = mapped_column(String(20), default="formulaire")
+
+    person: Mapped[Person] = relationship(back_populates="registrations")
+    meeting: Mapped[Meeting] = relationship(back_populates="registrations")
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in ACTIVE_STATES
+
+    def can_move_to(self, new_state: RegistrationState) -> bool:
+        """Return True when the state machine allows the move."""
+        return new_state in TRANSITIONS[self.state]
+
+    def move_to(self, new_state: RegistrationState, *, at: datetime | None = None) -> None:
+        """Move to new_state or raise IllegalTransition; seat counting is the service's job."""
+        if not self.can_move_to(new_state):
+            raise IllegalTransition(f"{self.state.value} -> {new_state.value}")
+        self.state = new_state
+        self.state_changed_at = at or utcnow()
+
+    def __repr__(self) -> str:
+        return f"<Registration {self.id} {self.state.value}>"

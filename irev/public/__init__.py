@@ -1,0 +1,7 @@
+"""Public pages: the programme, meetings, calendars, legal pages."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from irev.public import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -1,0 +1,1 @@
+"""Business rules, independent of requests: each module holds one domain."""

@@ -20,7 +20,7 @@ from tests import factories
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")
 IN_CI = os.environ.get("CI", "").lower() == "true"
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None)
+CHROMIUM = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -38,7 +38,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 deselected.append(item)
                 continue
             item.add_marker(
-                pytest.mark.skip(reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://…")
+                pytest.mark.skip(
+                    reason="needs PostgreSQL: set TEST_DATABASE_URL=postgresql+psycopg://…"
+                )
             )
         if "browser" in item.keywords and not CHROMIUM:
             item.add_marker(
@@ -55,7 +57,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     skipped = reporter.stats.get("skipped", []) if reporter else []
     if IN_CI and skipped:
-        reporter.write_line(f"CI: {len(skipped)} test(s) skipped; nothing may skip in CI.", red=True)
+        message = f"CI: {len(skipped)} test(s) skipped; nothing may skip in CI."
+        reporter.write_line(message, red=True)
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 

@@ -1,0 +1,303 @@
+"""Render an outbox row into an e-mail: templates, headers, calendar attachment, links.
+
+Every message is built with the standard library's EmailMessage under the SMTP policy, which
+refuses CR/LF in header values: user text can never add a header. The plain-text part comes
+first and the HTML second (multipart/alternative); a calendar wraps them in multipart/mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+
+from irev.dates import PARIS
+from irev.extensions import db
+from irev.models import Meeting, OutboundEmail, Person, Programme, Registration, utcnow
+from irev.tokens import make_token
+
+#: Kinds that carry the meeting as a calendar (METHOD:PUBLISH), per the e-mail contract.
+ICS_PUBLISH_KINDS = frozenset(
+    {
+        "seated_to_registrant",
+        "promoted_to_registrant",
+        "approved_to_registrant",
+        "video_link_to_registrant",
+        "meeting_changed_to_registrant",
+    }
+)
+#: Kinds that carry a METHOD:CANCEL calendar.
+ICS_CANCEL_KINDS = frozenset({"meeting_cancelled_to_registrant"})
+
+#: Lines of the SMTP policy end in CRLF and are folded at 78 characters.
+SMTP_POLICY = policy.SMTP
+
+
+class RenderError(RuntimeError):
+    """An outbox row cannot be turned into an e-mail (missing template, missing row ...)."""
+
+
+@dataclass
+class Rendered:
+    """The three texts of a message and its attachments, before headers."""
+
+    subject: str
+    text: str
+    html: str
+    #: (filename, maintype, subtype, params, data)
+    attachments: list[tuple[str, str, str, dict[str, str], bytes]] = field(default_factory=list)
+
+
+def collapse(value: str) -> str:
+    """Return value on one line with runs of whitespace (CR/LF included) made single spaces."""
+    return " ".join(str(value).split())
+
+
+def base_url() -> str:
+    """Return the public address of the site, without a trailing slash."""
+    return str(current_app.config["IREV_BASE_URL"]).rstrip("/")
+
+
+def manage_url(person: Person) -> str:
+    """Return the self-service link of a person (signed; void once link_version is raised)."""
+    token = make_token("manage", {"p": person.id, "v": person.link_version})
+    return f"{base_url()}/inscription/gerer/{token}"
+
+
+def cancel_url(registration: Registration) -> str:
+    """Return the link that opens the page cancelling one registration (a button, then POST)."""
+    token = make_token("cancel", {"r": registration.id})
+    return f"{base_url()}/inscription/annuler/{token}"
+
+
+def schedule_version(meeting: Meeting) -> str:
+    """Return a short digest of the meeting's times: it changes when the time changes."""
+    raw = f"{meeting.starts_at.isoformat()}|{meeting.ends_at.isoformat()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def link_version(meeting: Meeting) -> str:
+    """Return a short digest of what a video-link message says: times and connection details."""
+    raw = "|".join(
+        [
+            meeting.starts_at.isoformat(),
+            meeting.ends_at.isoformat(),
+            meeting.video_url or "",
+            meeting.video_meeting_id or "",
+            meeting.video_passcode or "",
+        ]
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+#: Kinds that may carry the connection details of the meeting.
+LINK_KINDS = frozenset({"video_link_to_registrant", "meeting_changed_to_registrant"})
+
+
+def may_receive_link(registration: Registration | None, meeting: Meeting | None) -> bool:
+    """Return True only for a seated registration of a published meeting with a video link."""
+    from irev.models import MeetingStatus, RegistrationState
+
+    return (
+        registration is not None
+        and meeting is not None
+        and registration.meeting_id == meeting.id
+        and registration.state is RegistrationState.SEATED
+        and meeting.status is MeetingStatus.PUBLISHED
+        and bool(meeting.video_url)
+    )
+
+
+def video_details(
+    email: OutboundEmail, registration: Registration | None, meeting: Meeting | None
+) -> dict[str, str] | None:
+    """Return the connection details for a link message to a seated registrant, else None.
+
+    This is the one place the link enters a message: nobody who is not seated can get it,
+    whatever a template or a caller asks.
+    """
+    if email.kind not in LINK_KINDS or not may_receive_link(registration, meeting):
+        return None
+    if email.kind != "video_link_to_registrant" and not (email.context or {}).get("with_link"):
+        return None
+    assert meeting is not None
+    return {
+        "url": meeting.video_url,
+        "meeting_id": meeting.video_meeting_id,
+        "passcode": meeting.video_passcode,
+    }
+
+
+def _addressed_to_person(email: OutboundEmail, person: Person | None) -> bool:
+    """Return True when the message goes to the person it is about (not to staff)."""
+    return person is not None and not email.kind.endswith("_to_staff")
+
+
+def template_context(email: OutboundEmail) -> dict[str, Any]:
+    """Return what the templates of a message see (the e-mail contract)."""
+    person = db.session.get(Person, email.person_id) if email.person_id else None
+    registration = (
+        db.session.get(Registration, email.registration_id) if email.registration_id else None
+    )
+    meeting = db.session.get(Meeting, email.meeting_id) if email.meeting_id else None
+    if meeting is None and registration is not None:
+        meeting = registration.meeting
+    programme: Programme | None = meeting.programme if meeting is not None else None
+    to_person = _addressed_to_person(email, person)
+    context: dict[str, Any] = {
+        "email": email,
+        "person": person,
+        "registration": registration,
+        "meeting": meeting,
+        "programme": programme,
+        "base_url": base_url(),
+        "manage_url": manage_url(person) if to_person and person else None,
+        "greeting_name": person.first_name if to_person and person else "",
+    }
+    if registration is not None and to_person:
+        context["cancel_url"] = cancel_url(registration)
+    context["video"] = video_details(email, registration, meeting)
+    for key, value in (email.context or {}).items():
+        context.setdefault(key, value)
+    return context
+
+
+def _render_one(name: str, context: dict[str, Any]) -> str:
+    """Render one template of the emails/ folder."""
+    from jinja2 import TemplateNotFound
+
+    try:
+        template = current_app.jinja_env.get_template(f"emails/{name}")
+    except TemplateNotFound as error:
+        raise RenderError(f"gabarit d’e-mail manquant : emails/{name}") from error
+    return template.render(context)
+
+
+def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
+    """Render subject, plain text and HTML of an outbox row, plus its calendar if any."""
+    context = template_context(email)
+    subject = collapse(_render_one(f"{email.kind}.subject.txt", context))
+    if not subject:
+        raise RenderError(f"objet vide pour {email.kind}")
+    context["subject"] = subject
+    text = _render_one(f"{email.kind}.txt", context).strip() + "\n"
+    html = _render_one(f"{email.kind}.html", context)
+    rendered = Rendered(subject=subject, text=text, html=html)
+    meeting = context["meeting"]
+    method = (
+        "PUBLISH"
+        if email.kind in ICS_PUBLISH_KINDS
+        else "CANCEL"
+        if email.kind in ICS_CANCEL_KINDS
+        else None
+    )
+    if meeting is not None and method:
+        rendered.attachments.append(_calendar(meeting, method, ics_cache))
+    return rendered
+
+
+def _calendar(
+    meeting: Meeting, method: str, cache: dict | None
+) -> tuple[str, str, str, dict[str, str], bytes]:
+    """Return the meeting's .ics attachment (same UID and SEQUENCE as /seances/<slug>.ics)."""
+    from irev.calendars import meeting_calendar
+
+    key = (meeting.id, meeting.sequence, method)
+    data = cache.get(key) if cache is not None else None
+    if data is None:
+        data = meeting_calendar([meeting], method=method)
+        if cache is not None:
+            cache[key] = data
+    filename = f"{meeting.slug}.ics" if method == "PUBLISH" else f"{meeting.slug}-annulation.ics"
+    return filename, "text", "calendar", {"method": method, "charset": "utf-8"}, data
+
+
+def _address(value: str) -> Address:
+    """Return a header Address from "Name <addr>" (whitespace collapsed)."""
+    name, addr = parseaddr(collapse(value))
+    return Address(display_name=collapse(name), addr_spec=addr)
+
+
+def reply_to(programme: Programme | None) -> str:
+    """Return the Reply-To address: MAIL_REPLY_TO, else the programme's contact address."""
+    configured = current_app.config.get("MAIL_REPLY_TO")
+    if configured:
+        return str(configured)
+    if programme is not None and programme.contact_email:
+        return programme.contact_email
+    return str(current_app.config["MAIL_DEFAULT_SENDER"])
+
+
+def sender() -> str:
+    """Return the From address (configuration only: user text never goes into From)."""
+    return str(current_app.config["MAIL_DEFAULT_SENDER"])
+
+
+def site_domain() -> str:
+    """Return the host name of IREV_BASE_URL, for Message-ID."""
+    return urlsplit(base_url()).hostname or "localhost"
+
+
+def build_message(
+    email: OutboundEmail, rendered: Rendered | None = None, *, ics_cache: dict | None = None
+) -> EmailMessage:
+    """Return the complete message for an outbox row, headers included."""
+    rendered = rendered or render(email, ics_cache=ics_cache)
+    programme = None
+    if email.meeting_id:
+        meeting = db.session.get(Meeting, email.meeting_id)
+        programme = meeting.programme if meeting else None
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["Subject"] = rendered.subject
+    message["From"] = _address(sender())
+    message["To"] = Address(display_name=collapse(email.to_name), addr_spec=email.to_address)
+    message["Reply-To"] = _address(reply_to(programme))
+    message["Date"] = format_datetime(utcnow().astimezone(PARIS).replace(microsecond=0))
+    message["Message-ID"] = make_msgid(domain=site_domain())
+    # RFC 3834: automatic replies ("out of office") must not answer a transactional message.
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(rendered.text, cte="quoted-printable")
+    message.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    for filename, maintype, subtype, params, data in rendered.attachments:
+        message.add_attachment(
+            data, maintype=maintype, subtype=subtype, filename=filename, params=params
+        )
+    return message
+
+
+def preview(email: OutboundEmail) -> dict[str, Any]:
+    """Return subject, text, html and attachment names of a message, for the staff e-mail log.
+
+    A sent or captured message is read back from the exact bytes that left; a pending one is
+    rendered now (its links and times may still change before it is sent).
+    """
+    if email.raw_message:
+        from email import message_from_string
+
+        parsed = message_from_string(email.raw_message, policy=policy.default)
+        text_part = parsed.get_body(preferencelist=("plain",))
+        html_part = parsed.get_body(preferencelist=("html",))
+        return {
+            "subject": str(parsed["Subject"] or ""),
+            "to": str(parsed["To"] or ""),
+            "text": text_part.get_content() if text_part else "",
+            "html": html_part.get_content() if html_part else "",
+            "attachments": [part.get_filename() for part in parsed.iter_attachments()],
+            "sent": True,
+        }
+    rendered = render(email)
+    return {
+        "subject": rendered.subject,
+        "to": email.to_address,
+        "text": rendered.text,
+        "html": rendered.html,
+        "attachments": [attachment[0] for attachment in rendered.attachments],
+        "sent": False,
+    }

@@ -11,17 +11,26 @@ from flask.cli import AppGroup
 from irev.extensions import db
 from irev.services import programmes
 
+
+class CommandError(click.ClickException):
+    """A command failed for a reason the operator can fix: print it in French, exit 1."""
+
+    def show(self, file=None) -> None:
+        """Print "Erreur : <message>" on standard error, without a traceback."""
+        click.echo(f"Erreur : {self.format_message()}", err=True, file=file)
+
+
 programme_cli = AppGroup("programme", help="Charger le programme des rencontres.")
 
 
 @programme_cli.command("load")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def load_command(path: Path) -> None:
     """Charger ou mettre à jour un programme depuis un fichier YAML (sans doublon)."""
     try:
         programme = programmes.load_programme(programmes.read_programme_file(path))
     except programmes.ProgrammeFileError as error:
-        raise click.ClickException(str(error)) from error
+        raise CommandError(str(error)) from error
     db.session.commit()
     click.echo(f"Programme « {programme.title} » chargé : {len(programme.meetings)} séances.")
 
@@ -29,8 +38,11 @@ def load_command(path: Path) -> None:
 @programme_cli.command("demo")
 def demo_command() -> None:
     """Charger le programme réel déplacé sur les prochains premiers mercredis (démonstration)."""
-    data = programmes.read_programme_file(programmes.DEFAULT_FILE)
-    programme = programmes.load_programme(data, demo=True)
+    try:
+        data = programmes.read_programme_file(programmes.DEFAULT_FILE)
+        programme = programmes.load_programme(data, demo=True)
+    except programmes.ProgrammeFileError as error:
+        raise CommandError(str(error)) from error
     db.session.commit()
     click.echo(
         f"Programme de démonstration « {programme.title} » : {len(programme.meetings)} séances."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +26,35 @@ class ProgrammeFileError(ValueError):
 
 
 def read_programme_file(path: Path | str) -> dict[str, Any]:
-    """Read and minimally check a programme file."""
+    """Read a programme file and check its shape; raise ProgrammeFileError in French."""
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise ProgrammeFileError(f"lecture impossible de {path} : {error}") from error
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ProgrammeFileError(f"fichier introuvable : {path}") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise ProgrammeFileError(f"lecture impossible de {path} ({error})") from error
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        where = getattr(error, "problem_mark", None)
+        line = f" (ligne {where.line + 1})" if where else ""
+        raise ProgrammeFileError(f"{path} n’est pas un YAML valide{line}") from error
+    except ValueError as error:  # PyYAML builds dates itself: 2023-13-45 fails here
+        raise ProgrammeFileError(f"{path} : date impossible ({error})") from error
     if not isinstance(data, dict):
-        raise ProgrammeFileError(f"{path} ne décrit pas un programme")
+        raise ProgrammeFileError(f"{path} ne décrit pas un programme (une table de clés)")
     for key in ("slug", "title", "year", "meetings"):
         if key not in data:
             raise ProgrammeFileError(f"{path} : la clé « {key} » manque")
+    if not isinstance(data["year"], int):
+        raise ProgrammeFileError(f"{path} : « year » doit être une année, par exemple 2023")
+    meetings = data["meetings"]
+    if not isinstance(meetings, list) or not all(isinstance(m, dict) for m in meetings):
+        raise ProgrammeFileError(f"{path} : « meetings » doit être une liste de séances")
+    slugs = [m.get("slug") for m in meetings]
+    duplicates = sorted({str(slug) for slug in slugs if slugs.count(slug) > 1})
+    if duplicates:
+        raise ProgrammeFileError(f"{path} : séances en double : {', '.join(duplicates)}")
     return data
 
 
@@ -50,6 +70,8 @@ def load_programme(
     if programme is None:
         programme = Programme(slug=data["slug"])
         db.session.add(programme)
+    # A real programme turned into the demo gets the coming dates too.
+    move = demo and not programme.is_demo
     contact = data.get("contact") or {}
     _assign(
         programme,
@@ -70,16 +92,26 @@ def load_programme(
     defaults = data.get("meeting_defaults") or {}
     demo_dates = _first_wednesdays(today or dt.date.today(), len(data["meetings"]))
     for index, item in enumerate(data["meetings"]):
-        _load_meeting(programme, {**defaults, **item}, demo_dates[index] if demo else None)
+        demo_date = demo_dates[index] if demo else None
+        _load_meeting(programme, {**defaults, **item}, demo_date, move=move)
     db.session.flush()
     return programme
 
 
-def _load_meeting(programme: Programme, item: dict[str, Any], demo_date: dt.date | None) -> None:
-    """Create or update one meeting from its entry in the file."""
+def _load_meeting(
+    programme: Programme, item: dict[str, Any], demo_date: dt.date | None, *, move: bool
+) -> None:
+    """Create or update one meeting from its entry in the file.
+
+    A demo meeting gets its coming date when it is created (or when a real programme becomes
+    the demo), so running the demo again moves nothing.
+    """
     slug = item.get("slug")
     if not slug or "date" not in item:
         raise ProgrammeFileError("chaque séance doit avoir « slug » et « date »")
+    where = f"séance « {slug} »"
+    day = demo_date or _date(item["date"], where)
+    times = _times(day, item.get("start"), item.get("end"), where)
     meeting = db.session.scalar(db.select(Meeting).filter_by(slug=slug))
     creating = meeting is None
     if creating:
@@ -90,35 +122,66 @@ def _load_meeting(programme: Programme, item: dict[str, Any], demo_date: dt.date
         programme=programme,
         title=topic or TOPIC_TO_COME,
         topic_announced=bool(topic),
-        mode=MeetingMode(item.get("mode", "video")),
+        mode=_choice(MeetingMode, item.get("mode", "video"), "mode", where),
         address=item.get("address", ""),
         description=(item.get("description") or "").strip(),
         speakers=[dict(s) for s in item.get("speakers") or []],
         partners=list(item.get("partners") or []),
-        approval_mode=ApprovalMode(item.get("approval", "automatic")),
-        status=MeetingStatus(item.get("status", "published")),
+        approval_mode=_choice(ApprovalMode, item.get("approval", "automatic"), "approval", where),
+        status=_choice(MeetingStatus, item.get("status", "published"), "status", where),
     )
     if creating:
-        values["capacity"] = int(item.get("capacity", 100))
+        capacity = item.get("capacity", 100)
+        if not isinstance(capacity, int) or capacity < 0:
+            raise ProgrammeFileError(f"{where} : « capacity » doit être un nombre de places")
+        values["capacity"] = capacity
     if demo_date is None:
-        values.update(_times(item["date"], item["start"], item["end"]))
-    elif creating:
-        values.update(_times(demo_date, item["start"], item["end"]))
+        values.update(times)
+    elif creating or move:
+        values.update(times)
         values.update(registration_opens_at=utcnow(), video_url=DEMO_VIDEO_URL)
         values.update(video_meeting_id="000 0000 0000", video_passcode="demo")
     _assign(meeting, **values)
 
 
-def _times(day: dt.date | str, start: str, end: str) -> dict[str, dt.datetime]:
+def _date(value: Any, where: str) -> dt.date:
+    """Return the day of a meeting from the file (YAML date or ISO text)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError as error:
+        message = f"{where} : date invalide « {value} » (format attendu AAAA-MM-JJ)"
+        raise ProgrammeFileError(message) from error
+
+
+def _choice(kind: type[enum.Enum], value: Any, key: str, where: str) -> Any:
+    """Return the enum member named in the file, or say which values are allowed."""
+    try:
+        return kind(value)
+    except ValueError as error:
+        allowed = ", ".join(str(member.value) for member in kind)
+        message = f"{where} : « {key} » vaut « {value} » ; valeurs possibles : {allowed}"
+        raise ProgrammeFileError(message) from error
+
+
+def _times(day: dt.date, start: Any, end: Any, where: str) -> dict[str, dt.datetime]:
     """Return starts_at and ends_at in UTC for a Paris wall-clock day and times."""
-    if isinstance(day, str):
-        day = dt.date.fromisoformat(day)
 
-    def at(clock: str) -> dt.datetime:
-        hours, minutes = (int(part) for part in str(clock).split(":"))
-        return dt.datetime.combine(day, dt.time(hours, minutes), PARIS).astimezone(dt.UTC)
+    def at(clock: Any) -> dt.datetime:
+        try:
+            hours, minutes = (int(part) for part in str(clock).split(":"))
+            return dt.datetime.combine(day, dt.time(hours, minutes), PARIS).astimezone(dt.UTC)
+        except ValueError as error:
+            message = (
+                f'{where} : heure invalide « {clock} » (format attendu "HH:MM", entre guillemets)'
+            )
+            raise ProgrammeFileError(message) from error
 
-    return {"starts_at": at(start), "ends_at": at(end)}
+    starts_at, ends_at = at(start), at(end)
+    if ends_at <= starts_at:
+        raise ProgrammeFileError(f"{where} : la fin ({end}) doit suivre le début ({start})")
+    return {"starts_at": starts_at, "ends_at": ends_at}
 
 
 def _first_wednesdays(today: dt.date, count: int) -> list[dt.date]:

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from irev import config as default_config
+from irev import database
 from irev.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
 
 
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     csrf.init_app(app)
     mail.init_app(app)
@@ -37,6 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from irev import cli, errors, security, templating
 
     templating.init_app(app)
+    from irev import logging as irev_logging
+
+    irev_logging.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
@@ -57,6 +62,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _finish_config(app: Flask) -> None:
     """Fill derived settings and refuse unsafe ones outside development and tests."""
+    from irev import production
+
+    production.check_settings(app)  # names every missing mandatory setting at once
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "irev.sqlite3")

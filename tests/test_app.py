@@ -14,11 +14,12 @@ def test_refuses_development_secret_key_outside_debug(monkeypatch, tmp_path):
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path):
-    monkeypatch.setenv("FLASK_SECRET_KEY", "from-env")
+    monkeypatch.setenv("FLASK_SECRET_KEY", "from-env-" + "x" * 32)
     monkeypatch.setenv("FLASK_IREV_BASE_URL", "https://rencontres.irev.fr/")
+    monkeypatch.setenv("FLASK_MAIL_SERVER", "smtp.irev.test")
     monkeypatch.setenv("FLASK_MAIL_PORT", "2525")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
-    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["SECRET_KEY"] == "from-env-" + "x" * 32
     assert app.config["IREV_BASE_URL"] == "https://rencontres.irev.fr"
     assert app.config["MAIL_PORT"] == 2525
     assert app.config["SESSION_COOKIE_SECURE"] is True

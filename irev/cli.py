@@ -52,3 +52,6 @@ def demo_command() -> None:
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     app.cli.add_command(programme_cli)
+    from irev.mail_cli import mail_cli
+
+    app.cli.add_command(mail_cli)

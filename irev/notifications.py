@@ -7,7 +7,6 @@ first and the HTML second (multipart/alternative); a calendar wraps them in mult
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from email import policy
 from email.headerregistry import Address
@@ -75,26 +74,6 @@ def cancel_url(registration: Registration) -> str:
     """Return the link that opens the page cancelling one registration (a button, then POST)."""
     token = make_token("cancel", {"r": registration.id})
     return f"{base_url()}/inscription/annuler/{token}"
-
-
-def schedule_version(meeting: Meeting) -> str:
-    """Return a short digest of the meeting's times: it changes when the time changes."""
-    raw = f"{meeting.starts_at.isoformat()}|{meeting.ends_at.isoformat()}"
-    return hashlib.sha256(raw.encode()).hexdigest()[:12]
-
-
-def link_version(meeting: Meeting) -> str:
-    """Return a short digest of what a video-link message says: times and connection details."""
-    raw = "|".join(
-        [
-            meeting.starts_at.isoformat(),
-            meeting.ends_at.isoformat(),
-            meeting.video_url or "",
-            meeting.video_meeting_id or "",
-            meeting.video_passcode or "",
-        ]
-    )
-    return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
 #: Kinds that may carry the connection details of the meeting.

@@ -18,6 +18,8 @@ class EmailStatus(enum.StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+    #: No longer true when its turn came (seat lost, details changed since): kept as a trace.
+    SKIPPED = "skipped"
 
 
 class OutboundEmail(db.Model):

@@ -1,14 +1,45 @@
-"""The e-mail outbox: queue messages in the caller's transaction; the worker sends them."""
+"""The e-mail outbox: queue messages in the caller's transaction; the worker sends them.
+
+Sending, in short: claim due rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
+workers never take the same row), render them, send the batch over one SMTP connection, and mark
+each row sent right after its own send, so that a worker killed mid-batch can repeat at most the
+message in hand. A failure is retried after 1, 2, 4, 8 ... minutes for 24 hours, then the row is
+marked failed for staff to see.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from irev.extensions import db
-from irev.models import Meeting, OutboundEmail, Person, Registration, utcnow
+from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
+
+log = logging.getLogger(__name__)
+
+#: Context key stamped on every message about a meeting: the times it announced.
+SCHEDULE_KEY = "_schedule"
+
+DEFAULT_BATCH_SIZE = 100
+DEFAULT_LEASE_SECONDS = 600
+DEFAULT_GIVE_UP_HOURS = 24
+#: Stop a batch this long before its lease ends, so that no other worker can take a row in hand.
+LEASE_MARGIN = timedelta(seconds=30)
+
+
+def schedule_version(meeting: Meeting) -> str:
+    """Return a short digest of the meeting's times: it changes when the time changes."""
+    raw = f"{meeting.starts_at.isoformat()}|{meeting.ends_at.isoformat()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
 def enqueue(
@@ -31,6 +62,10 @@ def enqueue(
         person = person or registration.person
         meeting = meeting or registration.meeting
     db.session.flush()  # the linked rows need their ids
+    context = dict(context or {})
+    if meeting is not None:
+        # Remembers which times this message announces, so a later change of time is noticed.
+        context.setdefault(SCHEDULE_KEY, schedule_version(meeting))
     values = dict(
         kind=kind,
         dedupe_key=dedupe_key,
@@ -39,7 +74,7 @@ def enqueue(
         person_id=person.id if person else None,
         registration_id=registration.id if registration else None,
         meeting_id=meeting.id if meeting else None,
-        context=context or {},
+        context=context,
         status="pending",
         attempts=0,
         last_error="",
@@ -56,3 +91,366 @@ def enqueue(
         .returning(OutboundEmail.id)
     )
     return db.session.execute(statement).scalar() is not None
+
+
+# --- Settings ---------------------------------------------------------------------------------
+
+
+def _setting(name: str, default: float) -> float:
+    """Return a numeric setting (FLASK_<name> in the environment)."""
+    return float(current_app.config.get(name, default))
+
+
+def batch_size() -> int:
+    """Return how many rows one batch claims (IREV_MAIL_BATCH_SIZE)."""
+    return max(1, int(_setting("IREV_MAIL_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
+
+
+def lease_length() -> timedelta:
+    """Return how long a worker holds the rows it claimed (IREV_MAIL_LEASE_SECONDS)."""
+    return timedelta(seconds=max(60.0, _setting("IREV_MAIL_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
+
+
+def give_up_after() -> timedelta:
+    """Return how long a message is retried before it is marked failed (24 hours)."""
+    return timedelta(hours=_setting("IREV_MAIL_GIVE_UP_HOURS", DEFAULT_GIVE_UP_HOURS))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Return the wait after the n-th failed attempt: 1, 2, 4, 8 ... minutes."""
+    return timedelta(minutes=2 ** min(max(attempts - 1, 0), 12))
+
+
+# --- Claiming and marking ---------------------------------------------------------------------
+
+
+def claim_due(limit: int, *, now: datetime | None = None) -> list[int]:
+    """Lease up to limit due rows to this worker, commit the claim and return their ids.
+
+    One statement: UPDATE ... WHERE id IN (SELECT ... FOR UPDATE SKIP LOCKED LIMIT n) RETURNING.
+    On PostgreSQL a row locked by another worker's claim is skipped, and once that claim commits
+    its lease hides the row; SQLite (one worker) runs the same statement without the lock clause.
+    """
+    now = now or utcnow()
+    due = (
+        select(OutboundEmail.id)
+        .where(
+            OutboundEmail.status == EmailStatus.PENDING,
+            OutboundEmail.next_attempt_at <= now,
+            or_(OutboundEmail.locked_until.is_(None), OutboundEmail.locked_until <= now),
+        )
+        .order_by(OutboundEmail.next_attempt_at, OutboundEmail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboundEmail)
+        .where(OutboundEmail.id.in_(due.scalar_subquery()))
+        .values(locked_until=now + lease_length())
+        .returning(OutboundEmail.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = sorted(db.session.execute(statement).scalars())
+    db.session.commit()
+    return ids
+
+
+def mark_sent(email: OutboundEmail, *, subject: str, message_id: str, raw: bytes) -> None:
+    """Record that a message left (or was captured): what was sent, when, under which id."""
+    email.status = EmailStatus.SENT
+    email.sent_at = utcnow()
+    email.attempts = (email.attempts or 0) + 1
+    email.subject = subject[:300]
+    email.message_id = message_id[:300]
+    email.raw_message = raw.decode("utf-8", "replace")
+    email.locked_until = None
+
+
+def mark_failure(
+    email: OutboundEmail, error: str, *, permanent: bool = False, now: datetime | None = None
+) -> None:
+    """Record a failed attempt: retry after a doubling wait, or give up (failed) after 24 hours."""
+    now = now or utcnow()
+    email.attempts = (email.attempts or 0) + 1
+    email.last_error = error[:2000]
+    email.locked_until = None
+    deadline = email.created_at + give_up_after()
+    if permanent or now >= deadline:
+        email.status = EmailStatus.FAILED
+        return
+    # The last try happens at the deadline itself rather than never.
+    email.next_attempt_at = min(now + backoff(email.attempts), deadline)
+
+
+def mark_skipped(email: OutboundEmail, reason: str) -> None:
+    """Record that a message was not sent because it was no longer true when its turn came."""
+    email.status = EmailStatus.SKIPPED
+    email.last_error = reason[:2000]
+    email.locked_until = None
+
+
+def release(emails: Sequence[OutboundEmail]) -> None:
+    """Give claimed rows back untouched (a stop request or a lease about to end)."""
+    for email in emails:
+        email.locked_until = None
+
+
+# --- Sending ----------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    """What one sending pass did."""
+
+    sent: int = 0
+    captured: int = 0
+    retried: int = 0
+    failed: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: SendReport) -> None:
+        """Add the counts of another report to this one."""
+        self.sent += other.sent
+        self.captured += other.captured
+        self.retried += other.retried
+        self.failed += other.failed
+        self.skipped += other.skipped
+        self.errors.extend(other.errors)
+
+    @property
+    def delivered(self) -> int:
+        """Return the number of messages sent or captured."""
+        return self.sent + self.captured
+
+
+def send_pending(*, stop: Callable[[], bool] | None = None, limit: int | None = None) -> SendReport:
+    """Send every due message, batch by batch, each batch over one SMTP connection."""
+    report = SendReport()
+    stop = stop or (lambda: False)
+    while not stop():
+        ids = claim_due(limit or batch_size())
+        if not ids:
+            break
+        batch = send_batch(ids, stop=stop)
+        report.add(batch)
+        if batch.errors and not batch.delivered:
+            break  # the server is unreachable: the rows wait for their next attempt
+    return report
+
+
+def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) -> SendReport:
+    """Render and send claimed rows over one connection, committing each row's outcome at once."""
+    from irev import notifications
+    from irev.mail import ConnectionFailed, connection
+    from irev.services import video_links
+
+    report = SendReport()
+    stop = stop or (lambda: False)
+    session = db.session()
+    # Rows and meetings loaded once stay usable across the per-message commits below.
+    previous_expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        emails = list(
+            db.session.scalars(
+                select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
+            )
+        )
+        _preload(emails)
+        ics_cache: dict = {}
+        try:
+            with connection() as transport:
+                for position, email in enumerate(emails):
+                    if stop() or _lease_ending(email):
+                        release(emails[position:])
+                        db.session.commit()
+                        break
+                    try:
+                        _send_one(email, transport, report, ics_cache, video_links, notifications)
+                    except ConnectionFailed as error:
+                        _fail_all(emails[position:], str(error), report)
+                        break
+        except ConnectionFailed as error:  # the connection could not even open
+            _fail_all(emails, str(error), report)
+    finally:
+        session.expire_on_commit = previous_expire
+    return report
+
+
+def _send_one(email, transport, report: SendReport, ics_cache, video_links, notifications) -> None:
+    """Send one claimed row and commit its outcome; ConnectionFailed goes up to the batch."""
+    from irev.mail import MessageRefused
+
+    reason = video_links.obsolete_reason(email)
+    if reason:
+        mark_skipped(email, reason)
+        db.session.commit()
+        report.skipped += 1
+        log.info("e-mail %s skipped: %s", email.id, reason)
+        return
+    try:
+        rendered = notifications.render(email, ics_cache=ics_cache)
+        message = notifications.build_message(email, rendered)
+    except Exception as error:  # a template bug must not stop the other messages
+        log.exception("e-mail %s could not be rendered", email.id)
+        _record_failure(email, f"rendu impossible : {error}", report)
+        return
+    try:
+        raw = transport.send(message)
+    except MessageRefused as error:
+        log.warning("e-mail %s refused by the server: %s", email.id, error)
+        _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
+        return
+    _stamp_schedule(email)
+    mark_sent(email, subject=rendered.subject, message_id=str(message["Message-ID"]), raw=raw)
+    db.session.commit()
+    if transport.captured:
+        report.captured += 1
+        log.info("e-mail %s captured (%s)", email.id, email.kind)
+    else:
+        report.sent += 1
+        log.info("e-mail %s sent (%s)", email.id, email.kind)
+
+
+def _record_failure(
+    email: OutboundEmail, error: str, report: SendReport, permanent: bool = False
+) -> None:
+    """Mark one failed attempt, commit it and count it."""
+    mark_failure(email, error, permanent=permanent)
+    db.session.commit()
+    if email.status is EmailStatus.FAILED:
+        report.failed += 1
+    else:
+        report.retried += 1
+    report.errors.append(error)
+
+
+def _fail_all(emails: Sequence[OutboundEmail], error: str, report: SendReport) -> None:
+    """Mark a failed attempt on every row not yet sent (the connection is gone)."""
+    log.warning("SMTP connection failed, %d e-mail(s) wait: %s", len(emails), error)
+    now = utcnow()
+    for email in emails:
+        mark_failure(email, f"connexion au serveur impossible : {error}", now=now)
+        if email.status is EmailStatus.FAILED:
+            report.failed += 1
+        else:
+            report.retried += 1
+    db.session.commit()
+    report.errors.append(error)
+
+
+def _lease_ending(email: OutboundEmail) -> bool:
+    """Return True when this worker's hold on the row is about to end."""
+    return email.locked_until is None or utcnow() >= email.locked_until - LEASE_MARGIN
+
+
+def _stamp_schedule(email: OutboundEmail) -> None:
+    """Record the times the message actually announced (its meeting as rendered now)."""
+    if email.meeting_id is None:
+        return
+    meeting = db.session.get(Meeting, email.meeting_id)
+    if meeting is not None:
+        email.context = {**(email.context or {}), SCHEDULE_KEY: schedule_version(meeting)}
+
+
+def _preload(emails: Sequence[OutboundEmail]) -> None:
+    """Load the people, registrations and meetings of a batch in three queries."""
+    for model, attribute in (
+        (Person, "person_id"),
+        (Registration, "registration_id"),
+        (Meeting, "meeting_id"),
+    ):
+        wanted = {getattr(email, attribute) for email in emails} - {None}
+        if wanted:
+            list(db.session.scalars(select(model).where(model.id.in_(wanted))))
+
+
+@dataclass
+class PassReport:
+    """What one pass of `mail send` did: messages queued, then the sending report."""
+
+    queued: int
+    sending: SendReport
+
+
+def run_pass(*, stop: Callable[[], bool] | None = None) -> PassReport:
+    """Queue what has become due (video links, changes, cancellations), then send what waits."""
+    from irev.services import video_links
+
+    scheduled = video_links.schedule_due()
+    db.session.commit()
+    return PassReport(queued=scheduled.total, sending=send_pending(stop=stop))
+
+
+# --- Staff: the e-mail log --------------------------------------------------------------------
+
+
+def list_emails(
+    status: EmailStatus | str | None = None,
+    *,
+    failed_only: bool = False,
+    kind: str | None = None,
+    search: str = "",
+    page: int = 1,
+    per_page: int = 50,
+):
+    """Return a page (Flask-SQLAlchemy Pagination) of e-mails, newest first, for staff."""
+    statement = select(OutboundEmail).order_by(OutboundEmail.id.desc())
+    if failed_only:
+        statement = statement.where(OutboundEmail.status == EmailStatus.FAILED)
+    elif status:
+        statement = statement.where(OutboundEmail.status == EmailStatus(status))
+    if kind:
+        statement = statement.where(OutboundEmail.kind == kind)
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        statement = statement.where(
+            or_(
+                func.lower(OutboundEmail.to_address).like(pattern),
+                func.lower(OutboundEmail.subject).like(pattern),
+            )
+        )
+    return db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False)
+
+
+def count_by_status() -> dict[str, int]:
+    """Return how many e-mails are in each status (pending, sent, failed, skipped)."""
+    rows = db.session.execute(
+        select(OutboundEmail.status, func.count(OutboundEmail.id)).group_by(OutboundEmail.status)
+    )
+    counts = {status.value: 0 for status in EmailStatus}
+    counts.update({status.value: count for status, count in rows})
+    return counts
+
+
+def send_again(email: OutboundEmail) -> OutboundEmail:
+    """Queue a message again (staff "send again"); the caller commits and audits.
+
+    A failed or skipped row goes back to pending with a fresh 24-hour window; a sent row is
+    copied under a new key (the original stays as the proof of the first send).
+    """
+    if email.status is not EmailStatus.SENT:
+        email.status = EmailStatus.PENDING
+        email.next_attempt_at = utcnow()
+        email.created_at = utcnow()
+        email.locked_until = None
+        return email
+    copies = db.session.scalar(
+        select(func.count(OutboundEmail.id)).where(
+            OutboundEmail.dedupe_key.like(f"{email.dedupe_key}:again:%")
+        )
+    )
+    copy = OutboundEmail(
+        kind=email.kind,
+        dedupe_key=f"{email.dedupe_key}:again:{(copies or 0) + 1}",
+        to_address=email.to_address,
+        to_name=email.to_name,
+        person_id=email.person_id,
+        registration_id=email.registration_id,
+        meeting_id=email.meeting_id,
+        context=dict(email.context or {}),
+    )
+    db.session.add(copy)
+    db.session.flush()
+    return copy

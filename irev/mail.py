@@ -1,0 +1,141 @@
+"""Transport only: deliver built messages over one SMTP connection per batch (Flask-Mail).
+
+Without MAIL_SERVER (development), nothing leaves the machine: "sending" returns the raw bytes,
+which the outbox keeps as the captured message that staff read at /admin/emails.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from email.utils import parseaddr
+from typing import Protocol
+
+from flask import current_app
+
+from irev.extensions import mail
+from irev.notifications import SMTP_POLICY
+
+log = logging.getLogger(__name__)
+
+
+class DeliveryError(Exception):
+    """A message could not be delivered."""
+
+
+class MessageRefused(DeliveryError):
+    """The server refused this one message (its recipient or its content); others may go on."""
+
+    def __init__(self, code: int, detail: str) -> None:
+        super().__init__(f"{code} {detail}".strip())
+        self.code = code
+
+    @property
+    def permanent(self) -> bool:
+        """Return True for a 5xx answer: trying again would get the same refusal."""
+        return 500 <= self.code < 600
+
+
+class ConnectionFailed(DeliveryError):
+    """The server cannot be reached or dropped the connection: the whole batch waits."""
+
+
+class Transport(Protocol):
+    """What the outbox needs: send one message, get the exact bytes that left."""
+
+    captured: bool
+
+    def send(self, message: EmailMessage) -> bytes: ...
+
+
+def is_capture() -> bool:
+    """Return True when mail is captured in the database instead of going over SMTP."""
+    return not current_app.config.get("MAIL_SERVER") or bool(
+        current_app.config.get("MAIL_SUPPRESS_SEND")
+    )
+
+
+def raw_bytes(message: EmailMessage) -> bytes:
+    """Return the message as it goes on the wire (CRLF line ends, folded headers)."""
+    return message.as_bytes(policy=SMTP_POLICY)
+
+
+class CaptureTransport:
+    """Development transport: keeps the bytes, sends nothing."""
+
+    captured = True
+
+    def send(self, message: EmailMessage) -> bytes:
+        """Return the raw message; the caller stores it."""
+        return raw_bytes(message)
+
+
+class SmtpTransport:
+    """One open SMTP connection (Flask-Mail's), reused for every message of a batch."""
+
+    captured = False
+
+    def __init__(self, host: smtplib.SMTP, envelope_from: str) -> None:
+        self.host = host
+        self.envelope_from = envelope_from
+
+    def send(self, message: EmailMessage) -> bytes:
+        """Send one message to its To address; raise MessageRefused or ConnectionFailed."""
+        raw = raw_bytes(message)
+        recipient = message["To"].addresses[0].addr_spec
+        try:
+            self.host.sendmail(self.envelope_from, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, detail = next(iter(error.recipients.values()), (550, b""))
+            raise MessageRefused(code, _text(detail)) from error
+        except smtplib.SMTPSenderRefused as error:
+            # Every message of the batch would meet the same refusal: the batch waits.
+            raise ConnectionFailed(f"expéditeur refusé : {error.smtp_code}") from error
+        except smtplib.SMTPDataError as error:
+            raise MessageRefused(error.smtp_code, _text(error.smtp_error)) from error
+        except (smtplib.SMTPException, OSError) as error:
+            raise ConnectionFailed(_describe(error)) from error
+        return raw
+
+
+def _text(detail: bytes | str) -> str:
+    """Return a server answer as text."""
+    return detail.decode("utf-8", "replace") if isinstance(detail, bytes) else str(detail)
+
+
+def _describe(error: BaseException) -> str:
+    """Return a short description of a connection problem (no credentials in it)."""
+    return f"{type(error).__name__}: {error}".strip()[:500]
+
+
+def envelope_sender() -> str:
+    """Return the bare address of MAIL_DEFAULT_SENDER, for MAIL FROM."""
+    return parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))[1]
+
+
+@contextmanager
+def connection() -> Iterator[Transport]:
+    """Open one connection for a batch (or the capture); raise ConnectionFailed if it cannot."""
+    if is_capture():
+        yield CaptureTransport()
+        return
+    flask_connection = mail.connect()
+    try:
+        flask_connection.__enter__()  # connects, STARTTLS and login as configured
+    except (smtplib.SMTPException, OSError) as error:
+        raise ConnectionFailed(_describe(error)) from error
+    host = flask_connection.host
+    assert host is not None
+    timeout = float(current_app.config.get("MAIL_TIMEOUT", 60))
+    if host.sock is not None:
+        host.sock.settimeout(timeout)  # a server that stops answering must not hang the worker
+    try:
+        yield SmtpTransport(host, envelope_sender())
+    finally:
+        try:
+            host.quit()
+        except (smtplib.SMTPException, OSError):
+            host.close()

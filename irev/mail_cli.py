@@ -1,0 +1,93 @@
+"""The `flask --app wsgi mail ...` commands: one sending pass, or the worker loop."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from irev.extensions import db
+from irev.mail import is_capture
+from irev.services import outbox, video_links
+
+mail_cli = AppGroup("mail", help="Envoyer les e-mails en attente (liens de visio, confirmations…).")
+
+log = logging.getLogger(__name__)
+
+
+def _check_schedule() -> None:
+    """Refuse to start with an unreadable IREV_VIDEO_LINK_SCHEDULE."""
+    try:
+        video_links.configured_schedule()
+    except video_links.ScheduleError as error:
+        raise click.ClickException(str(error)) from error
+
+
+def _describe(report: outbox.PassReport) -> str:
+    """Return the French summary of a pass."""
+    sending = report.sending
+    parts = [f"{report.queued} e-mail(s) programmé(s)"]
+    if is_capture():
+        parts.append(f"{sending.captured} capturé(s) (pas de serveur SMTP : FLASK_MAIL_SERVER)")
+    else:
+        parts.append(f"{sending.sent} envoyé(s)")
+    parts.append(f"{sending.retried} à réessayer")
+    parts.append(f"{sending.failed} en échec")
+    parts.append(f"{sending.skipped} devenu(s) sans objet")
+    return ", ".join(parts) + "."
+
+
+@mail_cli.command("send")
+def send_command() -> None:
+    """Programmer ce qui est dû (liens de visio…) puis envoyer les e-mails en attente."""
+    _check_schedule()
+    report = outbox.run_pass()
+    click.echo(_describe(report))
+    if report.sending.errors:
+        click.echo(f"Dernière erreur : {report.sending.errors[-1]}", err=True)
+
+
+@mail_cli.command("worker")
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Secondes entre deux passes (défaut : IREV_MAIL_WORKER_INTERVAL, sinon 30).",
+)
+@click.option("--once", is_flag=True, help="Une seule passe puis s'arrêter (tests, cron).")
+def worker_command(interval: float | None, once: bool) -> None:
+    """Envoyer en continu : une passe toutes les 30 secondes, arrêt propre sur SIGTERM/SIGINT."""
+    _check_schedule()
+    interval = interval or float(current_app.config.get("IREV_MAIL_WORKER_INTERVAL", 30))
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        # Finish the message in hand, then leave: the rest of the batch is released.
+        stopping.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    where = "capture en base (pas de FLASK_MAIL_SERVER)" if is_capture() else "SMTP"
+    click.echo(f"Envoi des e-mails : une passe toutes les {interval:g} s ({where}).")
+    try:
+        while not stopping.is_set():
+            try:
+                report = outbox.run_pass(stop=stopping.is_set)
+                if report.queued or report.sending.delivered or report.sending.errors:
+                    click.echo(_describe(report))
+            except Exception:  # one bad pass (database restarting ...) must not end the worker
+                db.session.rollback()
+                log.exception("mail pass failed")
+            finally:
+                db.session.remove()
+            if once:
+                break
+            stopping.wait(interval)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    click.echo("Envoi des e-mails arrêté.")

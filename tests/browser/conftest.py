@@ -85,6 +85,17 @@ class LiveServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
+def _gunicorn_has_control_socket() -> bool:
+    """Return True for gunicorn versions that open a control socket by default."""
+    from gunicorn import config
+
+    return any(setting.name == "control_socket_disable" for setting in config.KNOWN_SETTINGS)
+
+
+#: One fixed control socket path per user would clash between servers running at once.
+_NO_CONTROL_SOCKET = ["--no-control-socket"] if _gunicorn_has_control_socket() else []
+
+
 def _free_port() -> int:
     """Return a TCP port free on the loopback interface right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -156,13 +167,14 @@ def live_server(
     url = f"http://127.0.0.1:{port}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
-        # Production-like: no debug, no TESTING, CSRF and rate limits on, a real secret key.
-        "FLASK_SQLALCHEMY_DATABASE_URI": url_db,
+        # TESTING, because production refuses plain http and a missing SMTP server; but
+        # exceptions are not propagated, so gunicorn serves the French 500 page as in
+        # production. CSRF and rate limits stay on (TEST_CONFIG applies in-process only).
+        "FLASK_TESTING": "true",
+        "FLASK_PROPAGATE_EXCEPTIONS": "false",
         "FLASK_SECRET_KEY": secrets.token_urlsafe(32),
+        "FLASK_SQLALCHEMY_DATABASE_URI": url_db,
         "FLASK_IREV_BASE_URL": url,
-        # Plain http on loopback: cookies cannot carry the Secure flag here.
-        "FLASK_SESSION_COOKIE_SECURE": "false",
-        "FLASK_REMEMBER_COOKIE_SECURE": "false",
         "PYTHONUNBUFFERED": "1",
         **live_server_env,
     }
@@ -177,6 +189,7 @@ def live_server(
         "2",
         "--graceful-timeout",
         "5",
+        *_NO_CONTROL_SOCKET,
         "--access-logfile",
         "-",
         "--error-logfile",

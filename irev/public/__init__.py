@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from irev.public import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from irev.public import helpers, routes  # noqa: E402,F401  (they attach themselves to bp)

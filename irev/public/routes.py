@@ -1,20 +1,101 @@
-"""Routes of the public pages."""
+"""Routes of the public pages: programme, meetings, calendars, seats, legal pages."""
 
 from __future__ import annotations
 
-from flask import render_template
+import datetime as dt
+
+from flask import Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import text
 
+from irev import calendars
 from irev.extensions import db
 from irev.public import bp
+from irev.services import meetings as meeting_service
 from irev.services.programmes import get_current_programme
+
+#: Date the accessibility statement was written; change it whenever the statement changes.
+ACCESSIBILITY_STATEMENT_DATE = dt.date(2026, 11, 27)
+#: Years of the multi-year accessibility plan (three at most); the first has the action plan.
+ACCESSIBILITY_PLAN_YEARS = (2027, 2028, 2029)
 
 
 @bp.get("/")
 def index():
     """Show the programme: upcoming meetings, planned topics, past meetings, contact."""
     programme = get_current_programme()
-    return render_template("public/index.html", programme=programme)
+    if programme is None:
+        return render_template("public/no_programme.html")
+    return render_template(
+        "public/index.html",
+        programme=programme,
+        upcoming=meeting_service.upcoming_meetings(programme),
+        past=meeting_service.past_meetings(programme),
+    )
+
+
+@bp.get("/seances/<slug>")
+def meeting(slug: str):
+    """Show one meeting in full, with its seats and calendar link (never the video link)."""
+    found = meeting_service.get_public_meeting(slug)
+    return render_template("public/meeting.html", meeting=found, programme=found.programme)
+
+
+@bp.get("/seances/<slug>/places")
+def seats(slug: str):
+    """Return the live seat block; announce it only when it differs from what the page showed."""
+    found = meeting_service.get_public_meeting(slug)
+    if not request.headers.get("HX-Request"):
+        return redirect(url_for("public.meeting", slug=slug, _anchor=f"places-{slug}"), 303)
+    status = meeting_service.seat_status(found)
+    last_seen = request.args.get("dernier", "")
+    return render_template(
+        "public/_seats.html",
+        meeting=found,
+        status=status,
+        announce=bool(last_seen) and last_seen != status.token,
+    )
+
+
+@bp.get("/calendrier.ics")
+def programme_calendar():
+    """Serve every public meeting of the current programme as one iCalendar file."""
+    programme = get_current_programme()
+    if programme is None:
+        abort(404)
+    body = calendars.meeting_calendar(
+        meeting_service.public_meetings(programme), name=calendars.CALENDAR_NAME
+    )
+    return _calendar_response(body, "rencontres-des-elus-irev.ics")
+
+
+@bp.get("/seances/<slug>.ics")
+def meeting_calendar(slug: str):
+    """Serve one meeting as an iCalendar file ("Ajouter à mon agenda")."""
+    found = meeting_service.get_public_meeting(slug)
+    return _calendar_response(calendars.meeting_calendar([found]), f"{found.slug}.ics")
+
+
+@bp.get("/accessibilite")
+def accessibility():
+    """Show the RGAA accessibility statement."""
+    return render_template(
+        "public/accessibility.html",
+        programme=get_current_programme(),
+        statement_date=ACCESSIBILITY_STATEMENT_DATE,
+        plan_years=ACCESSIBILITY_PLAN_YEARS,
+    )
+
+
+@bp.get("/donnees-personnelles")
+def personal_data():
+    """Show the GDPR article 13 notice."""
+    return render_template("public/personal_data.html", programme=get_current_programme())
+
+
+@bp.get("/mentions-legales")
+def legal_notice():
+    """Show the legal notice."""
+    return render_template("public/legal_notice.html", programme=get_current_programme())
 
 
 @bp.get("/healthz")
@@ -26,3 +107,10 @@ def healthz():
         db.session.rollback()
         return {"status": "indisponible"}, 503
     return {"status": "ok"}, 200
+
+
+def _calendar_response(body: bytes, filename: str) -> Response:
+    """Wrap an iCalendar body with its MIME type and a download file name."""
+    response = Response(body, content_type=calendars.content_type("PUBLISH"))
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

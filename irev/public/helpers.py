@@ -1,0 +1,62 @@
+"""Template helpers of the public pages (registered on the blueprint, usable everywhere)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from irev import dates
+from irev.public import bp
+from irev.services import meetings as meeting_service
+
+
+@bp.app_template_global()
+def seat_status(meeting) -> meeting_service.SeatStatus:
+    """Return the live seat status of a meeting (the seat block and meeting cards use it)."""
+    return meeting_service.seat_status(meeting)
+
+
+@bp.app_template_global()
+def event_date(event: dict[str, Any]) -> dt.date | None:
+    """Return the day of a related event (stored as ISO text), or None when it has none."""
+    value = event.get("date")
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@bp.app_template_filter()
+def day_long(day: dt.date) -> str:
+    """Return "jeudi 9 mars 2023" for a calendar day (no time of day)."""
+    return dates.long_date(dt.datetime.combine(day, dt.time(12), dates.PARIS))
+
+
+@bp.app_template_filter()
+def tel_uri(phone: str) -> str:
+    """Return a tel: URI in international form ("06 07 75 84 23" gives "tel:+33607758423")."""
+    digits = re.sub(r"[^\d+]", "", phone)
+    if re.fullmatch(r"0\d{9}", digits):
+        digits = "+33" + digits[1:]
+    return f"tel:{digits}"
+
+
+@bp.app_template_filter()
+def capitalize_first(text: str) -> str:
+    """Return text with its first letter in capitals and the rest untouched."""
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter()
+def speaker_text(speaker: dict[str, str]) -> str:
+    """Return "Christophe Noyé (géographe, Cf. Géo)" for a speaker entry."""
+    return meeting_service.speaker_text(speaker)
+
+
+@bp.app_template_filter()
+def day_text(day: dt.date) -> str:
+    """Return "27 novembre 2026" for a calendar day."""
+    return dates.short_date(dt.datetime.combine(day, dt.time(12), dates.PARIS))

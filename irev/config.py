@@ -23,6 +23,9 @@ class Defaults:
     IREV_LINK_MAX_AGE_DAYS = 7
     #: Retention of personal data after the programme's last meeting, in months.
     IREV_RETENTION_MONTHS = 12
+    #: E-mail of IREV's data protection officer, shown on /donnees-personnelles; when empty the
+    #: page tells people to write to the programme contact, marked for the officer's attention.
+    IREV_DPO_EMAIL = ""
     #: Number of reverse proxies in front of the app (for ProxyFix); 0 when served directly.
     IREV_PROXY_HOPS = 0
 

@@ -67,6 +67,8 @@ def post_fork(server, worker):
     from irev.extensions import db
 
     app = server.app.wsgi()
+    if "sqlalchemy" not in getattr(app, "extensions", {}):
+        return  # another WSGI app served with this configuration (the benchmark's bare Flask)
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)

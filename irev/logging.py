@@ -1,9 +1,8 @@
-"""Operational logs: one line per request and one per e-mail, with no personal data or tokens.
+"""Operational logs: one line per request, with no personal data, query string or token.
 
-Request lines (logger ``irev.request``): method, path without query string and with signed tokens
-masked, status, duration. E-mail lines (logger ``irev.email``): the outbox row's id, kind, status
-and attempt count, written once the change is committed; never an address, a name or an error text
-(an SMTP refusal quotes the address).
+Request lines (logger ``irev.request``): method, path with signed tokens masked, status, duration.
+The e-mail worker (``irev.services.outbox``) writes one line per e-mail: the outbox row's id and
+kind, never an address. Both go to stderr, which systemd sends to the journal.
 """
 
 from __future__ import annotations
@@ -12,14 +11,10 @@ import logging
 import re
 import sys
 import time
-from typing import Any
 
 from flask import Flask, Response, g, request
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import Session, object_session
 
 request_log = logging.getLogger("irev.request")
-email_log = logging.getLogger("irev.email")
 
 #: Written in place of a token in a logged path.
 MASK = "<jeton>"
@@ -28,7 +23,6 @@ _SIGNED_TOKEN = re.compile(r"^\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{1
 #: Random tokens (secrets.token_urlsafe): long, mixed case or digits, unlike lowercase slugs.
 _RANDOM_TOKEN = re.compile(r"^(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9_-]{24,}$")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-_PENDING_KEY = "irev_email_log"
 
 
 def mask_path(path: str) -> str:
@@ -45,15 +39,15 @@ def init_app(app: Flask) -> None:
     logger = logging.getLogger("irev")
     logger.setLevel(app.config.get("IREV_LOG_LEVEL", "INFO"))
     # Alembic's env.py runs logging.config.fileConfig, which disables loggers it does not name.
-    for one in (logger, request_log, email_log):
-        one.disabled = False
+    for name, one in logging.root.manager.loggerDict.items():
+        if name.startswith("irev") and isinstance(one, logging.Logger):
+            one.disabled = False
     if not app.testing and not _has_own_handler(logger):
         # Under gunicorn and systemd, stderr goes to the journal.
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(_FORMAT))
         handler._irev = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
-    _listen_to_outbox()
 
     if not app.config.get("IREV_REQUEST_LOG", True):
         return
@@ -74,51 +68,3 @@ def init_app(app: Flask) -> None:
 def _has_own_handler(logger: logging.Logger) -> bool:
     """Return True when this module already gave the logger a handler (create_app runs often)."""
     return any(getattr(handler, "_irev", False) for handler in logger.handlers)
-
-
-_listening = False
-
-
-def _listen_to_outbox() -> None:
-    """Register, once per process, the hooks that log e-mail state changes after commit."""
-    global _listening
-    if _listening:
-        return
-    _listening = True
-    from irev.models import OutboundEmail
-
-    event.listen(OutboundEmail, "after_insert", _note_email)
-    event.listen(OutboundEmail, "after_update", _note_email_change)
-    event.listen(Session, "after_commit", _flush_email_log)
-    event.listen(Session, "after_soft_rollback", _forget_email_log)
-
-
-def _note_email(mapper: Any, connection: Any, email: Any) -> None:
-    """Remember an e-mail written to the outbox, to log it once the transaction commits."""
-    session = object_session(email)
-    if session is not None:
-        status = getattr(email.status, "value", email.status)
-        session.info.setdefault(_PENDING_KEY, []).append(
-            (email.id, email.kind, status, email.attempts or 0)
-        )
-
-
-def _note_email_change(mapper: Any, connection: Any, email: Any) -> None:
-    """Remember a change of an e-mail's status or attempt count (sent, failed, retried)."""
-    attrs = inspect(email).attrs
-    if attrs.status.history.has_changes() or attrs.attempts.history.has_changes():
-        _note_email(mapper, connection, email)
-
-
-def _flush_email_log(session: Session) -> None:
-    """Log the e-mail changes that this commit made durable."""
-    for email_id, kind, status, attempts in session.info.pop(_PENDING_KEY, []):
-        event_name = "queued" if status == "pending" and attempts == 0 else status
-        if status == "pending" and attempts:
-            event_name = "retry"
-        email_log.info("email %s id=%s kind=%s attempts=%s", event_name, email_id, kind, attempts)
-
-
-def _forget_email_log(session: Session, previous_transaction: Any) -> None:
-    """Drop what a rolled-back transaction would have logged."""
-    session.info.pop(_PENDING_KEY, None)

@@ -12,7 +12,6 @@ from flask import Flask, session
 from irev import ConfigurationError, create_app
 from irev.extensions import db
 from irev.logging import mask_path
-from irev.models import EmailStatus, OutboundEmail
 from irev.tokens import make_token
 
 SECRET = "s" * 48
@@ -156,38 +155,6 @@ def test_request_log_has_no_token_query_or_address(prod_app, caplog):
     assert "@" not in everything and "commune" not in everything
     assert "203.0.113.9" not in everything
     assert "token=" not in everything
-
-
-def test_email_log_names_the_row_not_the_person(prod_app, caplog):
-    caplog.set_level(logging.INFO, logger="irev")
-    email = OutboundEmail(
-        kind="video_link_to_registrant",
-        dedupe_key="log-test",
-        to_address="camille.martin@commune.example",
-        to_name="Camille Martin",
-    )
-    db.session.add(email)
-    db.session.commit()
-    email.status = EmailStatus.FAILED
-    email.attempts = 3
-    email.last_error = "550 <camille.martin@commune.example> unknown"
-    db.session.commit()
-    email.subject = "unchanged status: not logged"
-    db.session.commit()
-    lines = [r.getMessage() for r in caplog.records if r.name == "irev.email"]
-    assert lines == [
-        f"email queued id={email.id} kind=video_link_to_registrant attempts=0",
-        f"email failed id={email.id} kind=video_link_to_registrant attempts=3",
-    ]
-    assert "camille" not in "\n".join(r.getMessage() for r in caplog.records).lower()
-
-
-def test_rolled_back_email_is_not_logged(prod_app, caplog):
-    caplog.set_level(logging.INFO, logger="irev")
-    db.session.add(OutboundEmail(kind="x_to_y", dedupe_key="rolled-back", to_address="a@b.c"))
-    db.session.flush()
-    db.session.rollback()
-    assert not [r for r in caplog.records if r.name == "irev.email"]
 
 
 @pytest.mark.parametrize(

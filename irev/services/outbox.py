@@ -296,10 +296,11 @@ def _send_one(email, transport, report: SendReport, ics_cache, video_links, noti
         log.exception("e-mail %s could not be rendered", email.id)
         _record_failure(email, f"rendu impossible : {error}", report)
         return
+    db.session.commit()  # end the read transaction: no database lock is held while sending
     try:
         raw = transport.send(message)
     except MessageRefused as error:
-        log.warning("e-mail %s refused by the server: %s", email.id, error)
+        log.warning("e-mail %s refused by the server (code %s)", email.id, error.code)
         _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
         return
     _stamp_schedule(email)

@@ -133,13 +133,13 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(timeout=10)
 
 
-def _build_database(url: str) -> Flask:
+def _build_database(url: str, base_url: str) -> Flask:
     """Build the schema with the real migrations and load the demo programme."""
     from flask_migrate import upgrade
 
     from irev.services import programmes
 
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url, "IREV_BASE_URL": base_url})
     with app.app_context():
         upgrade()
         data = programmes.read_programme_file(programmes.DEFAULT_FILE)
@@ -162,9 +162,9 @@ def live_server(
     """Serve the app with gunicorn on a fresh database holding the demo programme."""
     tmp = tmp_path_factory.mktemp("live")
     url_db, schema = database_url(tmp)
-    app = _build_database(url_db)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
+    app = _build_database(url_db, url)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
         # TESTING, because production refuses plain http and a missing SMTP server; but

@@ -202,19 +202,20 @@ def _informed_registrations(meeting: Meeting) -> list[Registration]:
 
 
 def _history(registrations: list[Registration]) -> dict[int, list[OutboundEmail]]:
-    """Return the pending and sent messages of each registration, oldest first."""
+    """Return every message of each registration, oldest first."""
     history: dict[int, list[OutboundEmail]] = {r.id: [] for r in registrations}
     rows = db.session.scalars(
         select(OutboundEmail)
-        .where(
-            OutboundEmail.registration_id.in_(list(history)),
-            OutboundEmail.status.in_([EmailStatus.PENDING, EmailStatus.SENT]),
-        )
+        .where(OutboundEmail.registration_id.in_(list(history)))
         .order_by(OutboundEmail.id)
     )
     for row in rows:
         history[row.registration_id].append(row)  # type: ignore[index]
     return history
+
+
+#: A row in these states stands for its message: sent, on its way, or given up (staff see it).
+COVERING = (EmailStatus.PENDING, EmailStatus.SENT, EmailStatus.FAILED)
 
 
 def _queue_links(
@@ -225,7 +226,13 @@ def _queue_links(
     now: datetime,
     report: ScheduleReport,
 ) -> set[int]:
-    """Queue the link (or its correction) for seated registrants; return who is covered."""
+    """Queue the link (or its correction) for seated registrants; return who is covered.
+
+    A message is due when the latest link message of the registration is missing, says other
+    details, or belongs to an earlier moment. Its key counts the link messages so far, so two
+    passes that see the same state queue the same key (one message), and a later change,
+    even back to earlier details, gets a key of its own.
+    """
     covered: set[int] = set()
     if not meeting.video_url:
         return covered
@@ -235,36 +242,35 @@ def _queue_links(
     for registration in registrations:
         if not may_receive_link(registration, meeting):
             continue
-        sent = [
-            row
-            for row in history[registration.id]
-            if row.status is EmailStatus.SENT and "link_version" in (row.context or {})
-        ]
-        corrected = bool(sent) and sent[-1].context["link_version"] != version
+        links = [row for row in history[registration.id] if "link_version" in (row.context or {})]
+        sent = [row for row in links if row.status is EmailStatus.SENT]
+        changed = bool(sent) and sent[-1].context["link_version"] != version
         if passed:
-            slot = str(passed[-1])
-        elif corrected:
-            slot = "avant"  # link sent, then the meeting moved later: correct it now
+            slot = passed[-1]
+        elif changed:
+            slot = -1  # link sent, then the meeting moved later: correct it now
         else:
             continue
-        kind = MEETING_CHANGED if corrected else VIDEO_LINK
-        key = f"registration:{registration.id}:video_link:{slot}:{version}"
-        if corrected:
-            # Counting the links sent keeps a change back to earlier details a new message.
-            key += f":c{len(sent)}"
+        covered.add(registration.id)
+        latest = next((row for row in reversed(links) if row.status in COVERING), None)
+        if (
+            latest is not None
+            and latest.context["link_version"] == version
+            and latest.context.get("slot", -1) >= slot
+        ):
+            continue
+        kind = MEETING_CHANGED if changed else VIDEO_LINK
         queued = enqueue(
             kind,
             registration.person.email,
-            dedupe_key=key,
+            dedupe_key=f"registration:{registration.id}:video_link:{slot}:{version}:{len(links)}",
             registration=registration,
-            context={"link_version": version, "with_link": True},
+            context={"link_version": version, "slot": slot, "with_link": True},
         )
-        covered.add(registration.id)
-        if queued:
-            if kind == VIDEO_LINK:
-                report.links += 1
-            else:
-                report.changes += 1
+        if queued and kind == VIDEO_LINK:
+            report.links += 1
+        elif queued:
+            report.changes += 1
     return covered
 
 
@@ -274,7 +280,7 @@ def _queue_time_changes(
     history: dict[int, list[OutboundEmail]],
     covered: set[int],
 ) -> int:
-    """Tell active registrants told an older time about the new one (once per new time)."""
+    """Tell active registrants told an older time about the new one (once per change)."""
     current = schedule_version(meeting)
     count = 0
     for registration in registrations:
@@ -283,16 +289,17 @@ def _queue_time_changes(
         stamped = [
             row
             for row in history[registration.id]
-            if SCHEDULE_KEY in (row.context or {}) and not row.kind.endswith("_to_staff")
+            if SCHEDULE_KEY in (row.context or {})
+            and row.status in (EmailStatus.PENDING, EmailStatus.SENT)
+            and not row.kind.endswith("_to_staff")
         ]
         if not stamped or stamped[-1].context[SCHEDULE_KEY] == current:
             continue
+        changes = sum(row.kind == MEETING_CHANGED for row in history[registration.id])
         count += enqueue(
             MEETING_CHANGED,
             registration.person.email,
-            dedupe_key=(
-                f"registration:{registration.id}:{MEETING_CHANGED}:{current}:{meeting.sequence}"
-            ),
+            dedupe_key=f"registration:{registration.id}:{MEETING_CHANGED}:{current}:{changes}",
             registration=registration,
             context={"schedule_version": current, "with_link": False},
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -147,8 +148,8 @@ def test_request_log_has_no_token_query_or_address(prod_app, caplog):
     client.get("/healthz?token=abc")
     lines = [r.getMessage() for r in caplog.records if r.name == "irev.request"]
     assert len(lines) == 2
-    assert lines[0].startswith("GET /inscription/confirmer/<jeton> 404 ")
-    assert lines[0].endswith("ms")
+    # Whatever the registration blueprint answers to a forged link, the line has no token.
+    assert re.fullmatch(r"GET /inscription/confirmer/<jeton> \d{3} [\d.]+ms", lines[0])
     assert lines[1].startswith("GET /healthz 200 ")
     everything = "\n".join(r.getMessage() for r in caplog.records)
     assert token not in everything

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from irev import calendars
 from irev.extensions import db
 from irev.public import bp
+from irev.services import cache
 from irev.services import meetings as meeting_service
 from irev.services.programmes import get_current_programme
 
@@ -22,6 +23,12 @@ ACCESSIBILITY_PLAN_YEARS = (2027, 2028, 2029)
 @bp.get("/")
 def index():
     """Show the programme: upcoming meetings, planned topics, past meetings, contact."""
+    # Rendered again only when something shown changed (see irev.services.cache).
+    return cache.pages().get_or_render("public.index", cache.programme_version(), _render_index)
+
+
+def _render_index() -> str:
+    """Render the programme page."""
     programme = get_current_programme()
     if programme is None:
         return render_template("public/no_programme.html")

@@ -1,0 +1,347 @@
+"""`make bench`: each page of the site against a bare Flask route, served the same way.
+
+For each data size (the real programme, then a large one) the script loads a fresh PostgreSQL
+database through the models, serves the real application and a bare Flask app with the
+deployment's gunicorn configuration (same worker count) on 127.0.0.1, loads every route with wrk
+for a fixed time right after loading the bare app for the same time, and prints requests per
+second, p50 and p99 latency and the ratios. It also counts the SQL statements each route runs
+(a SQLAlchemy before_cursor_execute hook in this process only), which must not grow with the data.
+
+Settings (environment): BENCH_SECONDS (per measurement, default 10), BENCH_CONNECTIONS (8),
+BENCH_SIZES ("real,large"), BENCH_POSTGRES_URL (postgresql+psycopg://postgres@127.0.0.1:5432).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common
+import sqlcount
+
+APP_PORT = 5610
+BARE_PORT = 5611
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+WORKERS = (os.cpu_count() or 1) * 2 + 1
+SUBMIT_LUA = Path(__file__).with_name("submit.lua")
+
+#: (name, rows): the real programme, and a large one to show how the cost grows.
+SIZES = {
+    "real": dict(meetings=5, people=200, registrations=200),
+    "large": dict(meetings=100, people=10_000, registrations=20_000),
+}
+#: Targets: ratio of the route's requests/s to bare Flask's, measured in the same run.
+TARGETS = {"programme": 0.6, "seat fragment": 0.8, "registration submit": 0.25}
+#: Limits raised for the benchmark only: one client sends thousands of forms.
+BENCH_LIMITS = {
+    "FLASK_IREV_RATELIMIT_SUBMIT_IP": "10000000 per minute",
+    "FLASK_IREV_RATELIMIT_SUBMIT_EMAIL": "10000000 per minute",
+    "FLASK_IREV_RATELIMIT_CHECK_IP": "10000000 per minute",
+    "FLASK_IREV_RATELIMIT_CHECK_EMAIL": "10000000 per minute",
+    "FLASK_IREV_SIGN_IN_RATE_LIMIT": "10000000 per minute",
+}
+
+
+@dataclass
+class Route:
+    """One measured route: how to load it with wrk."""
+
+    name: str
+    path: str
+    headers: dict[str, str]
+    script: Path | None = None
+    script_env: dict[str, str] | None = None
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    size: str
+    route: str
+    rps: float
+    p50: float
+    p99: float
+    bare_rps: float
+    bare_p50: float
+    bare_p99: float
+    errors: int
+    sql_cold: int | None
+    sql_warm: int | None
+
+    @property
+    def ratio(self) -> float:
+        return self.rps / self.bare_rps if self.bare_rps else 0.0
+
+    @property
+    def p99_ratio(self) -> float:
+        return self.p99 / self.bare_p99 if self.bare_p99 else 0.0
+
+
+def limiter_storage() -> str:
+    """Return the Redis URI for rate limits when Redis answers (as in production), else memory."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return "redis://127.0.0.1:6379/14"
+    except OSError:
+        return "memory://"
+
+
+def fetch(url: str, *, data: bytes | None = None, cookie: str = "") -> tuple[int, str, str, dict]:
+    """GET or POST without following redirects; return status, body, cookie and headers."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    request = urllib.request.Request(url, data=data)
+    if cookie:
+        request.add_header("Cookie", cookie)
+    try:
+        response = opener.open(request, timeout=10)
+    except urllib.error.HTTPError as error:
+        response = error
+    body = response.read().decode("utf-8", "replace")
+    # Cookies are Secure in production: keep them by hand over plain-HTTP loopback.
+    set_cookie = response.headers.get_all("Set-Cookie") or []
+    jar = {c.split(";", 1)[0].split("=", 1)[0]: c.split(";", 1)[0] for c in set_cookie}
+    if cookie:
+        for part in cookie.split("; "):
+            jar.setdefault(part.split("=", 1)[0], part)
+    return response.status, body, "; ".join(jar.values()), dict(response.headers)
+
+
+def csrf_token(body: str) -> str:
+    """Return the CSRF token of the first form on a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', body
+    )
+    if not match:
+        raise RuntimeError("no CSRF token on the page")
+    return match.group(1)
+
+
+def sign_in(base: str) -> str:
+    """Sign the benchmark's staff account in; return the session cookie."""
+    status, body, cookie, _ = fetch(base + "/admin/connexion")
+    data = urllib.parse.urlencode(
+        {
+            "csrf_token": csrf_token(body),
+            "email": common.STAFF_EMAIL,
+            "password": common.STAFF_PASSWORD,
+        }
+    ).encode()
+    status, _, cookie, _ = fetch(base + "/admin/connexion", data=data, cookie=cookie)
+    if status not in (302, 303):
+        raise RuntimeError(f"staff sign-in failed: {status}")
+    return cookie
+
+
+def admin_list_path(app, seeded: common.Seeded) -> str | None:
+    """Return the staff page listing a meeting's registrations, if the staff area has one."""
+    from irev.extensions import db
+    from irev.models import Meeting
+
+    with app.app_context():
+        meeting = db.session.scalar(db.select(Meeting).filter_by(slug=seeded.meeting_slugs[0]))
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint in ("admin.registrations", "admin.meeting_registrations"):
+                with app.test_request_context():
+                    from flask import url_for
+
+                    args = {a: meeting.id for a in rule.arguments if a.endswith("id")}
+                    args.update({a: meeting.slug for a in rule.arguments if a == "slug"})
+                    return url_for(rule.endpoint, **args)
+    return None
+
+
+def routes(app, base: str, seeded: common.Seeded, run_id: str) -> list[Route]:
+    """Return the routes to measure, with what each needs (cookies, CSRF, htmx header)."""
+    slug = seeded.open_slug
+    found = [
+        Route("programme", "/", {}),
+        Route("meeting page", f"/seances/{slug}", {}),
+        Route("seat fragment", f"/seances/{slug}/places", {"HX-Request": "true"}),
+        Route("registration form", "/inscription", {}),
+    ]
+    status, body, cookie, _ = fetch(base + "/inscription")
+    if status == 200:
+        found.append(
+            Route(
+                "registration submit",
+                "/inscription",
+                {},
+                script=SUBMIT_LUA,
+                script_env={
+                    "BENCH_COOKIE": cookie,
+                    "BENCH_CSRF": csrf_token(body),
+                    "BENCH_MEETING": slug,
+                    "BENCH_RUN": run_id,
+                },
+            )
+        )
+    path = admin_list_path(app, seeded)
+    if path:
+        found.append(Route("admin registrations", path, {"Cookie": sign_in(base)}))
+    return found
+
+
+def measure(base: str, bare: str, route: Route) -> tuple[common.Load, common.Load]:
+    """Load bare Flask, then the route, for the same time and concurrency."""
+    url = base + route.path
+    # Warm every worker (templates compiled, caches filled) before measuring.
+    common.run_wrk(
+        url,
+        seconds=1,
+        connections=CONNECTIONS,
+        headers=route.headers,
+        script=route.script,
+        env=route.script_env,
+    )
+    baseline = common.run_wrk(bare + "/", seconds=SECONDS, connections=CONNECTIONS)
+    load = common.run_wrk(
+        url,
+        seconds=SECONDS,
+        connections=CONNECTIONS,
+        headers=route.headers,
+        script=route.script,
+        env=route.script_env,
+    )
+    return load, baseline
+
+
+def bench_size(size: str, bare: str, rows: list[Row]) -> None:
+    """Seed one data size, serve it, count SQL and measure every route."""
+    counts = SIZES[size]
+    print(
+        f"\n== {size}: {counts['meetings']} meetings, {counts['people']} people, "
+        f"{counts['registrations']} registrations",
+        flush=True,
+    )
+    db_url = common.recreate_database(f"irev_bench_{size}")
+    env = common.app_environment(
+        db_url,
+        FLASK_RATELIMIT_STORAGE_URI=limiter_storage(),
+        FLASK_RATELIMIT_KEY_PREFIX=f"irev-bench-{size}-{int(time.time())}",
+        **BENCH_LIMITS,
+    )
+    app = common.production_app(db_url, **{k[6:]: v for k, v in BENCH_LIMITS.items()})
+    common.create_schema(app)
+    started = time.monotonic()
+    seeded = common.seed(app, **counts)
+    common.add_staff(app)
+    print(f"   seeded in {time.monotonic() - started:.1f} s", flush=True)
+
+    log = Path(tempfile.gettempdir()) / f"irev-bench-{size}.log"
+    with common.gunicorn("wsgi:app", APP_PORT, env, workers=WORKERS, log=log) as base:
+        run_id = f"{size}{int(time.time())}"
+        for route in routes(app, base, seeded, run_id):
+            cold, warm = sqlcount.statements(app, route, base)
+            load, baseline = measure(base, bare, route)
+            rows.append(
+                Row(
+                    size=size,
+                    route=route.name,
+                    rps=load.rps,
+                    p50=load.p50_ms,
+                    p99=load.p99_ms,
+                    bare_rps=baseline.rps,
+                    bare_p50=baseline.p50_ms,
+                    bare_p99=baseline.p99_ms,
+                    errors=load.errors,
+                    sql_cold=cold,
+                    sql_warm=warm,
+                )
+            )
+            print("   " + format_row(rows[-1]), flush=True)
+        if any(r.route == "registration submit" for r in rows if r.size == size):
+            print("   " + sqlcount.check_submissions(app, run_id), flush=True)
+
+
+HEADER = (
+    f"{'data':<6} {'route':<20} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'bare req/s':>10} {'bare p99':>8} {'ratio':>6} {'p99 x':>6} {'SQL':>7} {'errors':>6}"
+)
+
+
+def format_row(row: Row) -> str:
+    """Return one table line."""
+    sql = "-" if row.sql_warm is None else f"{row.sql_cold}/{row.sql_warm}"
+    return (
+        f"{row.size:<6} {row.route:<20} {row.rps:>8.0f} {row.p50:>7.2f} {row.p99:>7.2f} "
+        f"{row.bare_rps:>10.0f} {row.bare_p99:>8.2f} {row.ratio:>6.2f} {row.p99_ratio:>6.2f} "
+        f"{sql:>7} {row.errors:>6}"
+    )
+
+
+def verdicts(rows: list[Row]) -> list[str]:
+    """Return one line per target: met or missed, with the figures."""
+    lines = []
+    for row in rows:
+        target = TARGETS.get(row.route)
+        if target:
+            mark = "ok" if row.ratio >= target else "MISSED"
+            lines.append(f"{mark:<6} {row.size}: {row.route} ratio {row.ratio:.2f} ≥ {target}")
+        if row.route == "programme":
+            mark = "ok" if row.p99_ratio <= 3 else "MISSED"
+            lines.append(f"{mark:<6} {row.size}: programme p99 {row.p99_ratio:.2f}× bare ≤ 3×")
+    for route in sorted({r.route for r in rows}):
+        counts = [(r.size, r.sql_warm) for r in rows if r.route == route and r.sql_warm is not None]
+        values = {c for _, c in counts}
+        if len(counts) > 1:
+            mark = "ok" if len(values) == 1 else "GROWS"
+            lines.append(f"{mark:<6} SQL statements of {route}: {counts}")
+    return lines
+
+
+def machine() -> str:
+    """Return the CPU model and core count."""
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores, {model}"
+
+
+def main() -> int:
+    """Run every size and print the table."""
+    common.ensure_wrk()
+    sizes = [s for s in os.environ.get("BENCH_SIZES", "real,large").split(",") if s]
+    print(
+        f"machine: {machine()}; gunicorn {WORKERS} sync workers per app; wrk 2 threads, "
+        f"{CONNECTIONS} connections, {SECONDS} s per measurement; 127.0.0.1 only"
+    )
+    rows: list[Row] = []
+    bare_env = common.app_environment("sqlite://")
+    with common.gunicorn("bare:app", BARE_PORT, bare_env, workers=WORKERS) as bare:
+        for size in sizes:
+            bench_size(size, bare, rows)
+    print("\n" + HEADER)
+    for row in rows:
+        print(format_row(row))
+    print(
+        "\nratio: route req/s ÷ bare Flask req/s measured just before it; p99 x: route p99 ÷ "
+        "bare p99; SQL: statements per request, first request / later requests"
+    )
+    for line in verdicts(rows):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -85,8 +85,8 @@ class SeatStatus:
             return "Cette séance a eu lieu." if self.ended else "Cette séance a commencé."
         if self.state is PublicState.FULL:
             return (
-                f"Les {self.capacity} places sont prises. Vous pouvez vous inscrire sur la liste "
-                "d'attente : vous serez prévenu par courriel si une place se libère."
+                f"{seats_phrase(0, self.capacity)}. Vous pouvez vous inscrire sur la liste "
+                "d'attente : vous recevrez un courriel si une place se libère."
             )
         seats = seats_phrase(self.seats_left, self.capacity)
         if self.state is PublicState.NOT_YET_OPEN and self.opens_at:

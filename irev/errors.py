@@ -6,7 +6,10 @@ import logging
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from irev.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -63,4 +66,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         log.exception("unexpected error on %s %s", request.method, request.path)
+        # A failed statement leaves the transaction aborted (PostgreSQL refuses every later
+        # query), and rendering the page queries the database: start clean.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            log.warning("rollback failed after an unexpected error")
         return render_error(500)

@@ -33,6 +33,14 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _demo_banner() -> dict[str, bool]:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from irev.extensions import db
         from irev.services.programmes import is_demo_site
 
-        return {"demo_banner": is_demo_site()}
+        try:
+            return {"demo_banner": is_demo_site()}
+        except SQLAlchemyError:
+            # The error page must still render when the database is down.
+            db.session.rollback()
+            return {"demo_banner": False}

@@ -59,8 +59,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def _register_blueprints(app: Flask) -> None:
     """Attach one blueprint per audience."""
     from irev.public import bp as public_bp
+    from irev.registration import bp as registration_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(registration_bp)
 
 
 def _finish_config(app: Flask) -> None:

@@ -55,3 +55,6 @@ def init_app(app: Flask) -> None:
     from irev.mail_cli import mail_cli
 
     app.cli.add_command(mail_cli)
+    from irev.registration.commands import registrations_cli
+
+    app.cli.add_command(registrations_cli)

@@ -1,0 +1,7 @@
+"""Registration: the public form, confirmation by e-mailed link, and self-service."""
+
+from flask import Blueprint
+
+bp = Blueprint("registration", __name__, url_prefix="/inscription")
+
+from irev.registration import helpers, routes, selfservice  # noqa: E402,F401  (attach to bp)

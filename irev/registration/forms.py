@@ -1,0 +1,358 @@
+"""The registration form: the only truth about what a valid submission is.
+
+The full-page POST, the htmx submit and the htmx check of one field all run this class.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, ValidationError
+
+from irev.dates import short_date
+from irev.models import Meeting
+from irev.services.meetings import PublicState, public_state
+from irev.services.people import InvalidEmail, PersonDetails, normalise_email
+
+#: Mandates offered, as (stored value, label).
+MANDATES: list[tuple[str, str]] = [
+    ("maire", "Maire"),
+    ("adjoint", "Adjoint(e) au maire"),
+    ("conseiller_delegue", "Conseiller(ère) municipal(e) délégué(e)"),
+    ("conseiller_municipal", "Conseiller(ère) municipal(e)"),
+    ("president_epci", "Président(e) d’EPCI"),
+    ("vice_president_epci", "Vice-président(e) d’EPCI"),
+    ("conseiller_communautaire", "Conseiller(ère) communautaire"),
+    ("conseiller_departemental", "Conseiller(ère) départemental(e)"),
+    ("conseiller_regional", "Conseiller(ère) régional(e)"),
+    ("autre", "Autre"),
+]
+MANDATE_LABELS = dict(MANDATES)
+
+#: Départements of the Hauts-de-France, plus "Autre"; the value is the name.
+DEPARTMENTS: list[tuple[str, str]] = [
+    (name, name) for name in ("Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme", "Autre")
+]
+
+#: Field lengths, matched to the database columns.
+NAME_MAX = 100
+ORGANISATION_MAX = 200
+PHONE_MAX = 40
+NEEDS_MAX = 1000
+
+PHONE_PATTERN = re.compile(r"\+?[0-9 .()/-]+")
+
+
+def mandate_label(value: str) -> str:
+    """Return the French label of a stored mandate value (the value itself if unknown)."""
+    return MANDATE_LABELS.get(value, value)
+
+
+def strip(value):
+    """Trim surrounding whitespace from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def no_control_characters(subject: str, *, multiline: bool = False):
+    """Refuse line breaks (header injection) and other control characters in a text field."""
+    allowed = {"\n", "\r", "\t"} if multiline else set()
+
+    def check(form, field) -> None:
+        text = field.data or ""
+        if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+            if multiline:
+                raise ValidationError(f"{subject} contiennent des caractères non autorisés.")
+            raise ValidationError(f"{subject} doit tenir sur une seule ligne.")
+
+    return check
+
+
+class ErrorListMixin:
+    """Errors in page order, for the error summary and the inline check."""
+
+    FIELD_ORDER: tuple[str, ...] = ()
+
+    def ordered_errors(self) -> list[tuple[str, str]]:
+        """Return (field name, first message) in page order, for the error summary."""
+        return [(name, self[name].errors[0]) for name in self.FIELD_ORDER if self[name].errors]
+
+    def field_error(self, name: str) -> str:
+        """Return the first message of one field, or ''."""
+        errors = self[name].errors if name in self else []
+        return errors[0] if errors else ""
+
+
+def chosen_from(slugs: Sequence[str] | None, offered: Sequence[Meeting]) -> list[Meeting]:
+    """Return the meetings named by slugs, or raise ValidationError saying which cannot be had."""
+    by_slug = {m.slug: m for m in offered}
+    chosen = []
+    for slug in dict.fromkeys(slugs or []):  # a meeting ticked twice counts once
+        meeting = by_slug.get(slug)
+        if meeting is None:
+            raise ValidationError(
+                "Une des séances choisies n’existe pas : choisissez dans la liste."
+            )
+        refusal = _refusal(meeting)
+        if refusal:
+            raise ValidationError(refusal)
+        chosen.append(meeting)
+    return chosen
+
+
+class MeetingChoices(SelectMultipleField):
+    """Checkboxes of meetings; the form checks the choices itself (with French messages)."""
+
+    def pre_validate(self, form) -> None:
+        """Skip WTForms' own choice check: validate_meetings explains each refusal."""
+
+
+class RegistrationForm(ErrorListMixin, FlaskForm):
+    """Who registers, for which meetings, and the acknowledgement of the data notice."""
+
+    first_name = StringField(
+        "Prénom",
+        filters=[strip],
+        validators=[
+            DataRequired("Saisissez votre prénom."),
+            Length(max=NAME_MAX, message="Le prénom doit faire 100 caractères au plus."),
+            no_control_characters("Le prénom"),
+        ],
+    )
+    last_name = StringField(
+        "Nom",
+        filters=[strip],
+        validators=[
+            DataRequired("Saisissez votre nom."),
+            Length(max=NAME_MAX, message="Le nom doit faire 100 caractères au plus."),
+            no_control_characters("Le nom"),
+        ],
+    )
+    email = StringField("Adresse électronique", filters=[strip])
+    phone = StringField(
+        "Téléphone (facultatif)",
+        filters=[strip],
+        validators=[
+            Length(max=PHONE_MAX, message="Le numéro de téléphone est trop long."),
+            no_control_characters("Le numéro de téléphone"),
+        ],
+    )
+    organisation = StringField(
+        "Commune ou intercommunalité",
+        filters=[strip],
+        validators=[
+            DataRequired("Saisissez le nom de votre commune ou de votre intercommunalité."),
+            Length(
+                max=ORGANISATION_MAX,
+                message="Le nom de la collectivité doit faire 200 caractères au plus.",
+            ),
+            no_control_characters("Le nom de la collectivité"),
+        ],
+    )
+    mandate = SelectField(
+        "Mandat",
+        choices=[SelectChoice("", "Choisissez votre mandat")]
+        + [SelectChoice(value, label) for value, label in MANDATES],
+        validate_choice=False,
+    )
+    department = RadioField(
+        "Département",
+        choices=[SelectChoice(value, label) for value, label in DEPARTMENTS],
+        validate_choice=False,
+    )
+    meetings = MeetingChoices("Séances")
+    whole_season = BooleanField("Toute la saison : toutes les séances ouvertes aux inscriptions")
+    accessibility_needs = TextAreaField(
+        "Besoins d’accessibilité (facultatif)",
+        filters=[strip],
+        validators=[
+            Length(
+                max=NEEDS_MAX,
+                message="Les besoins d’accessibilité doivent faire 1 000 caractères au plus.",
+            ),
+            no_control_characters("Les besoins d’accessibilité", multiline=True),
+        ],
+    )
+    data_notice = BooleanField("J’ai pris connaissance de la notice sur les données personnelles")
+    #: Honeypot: hidden from people and screen readers; only robots fill it.
+    website = StringField("Site web, ne pas remplir", filters=[strip])
+
+    #: Order of the fields on the page (the error summary follows it).
+    FIELD_ORDER = (
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "organisation",
+        "mandate",
+        "department",
+        "meetings",
+        "accessibility_needs",
+        "data_notice",
+    )
+
+    def __init__(self, *args, offered: Sequence[Meeting] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.offered = list(offered)
+        self.meetings.choices = [SelectChoice(m.slug, m.title) for m in self.offered]
+        self._chosen: list[Meeting] = []
+
+    # --- field checks (French messages: what is wrong and how to fix it) ---
+
+    def validate_email(self, field) -> None:
+        """Check and normalise the address (email-validator, no DNS lookup)."""
+        if any(unicodedata.category(c) == "Cc" for c in field.data or ""):
+            raise ValidationError("L’adresse électronique doit tenir sur une seule ligne.")
+        try:
+            self.normalised_email = normalise_email(field.data or "")
+        except InvalidEmail as error:
+            raise ValidationError(str(error)) from error
+
+    def validate_phone(self, field) -> None:
+        """Accept digits with the usual separators, or nothing."""
+        if field.data and (
+            not PHONE_PATTERN.fullmatch(field.data) or sum(c.isdigit() for c in field.data) < 6
+        ):
+            raise ValidationError(
+                "Saisissez un numéro de téléphone valide, par exemple 06 12 34 56 78, "
+                "ou laissez le champ vide."
+            )
+
+    def validate_mandate(self, field) -> None:
+        """Require one of the listed mandates."""
+        if field.data not in MANDATE_LABELS:
+            raise ValidationError("Choisissez votre mandat dans la liste.")
+
+    def validate_department(self, field) -> None:
+        """Require one of the listed départements."""
+        if field.data not in dict(DEPARTMENTS):
+            raise ValidationError("Choisissez votre département.")
+
+    def validate_meetings(self, field) -> None:
+        """Require at least one meeting (or the whole season), each open for registration."""
+        chosen = chosen_from(field.data, self.offered)
+        if self.whole_season.data:
+            season = [m for m in self.offered if m.registration_open()]
+            if not season:
+                raise ValidationError(
+                    "Aucune séance n’est ouverte aux inscriptions pour le moment."
+                )
+            chosen = season
+        if not chosen:
+            raise ValidationError("Choisissez au moins une séance, ou cochez « Toute la saison ».")
+        self._chosen = chosen
+
+    def validate_data_notice(self, field) -> None:
+        """Require the acknowledgement of the data notice."""
+        if not field.data:
+            raise ValidationError(
+                "Cochez la case pour indiquer que vous avez pris connaissance de la notice "
+                "sur les données personnelles."
+            )
+
+    # --- results ---
+
+    @property
+    def is_robot(self) -> bool:
+        """Return True when the honeypot was filled: the submission is dropped silently."""
+        return bool(self.website.data)
+
+    def chosen_meetings(self) -> list[Meeting]:
+        """Return the meetings asked for (after a successful validate())."""
+        return list(self._chosen)
+
+    def details(self) -> PersonDetails:
+        """Return the person's details (after a successful validate())."""
+        return PersonDetails(
+            email=self.normalised_email,
+            first_name=self.first_name.data,
+            last_name=self.last_name.data,
+            phone=self.phone.data or "",
+            organisation=self.organisation.data,
+            mandate=self.mandate.data,
+            department=self.department.data,
+            accessibility_needs=self.accessibility_needs.data or "",
+        )
+
+    @property
+    def first_meeting_id(self) -> str:
+        """Return the id of the first meeting checkbox that can be ticked (error summary link)."""
+        for meeting in self.offered:
+            if not _refusal(meeting):
+                return f"meetings-{meeting.slug}"
+        return "whole_season" if self.offered else "seances"
+
+
+def _refusal(meeting: Meeting) -> str:
+    """Return why a meeting cannot be chosen now, or '' when it can."""
+    state = public_state(meeting)
+    day = short_date(meeting.starts_at)
+    if state is PublicState.CANCELLED:
+        return f"La séance du {day} est annulée : choisissez une autre séance."
+    if state is PublicState.PAST:
+        return f"La séance du {day} a déjà eu lieu : choisissez une autre séance."
+    if state is PublicState.NOT_YET_OPEN:
+        return f"Les inscriptions à la séance du {day} ne sont pas encore ouvertes."
+    if state not in (PublicState.OPEN, PublicState.FULL):
+        return f"Les inscriptions à la séance du {day} sont closes : choisissez une autre séance."
+    return ""
+
+
+class DetailsForm(ErrorListMixin, FlaskForm):
+    """Self-service correction of a person's details (the e-mail address is their identity)."""
+
+    first_name = RegistrationForm.first_name
+    last_name = RegistrationForm.last_name
+    phone = RegistrationForm.phone
+    organisation = RegistrationForm.organisation
+    mandate = RegistrationForm.mandate
+    department = RegistrationForm.department
+    accessibility_needs = RegistrationForm.accessibility_needs
+
+    FIELD_ORDER = (
+        "first_name",
+        "last_name",
+        "phone",
+        "organisation",
+        "mandate",
+        "department",
+        "accessibility_needs",
+    )
+
+    validate_phone = RegistrationForm.validate_phone
+    validate_mandate = RegistrationForm.validate_mandate
+    validate_department = RegistrationForm.validate_department
+
+
+class AddMeetingsForm(ErrorListMixin, FlaskForm):
+    """Self-service: more meetings for an identified person."""
+
+    meetings = MeetingChoices("Séances")
+
+    FIELD_ORDER = ("meetings",)
+
+    def __init__(self, *args, offered: Sequence[Meeting] = (), **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.offered = list(offered)
+        self.meetings.choices = [SelectChoice(m.slug, m.title) for m in self.offered]
+        self._chosen: list[Meeting] = []
+
+    def validate_meetings(self, field) -> None:
+        """Require at least one meeting, each open for registration."""
+        chosen = chosen_from(field.data, self.offered)
+        if not chosen:
+            raise ValidationError("Choisissez au moins une séance.")
+        self._chosen = chosen
+
+    def chosen_meetings(self) -> list[Meeting]:
+        """Return the meetings asked for (after a successful validate())."""
+        return list(self._chosen)
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only its CSRF token: the button of a confirmation page."""

@@ -1,0 +1,59 @@
+"""Template helpers of the registration pages (registered on the blueprint, usable everywhere)."""
+
+from __future__ import annotations
+
+from flask import url_for
+
+from irev.models import Meeting, Person, Registration, RegistrationState
+from irev.registration import bp
+from irev.registration.forms import mandate_label as _mandate_label
+from irev.services import registrations as service
+from irev.services.meetings import SeatStatus, seat_status
+from irev.tokens import make_token
+
+
+@bp.app_template_global()
+def manage_path(person: Person) -> str:
+    """Return the site-relative self-service link of a person."""
+    token = make_token("manage", {"p": person.id, "v": person.link_version})
+    return url_for("registration.manage", token=token)
+
+
+@bp.app_template_global()
+def state_sentence(registration: Registration) -> str:
+    """Return where a registration stands, in French, with the waiting position if any."""
+    sentence = service.STATE_SENTENCES[registration.state]
+    if registration.state is RegistrationState.WAITING:
+        sentence += f", en position {service.waiting_position(registration)}"
+    return sentence
+
+
+@bp.app_template_global()
+def can_cancel(registration: Registration) -> bool:
+    """Return True when the person may still cancel this registration."""
+    return registration.is_active and not registration.meeting.is_past()
+
+
+bp.add_app_template_test(can_cancel, "cancellable")
+
+
+@bp.app_template_global()
+def cancel_label(registration: Registration) -> str:
+    """Return the words of the cancel link that fit the registration's state."""
+    if registration.state is RegistrationState.WAITING:
+        return "Quitter la liste d’attente"
+    if registration.state is RegistrationState.SEATED:
+        return "Annuler mon inscription"
+    return "Retirer ma demande"
+
+
+@bp.app_template_global()
+def seat_statuses(meetings: list[Meeting]) -> list[tuple[Meeting, SeatStatus]]:
+    """Return (meeting, seat status) pairs, for the seat poll of the form."""
+    return [(m, seat_status(m)) for m in meetings]
+
+
+@bp.app_template_global()
+def mandate_label(value: str) -> str:
+    """Return the French label of a stored mandate."""
+    return _mandate_label(value)

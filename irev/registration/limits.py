@@ -1,0 +1,54 @@
+"""Rate limits of the form: per client address and per target e-mail address.
+
+Limits are read from the configuration at each request, so production and tests can change
+them (FLASK_IREV_RATELIMIT_SUBMIT_IP=...). Storage is Flask-Limiter's (RATELIMIT_STORAGE_URI:
+in memory by default, Redis when configured). Behind a proxy the client address is the one
+ProxyFix recovered (IREV_PROXY_HOPS).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import current_app, request
+from flask_limiter.util import get_remote_address
+
+from irev.services.people import InvalidEmail, normalise_email
+
+DEFAULTS = {
+    # A person sends the form once or twice; an office behind one address sends a few more.
+    "IREV_RATELIMIT_SUBMIT_IP": "10 per minute;50 per hour",
+    # Nobody needs more than a handful of confirmation e-mails: this stops mail bombing.
+    "IREV_RATELIMIT_SUBMIT_EMAIL": "3 per minute;10 per day",
+    # Inline checks run once per changed field: generous, but not a free validation oracle.
+    "IREV_RATELIMIT_CHECK_IP": "60 per minute;600 per hour",
+    "IREV_RATELIMIT_CHECK_EMAIL": "60 per minute",
+}
+
+
+def limit(name: str):
+    """Return a callable giving the configured limit string (Flask-Limiter calls it lazily)."""
+    return lambda: str(current_app.config.get(name, DEFAULTS[name]))
+
+
+def posted_email() -> str:
+    """Return the normalised e-mail address of the posted form, or '' if there is none."""
+    raw = (request.form.get("email") or "")[:300]
+    try:
+        return normalise_email(raw)
+    except InvalidEmail:
+        return ""
+
+
+def email_key() -> str:
+    """Return the rate-limit key of the target address (hashed: keys may sit in Redis)."""
+    digest = hashlib.sha256(posted_email().encode()).hexdigest()[:32]
+    return f"email:{digest}"
+
+
+def no_email() -> bool:
+    """Return True when the posted form holds no valid address (nothing to limit by)."""
+    return not posted_email()
+
+
+client_address = get_remote_address

@@ -1,0 +1,166 @@
+"""Self-service by e-mailed link: see, cancel, add, correct; and the one-click cancel page."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+
+from irev.dates import short_date
+from irev.extensions import db
+from irev.models import Person, Registration, RegistrationState
+from irev.registration import bp
+from irev.registration.forms import AddMeetingsForm, ConfirmForm, DetailsForm
+from irev.registration.links import read_cancel_link, read_manage_link
+from irev.services import registrations as service
+from irev.services.audit import record
+from irev.services.people import PersonDetails, update_person
+from irev.services.programmes import get_current_programme
+
+
+def _addable(person: Person) -> list:
+    """Return the open meetings the person is not actively registered for."""
+    taken = {r.meeting_id for r in service.person_registrations(person) if r.is_active}
+    return [m for m in service.open_meetings(get_current_programme()) if m.id not in taken]
+
+
+def _own_registration(person: Person, registration_id: int) -> Registration:
+    """Return one of the person's registrations, or 404."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.person_id != person.id:
+        abort(404)
+    return registration
+
+
+def _changed(response):
+    """Tell htmx listeners on the page that seat counts moved."""
+    response.headers["HX-Trigger"] = "seats-changed"
+    return response
+
+
+@bp.get("/gerer/<token>")
+def manage(token: str):
+    """Show the person's registrations, with what they can do about each."""
+    person = read_manage_link(token)
+    return render_template(
+        "registration/manage.html",
+        person=person,
+        token=token,
+        registrations=service.person_registrations(person),
+        add_form=AddMeetingsForm(offered=_addable(person)),
+    )
+
+
+@bp.route("/gerer/<token>/annuler/<int:registration_id>", methods=["GET", "POST"])
+def cancel_one(token: str, registration_id: int):
+    """Ask for confirmation (GET), then cancel one registration or leave a waiting list (POST)."""
+    person = read_manage_link(token)
+    registration = _own_registration(person, registration_id)
+    if not (registration.is_active and not registration.meeting.is_past()):
+        flash("Cette inscription ne peut plus être annulée.", "info")
+        return redirect(url_for("registration.manage", token=token), 303)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "registration/cancel_confirm.html", registration=registration, token=token, form=form
+        )
+    was_waiting = registration.state is RegistrationState.WAITING
+    service.cancel_registration(registration, person, by_organiser=False)
+    db.session.commit()
+    day = short_date(registration.meeting.starts_at)
+    flash(
+        f"Vous avez quitté la liste d’attente de la séance du {day}."
+        if was_waiting
+        else f"Votre inscription à la séance du {day} est annulée.",
+        "success",
+    )
+    return _changed(redirect(url_for("registration.manage", token=token), 303))
+
+
+@bp.route("/gerer/<token>/tout-annuler", methods=["GET", "POST"])
+def cancel_everything(token: str):
+    """Ask for confirmation (GET), then cancel every registration still to come (POST)."""
+    person = read_manage_link(token)
+    cancellable = [
+        r for r in service.person_registrations(person) if r.is_active and not r.meeting.is_past()
+    ]
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return render_template(
+            "registration/cancel_all.html", registrations=cancellable, token=token, form=form
+        )
+    cancelled = service.cancel_all(person, person)
+    db.session.commit()
+    flash(f"{_count(len(cancelled))} annulée{'s' if len(cancelled) > 1 else ''}.", "success")
+    return _changed(redirect(url_for("registration.manage", token=token), 303))
+
+
+def _count(n: int) -> str:
+    """Return "Aucune inscription", "1 inscription", "3 inscriptions"."""
+    return "Aucune inscription" if n == 0 else f"{n} inscription{'s' if n > 1 else ''}"
+
+
+@bp.post("/gerer/<token>/ajouter")
+def add(token: str):
+    """Register the person for more meetings at once (the link proves their address)."""
+    person = read_manage_link(token)
+    form = AddMeetingsForm(request.form, offered=_addable(person))
+    if not form.validate():
+        page = render_template(
+            "registration/manage.html",
+            person=person,
+            token=token,
+            registrations=service.person_registrations(person),
+            add_form=form,
+        )
+        return page, 422
+    results = service.add_meetings(person, form.chosen_meetings(), person)
+    db.session.commit()
+    page = render_template(
+        "registration/confirmed.html", results=results, person=person, token=token
+    )
+    return _changed(make_response(page))
+
+
+@bp.route("/gerer/<token>/coordonnees", methods=["GET", "POST"])
+def details(token: str):
+    """Let the person correct their details (not the e-mail address: it is their identity)."""
+    person = read_manage_link(token)
+    form = DetailsForm(obj=person)
+    if not form.is_submitted():
+        return render_template("registration/details.html", form=form, person=person, token=token)
+    if not form.validate():
+        page = render_template("registration/details.html", form=form, person=person, token=token)
+        return page, 422
+    values = {name: getattr(form, name).data or "" for name in DetailsForm.FIELD_ORDER}
+    changes = update_person(person, PersonDetails(email=person.email, **values))
+    if changes:
+        record(
+            person,
+            "person.update",
+            person,
+            before={k: v[0] for k, v in changes.items()},
+            after={k: v[1] for k, v in changes.items()},
+        )
+    db.session.commit()
+    flash("Vos coordonnées sont enregistrées." if changes else "Rien n’a changé.", "success")
+    return redirect(url_for("registration.manage", token=token), 303)
+
+
+@bp.route("/annuler/<token>", methods=["GET", "POST"])
+def cancel_link(token: str):
+    """The cancellation link of the video-link e-mail: a page with a button, then POST."""
+    registration = read_cancel_link(token)
+    usable = registration.is_active and not registration.meeting.is_past()
+    form = ConfirmForm()
+    if not usable:
+        page = render_template(
+            "registration/cancel_link.html", registration=registration, done=True
+        )
+        return page, 409
+    if not form.validate_on_submit():
+        return render_template(
+            "registration/cancel_link.html", registration=registration, form=form, done=False
+        )
+    service.cancel_registration(registration, registration.person, by_organiser=False)
+    db.session.commit()
+    page = render_template("registration/cancelled.html", registration=registration)
+    return _changed(make_response(page))

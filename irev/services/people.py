@@ -1,0 +1,111 @@
+"""People who register: one row per normalised e-mail address."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from irev.extensions import db
+from irev.models import Person, utcnow
+
+#: Longest address SMTP accepts (RFC 5321).
+EMAIL_MAX_LENGTH = 254
+
+
+class InvalidEmail(ValueError):
+    """The text is not a usable e-mail address; the message says why, in French."""
+
+
+@dataclass
+class PersonDetails:
+    """What a person tells about themselves on the form (already validated)."""
+
+    email: str
+    first_name: str
+    last_name: str
+    organisation: str = ""
+    mandate: str = ""
+    department: str = ""
+    phone: str = ""
+    accessibility_needs: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        """Return the details as a plain dictionary."""
+        return asdict(self)
+
+
+#: The fields a person may correct themselves (the e-mail is their identity: not editable).
+EDITABLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "phone",
+    "organisation",
+    "mandate",
+    "department",
+    "accessibility_needs",
+)
+
+
+def normalise_email(raw: str) -> str:
+    """Return the canonical form of an address (lower case, IDNA domain) or raise InvalidEmail.
+
+    No DNS lookup: a valid-looking address is enough here, the confirmation e-mail proves the
+    rest. The whole address is lowered: two spellings of one mailbox must be one person.
+    """
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidEmail("Saisissez votre adresse électronique.")
+    if len(text) > EMAIL_MAX_LENGTH:
+        raise InvalidEmail("L’adresse électronique doit faire 254 caractères au plus.")
+    try:
+        result = validate_email(text, check_deliverability=False, allow_display_name=False)
+    except EmailNotValidError as error:
+        raise InvalidEmail(
+            "Saisissez une adresse électronique valide, par exemple prenom.nom@commune.fr."
+        ) from error
+    return result.normalized.lower()
+
+
+def find_person(email: str) -> Person | None:
+    """Return the person with this (normalised) address, if any."""
+    return db.session.scalar(db.select(Person).where(Person.email == email))
+
+
+def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
+    """Return the person with this address, creating them from details; True when created.
+
+    INSERT ... ON CONFLICT DO NOTHING: two submissions racing for a new address make one row,
+    and the loser simply reads the winner's.
+    """
+    person = find_person(details.email)
+    if person is not None:
+        return person, False
+    now = utcnow()
+    values = {**details.as_dict(), "link_version": 0, "created_at": now, "updated_at": now}
+    dialect = db.session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(Person)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["email"])
+        .returning(Person.id)
+    )
+    new_id = db.session.execute(statement).scalar()
+    person = find_person(details.email)
+    assert person is not None  # either inserted now or by the concurrent winner
+    return person, new_id is not None
+
+
+def update_person(person: Person, details: PersonDetails) -> dict[str, tuple[str, str]]:
+    """Copy the editable details onto person; return {field: (before, after)} of what changed."""
+    changes: dict[str, tuple[str, str]] = {}
+    for name in EDITABLE_FIELDS:
+        new = getattr(details, name)
+        old = getattr(person, name)
+        if new != old:
+            changes[name] = (old, new)
+            setattr(person, name, new)
+    return changes

@@ -1,0 +1,52 @@
+/* Registration pages: keep ARIA states in step with htmx swaps.
+   A file of our own (the CSP forbids inline scripts and eval); without it, or without
+   JavaScript, every form still works as a plain POST. */
+(function () {
+  "use strict";
+
+  /* After an inline check, mark the field's controls invalid or valid again: the server
+     replaced only the message container, never the control that may have focus. */
+  function syncField(box) {
+    var name = box.getAttribute("data-error-for");
+    var form = box.closest("form");
+    if (!name || !form) {
+      return;
+    }
+    var invalid = box.textContent.trim() !== "";
+    form.querySelectorAll("[name=\"" + name + "\"]").forEach(function (control) {
+      if (control.disabled) {
+        return;
+      }
+      if (invalid) {
+        control.setAttribute("aria-invalid", "true");
+      } else {
+        control.removeAttribute("aria-invalid");
+      }
+    });
+    var wrapper = box.closest(".field");
+    if (wrapper) {
+      wrapper.classList.toggle("field--error", invalid);
+    }
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.matches && elt.matches("[data-error-for]")) {
+      syncField(elt);
+    }
+  });
+
+  /* aria-busy on whatever a request will replace, while it runs. */
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail.target;
+    if (target) {
+      target.setAttribute("aria-busy", "true");
+    }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var target = event.detail.target;
+    if (target && target.isConnected) {
+      target.removeAttribute("aria-busy");
+    }
+  });
+})();

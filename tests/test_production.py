@@ -13,7 +13,11 @@ from flask import Flask, session
 from irev import ConfigurationError, create_app
 from irev.extensions import db
 from irev.logging import mask_path
+from irev.models import OutboundEmail
+from irev.services import outbox
 from irev.tokens import make_token
+from tests import factories
+from tests.conftest import TEST_CONFIG
 
 SECRET = "s" * 48
 
@@ -156,6 +160,38 @@ def test_request_log_has_no_token_query_or_address(prod_app, caplog):
     assert "@" not in everything and "commune" not in everything
     assert "203.0.113.9" not in everything
     assert "token=" not in everything
+
+
+def test_one_log_line_per_email_without_the_address(db_url, smtp_server, caplog):
+    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": db_url, **smtp_server.app_config()})
+    with app.app_context():
+        db.create_all()
+        registrations = [
+            factories.create_registration(
+                person=factories.create_person(email=f"camille.{n}@commune.example")
+            )
+            for n in range(3)
+        ]
+        for registration in registrations:
+            outbox.enqueue(
+                "seated_to_registrant",
+                registration.person.email,
+                dedupe_key=f"log-{registration.id}",
+                registration=registration,
+            )
+        db.session.commit()
+        caplog.set_level(logging.INFO, logger="irev")
+        outbox.send_pending()
+        ids = set(db.session.scalars(db.select(OutboundEmail.id)))
+        db.session.remove()
+        db.engine.dispose()
+    assert len(smtp_server.received) == 3
+    lines = [r.getMessage() for r in caplog.records if r.name.startswith("irev")]
+    for email_id in ids:
+        assert len([line for line in lines if f" {email_id} sent" in line]) == 1
+    everything = "\n".join(lines)
+    assert "@" not in everything
+    assert "camille" not in everything.lower()
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,46 @@
+"""Small helpers shared by the admin routes: responses for htmx and plain requests."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request
+from flask_login import current_user
+
+from irev.admin import safe_next
+from irev.extensions import db
+from irev.models import StaffUser
+
+#: Events sent with HX-Trigger after a change, so counters on the page refresh themselves.
+CHANGE_EVENTS = "seats-changed, registrations-changed"
+
+
+def actor() -> StaffUser:
+    """Return the signed-in staff account (the guard guarantees there is one)."""
+    return current_user._get_current_object()
+
+
+def get_or_404(model, object_id: int):
+    """Return the row or answer 404."""
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def back(default: str, message: str | None = None, category: str = "success"):
+    """Redirect (303) to the page named in the form's "retour" field, or to default."""
+    if message:
+        flash(message, category)
+    return redirect(safe_next(request.form.get("retour")) or default, code=303)
+
+
+def fragment(
+    template: str, *, status: int = 200, announce: str = "", changed: bool = False, **context
+):
+    """Render an htmx fragment, with an announcement for the live region and change events."""
+    body = render_template(template, **context)
+    if announce:
+        body += render_template("admin/_announce.html", message=announce)
+    response = make_response(body, status)
+    if changed:
+        response.headers["HX-Trigger"] = CHANGE_EVENTS
+    return response

@@ -1,0 +1,213 @@
+"""Forms of the staff area (Flask-WTF: CSRF on every one)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import (
+    URL,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
+
+from irev.services.moderation import department_choices, mandate_choices
+
+
+def single_line(form, field) -> None:
+    """Refuse line breaks in a one-line field (they would end up in e-mail headers)."""
+    if field.data and ("\r" in field.data or "\n" in field.data):
+        raise ValidationError(f"« {field.label.text} » doit tenir sur une ligne.")
+
+
+def _required(message: str) -> InputRequired:
+    """Return a required-field validator with a French message."""
+    return InputRequired(message)
+
+
+def _max(length: int) -> Length:
+    """Return a maximum-length validator with a French message."""
+    return Length(max=length, message=f"Saisissez au plus {length} caractères.")
+
+
+class SignInForm(FlaskForm):
+    """Staff sign-in."""
+
+    email = EmailField(
+        "Adresse e-mail", validators=[_required("Saisissez votre adresse e-mail."), _max(254)]
+    )
+    password = PasswordField(
+        "Mot de passe", validators=[_required("Saisissez votre mot de passe."), _max(200)]
+    )
+
+
+class EmptyForm(FlaskForm):
+    """A form with only its CSRF token: one-button actions."""
+
+
+class ReasonForm(FlaskForm):
+    """Reject or cancel with an optional reason that goes into the e-mail."""
+
+    reason = TextAreaField("Motif", validators=[Optional(), _max(1000)])
+
+
+DATE_TIME_FORMAT = "%Y-%m-%dT%H:%M"
+
+
+class MeetingForm(FlaskForm):
+    """Every field of a meeting; dates and times are Paris wall-clock times."""
+
+    title = StringField(
+        "Titre (thème de la séance)",
+        validators=[_required("Saisissez le titre de la séance."), _max(300), single_line],
+    )
+    topic_announced = BooleanField("Le thème est annoncé (sinon « Thème à venir » est affiché)")
+    day = DateField("Date", validators=[_required("Saisissez la date de la séance (jj/mm/aaaa).")])
+    start = TimeField("Heure de début", validators=[_required("Saisissez l'heure de début.")])
+    end = TimeField("Heure de fin", validators=[_required("Saisissez l'heure de fin.")])
+    mode = RadioField(
+        "Format",
+        choices=[("video", "En visioconférence"), ("on_site", "En présentiel")],
+        default="video",
+        validators=[_required("Choisissez le format de la séance.")],
+    )
+    address = StringField("Adresse du lieu", validators=[Optional(), _max(300), single_line])
+    description = TextAreaField("Présentation", validators=[Optional(), _max(5000)])
+    speakers = TextAreaField("Intervenantes et intervenants", validators=[Optional(), _max(3000)])
+    partners = TextAreaField("Partenaires", validators=[Optional(), _max(2000)])
+    capacity = IntegerField(
+        "Nombre de places",
+        validators=[
+            _required("Saisissez le nombre de places (un nombre entier)."),
+            NumberRange(0, 10000, "Saisissez un nombre de places entre 0 et 10 000."),
+        ],
+    )
+    approval_mode = RadioField(
+        "Validation des inscriptions",
+        choices=[
+            ("automatic", "Automatique : une place libre est attribuée aussitôt"),
+            ("moderated", "Par l'équipe : chaque demande attend une validation"),
+        ],
+        default="automatic",
+        validators=[_required("Choisissez le mode de validation.")],
+    )
+    registration_opens_at = DateTimeLocalField(
+        "Ouverture des inscriptions", format=DATE_TIME_FORMAT, validators=[Optional()]
+    )
+    registration_closes_at = DateTimeLocalField(
+        "Clôture des inscriptions", format=DATE_TIME_FORMAT, validators=[Optional()]
+    )
+    video_url = StringField(
+        "Lien de la visioconférence",
+        validators=[
+            Optional(),
+            _max(500),
+            single_line,
+            URL(message="Saisissez une adresse complète commençant par https://."),
+        ],
+    )
+    video_meeting_id = StringField("ID de réunion", validators=[Optional(), _max(60), single_line])
+    video_passcode = StringField("Code secret", validators=[Optional(), _max(60), single_line])
+
+
+class ProgrammeForm(FlaskForm):
+    """The programme's texts, contact person and retention period."""
+
+    title = StringField(
+        "Titre du programme",
+        validators=[_required("Saisissez le titre du programme."), _max(200), single_line],
+    )
+    audience = StringField("Public", validators=[Optional(), _max(200), single_line])
+    format_line = StringField("Format", validators=[Optional(), _max(300), single_line])
+    introduction = TextAreaField("Présentation", validators=[Optional(), _max(10000)])
+    planned_topics = TextAreaField("Thèmes à venir", validators=[Optional(), _max(5000)])
+    contact_name = StringField("Nom du contact", validators=[Optional(), _max(120), single_line])
+    contact_role = StringField(
+        "Fonction du contact", validators=[Optional(), _max(120), single_line]
+    )
+    contact_email = EmailField(
+        "E-mail du contact",
+        validators=[
+            Optional(),
+            _max(254),
+            Email("Saisissez une adresse e-mail valide, par exemple nom@irev.fr."),
+        ],
+    )
+    contact_phone = StringField(
+        "Téléphone du contact", validators=[Optional(), _max(40), single_line]
+    )
+    retention_months = IntegerField(
+        "Durée de conservation des données personnelles (en mois)",
+        validators=[
+            _required("Saisissez une durée en mois."),
+            NumberRange(1, 120, "Saisissez une durée entre 1 et 120 mois."),
+        ],
+    )
+
+
+class PersonForm(FlaskForm):
+    """A person's details, as staff take them on the phone or correct them."""
+
+    first_name = StringField(
+        "Prénom", validators=[_required("Saisissez le prénom."), _max(100), single_line]
+    )
+    last_name = StringField(
+        "Nom", validators=[_required("Saisissez le nom."), _max(100), single_line]
+    )
+    email = EmailField(
+        "Adresse e-mail",
+        validators=[
+            _required("Saisissez l'adresse e-mail."),
+            _max(254),
+            Email("Saisissez une adresse e-mail valide, par exemple prenom.nom@mairie.fr."),
+        ],
+    )
+    phone = StringField("Téléphone", validators=[Optional(), _max(40), single_line])
+    organisation = StringField(
+        "Collectivité (commune ou intercommunalité)",
+        validators=[_required("Saisissez la collectivité."), _max(200), single_line],
+    )
+    mandate = SelectField("Mandat", validators=[_required("Choisissez le mandat.")])
+    department = SelectField("Département", validators=[_required("Choisissez le département.")])
+    accessibility_needs = TextAreaField(
+        "Besoins d'accessibilité", validators=[Optional(), _max(1000)]
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.mandate.choices = [("", "Choisir…"), *mandate_choices()]
+        self.department.choices = [("", "Choisir…"), *department_choices()]
+
+    def validate_mandate(self, field) -> None:
+        """Refuse the empty placeholder choice."""
+        if not field.data:
+            raise ValidationError("Choisissez le mandat.")
+
+    def validate_department(self, field) -> None:
+        """Refuse the empty placeholder choice."""
+        if not field.data:
+            raise ValidationError("Choisissez le département.")
+
+
+class EraseForm(FlaskForm):
+    """Confirmation before erasing a person's data."""
+
+    confirm = BooleanField(
+        "Je confirme l'effacement définitif des données personnelles de cette personne",
+        validators=[_required("Cochez la case pour confirmer l'effacement.")],
+    )

@@ -1,0 +1,154 @@
+"""Meetings and the programme: create, edit, publish, unpublish, cancel; programme texts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from irev.admin import bp
+from irev.admin.common import actor, get_or_404
+from irev.admin.forms import EmptyForm, MeetingForm, ProgrammeForm
+from irev.extensions import db
+from irev.models import Meeting, MeetingStatus, Programme
+from irev.services import meetings_admin
+from irev.services.meetings_admin import MeetingError
+
+
+def _programme(programme_id: int | None = None) -> Programme:
+    """Return the programme asked for, else the most recent one; 404 when there is none."""
+    query = db.select(Programme).order_by(Programme.year.desc(), Programme.id.desc())
+    if programme_id:
+        query = query.where(Programme.id == programme_id)
+    programme = db.session.scalar(query.limit(1))
+    if programme is None:
+        abort(404)
+    return programme
+
+
+def _field_error(form: MeetingForm, error: MeetingError) -> None:
+    """Show a refused change beside its field (or above the form)."""
+    target = form[error.field] if error.field and error.field in form else form.title
+    target.errors = [*target.errors, str(error)]
+
+
+@bp.get("/seances")
+def meetings():
+    """List every meeting of every programme, with its status and actions."""
+    programmes = db.session.scalars(db.select(Programme).order_by(Programme.year.desc())).all()
+    return render_template("admin/meetings.html", programmes=programmes, form=EmptyForm())
+
+
+@bp.route("/seances/nouvelle", methods=["GET", "POST"])
+def meeting_new():
+    """Create a meeting (as a draft) in a programme."""
+    programme = _programme(request.args.get("programme", type=int))
+    form = MeetingForm()
+    if form.validate_on_submit():
+        try:
+            meeting = meetings_admin.create_meeting(programme, form.data, actor())
+        except MeetingError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash(
+                f"Séance « {meeting.title} » créée en brouillon : publiez-la quand elle est prête.",
+                "success",
+            )
+            return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/meeting_form.html", form=form, programme=programme, meeting=None
+    ), status
+
+
+@bp.route("/seances/<int:meeting_id>/modifier", methods=["GET", "POST"])
+def meeting_edit(meeting_id: int):
+    """Edit every field of a meeting; a change of time or link e-mails the registrants."""
+    meeting = get_or_404(Meeting, meeting_id)
+    form = MeetingForm(data=meetings_admin.form_data(meeting) if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            changed = meetings_admin.update_meeting(meeting, form.data, actor())
+        except MeetingError as error:
+            db.session.rollback()
+            _field_error(form, error)
+        else:
+            db.session.commit()
+            flash("Séance enregistrée." if changed else "Aucune modification.", "success")
+            return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/meeting_form.html",
+        form=form,
+        programme=meeting.programme,
+        meeting=meeting,
+        status_form=EmptyForm(),
+    ), status
+
+
+def _set_status(meeting_id: int, status: MeetingStatus, message: str):
+    """Change a meeting's status from a one-button form."""
+    meeting = get_or_404(Meeting, meeting_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            meetings_admin.set_status(meeting, status, actor())
+        except MeetingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(message.format(title=meeting.title), "success")
+    if request.form.get("retour") == "liste":
+        return redirect(url_for("admin.meetings"), code=303)
+    return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+
+
+@bp.post("/seances/<int:meeting_id>/publier")
+def meeting_publish(meeting_id: int):
+    """Publish a meeting: it appears on the site and opens to registration."""
+    return _set_status(meeting_id, MeetingStatus.PUBLISHED, "Séance « {title} » publiée.")
+
+
+@bp.post("/seances/<int:meeting_id>/depublier")
+def meeting_unpublish(meeting_id: int):
+    """Take a meeting back to draft: it leaves the site."""
+    return _set_status(
+        meeting_id, MeetingStatus.DRAFT, "Séance « {title} » retirée du site (brouillon)."
+    )
+
+
+@bp.route("/seances/<int:meeting_id>/annuler", methods=["GET", "POST"])
+def meeting_cancel(meeting_id: int):
+    """Confirm, then cancel a meeting: every registrant receives the cancellation."""
+    meeting = get_or_404(Meeting, meeting_id)
+    form = EmptyForm()
+    if form.validate_on_submit():
+        try:
+            meetings_admin.set_status(meeting, MeetingStatus.CANCELLED, actor())
+        except MeetingError as error:
+            db.session.rollback()
+            flash(str(error), "error")
+        else:
+            db.session.commit()
+            flash(
+                f"Séance « {meeting.title} » annulée : les inscrits sont prévenus par e-mail.",
+                "success",
+            )
+        return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+    return render_template("admin/meeting_cancel.html", meeting=meeting, form=form)
+
+
+@bp.route("/programme", methods=["GET", "POST"])
+def programme():
+    """Edit the programme's texts, contact person and retention period."""
+    current = _programme(request.args.get("id", type=int))
+    data = meetings_admin.programme_form_data(current) if request.method == "GET" else None
+    form = ProgrammeForm(data=data)
+    if form.validate_on_submit():
+        changed = meetings_admin.update_programme(current, form.data, actor())
+        db.session.commit()
+        flash("Programme enregistré." if changed else "Aucune modification.", "success")
+        return redirect(url_for("admin.programme", id=current.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template("admin/programme.html", form=form, programme=current), status

@@ -1,0 +1,156 @@
+"""Lists of registrations for Excel: CSV as French Excel reads it (UTF-8 BOM, semicolons, CRLF)
+and XLSX (openpyxl). Cells that a spreadsheet would run as a formula are neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy.orm import selectinload
+
+from irev.dates import to_paris
+from irev.extensions import db
+from irev.models import Meeting, Person, Registration, RegistrationState
+from irev.services.moderation import STATE_LABELS, department_label, mandate_label
+
+HEADERS = (
+    "Séance",
+    "Date de la séance",
+    "Nom",
+    "Prénom",
+    "E-mail",
+    "Téléphone",
+    "Collectivité",
+    "Mandat",
+    "Département",
+    "État",
+    "Demande le",
+    "Saisie",
+    "Présence",
+    "Besoins d'accessibilité",
+)
+
+#: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+ATTENDANCE_LABELS = {True: "Présent·e", False: "Absent·e", None: ""}
+
+
+def neutralise(value: Any) -> Any:
+    """Return text that a spreadsheet shows as text: a leading apostrophe before =, +, -, @."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _when(moment: datetime | None) -> str:
+    """Return a Paris date and time as Excel-friendly text (dd/mm/yyyy hh:mm)."""
+    return to_paris(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+
+
+def registrations_for(meetings: Sequence[Meeting]) -> list[Registration]:
+    """Return the registrations of these meetings (confirmed ones), with people, in two queries."""
+    if not meetings:
+        return []
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .join(Registration.person)
+            .join(Registration.meeting)
+            .where(
+                Registration.meeting_id.in_([m.id for m in meetings]),
+                Registration.state != RegistrationState.REQUESTED,
+            )
+            .options(selectinload(Registration.person))
+            .order_by(Meeting.starts_at, Person.last_name, Person.first_name, Registration.id)
+        )
+    )
+
+
+def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
+    """Return one row per registration, in the order of HEADERS."""
+    table = []
+    for r in registrations:
+        p: Person = r.person
+        table.append(
+            [
+                r.meeting.title,
+                _when(r.meeting.starts_at),
+                p.last_name,
+                p.first_name,
+                p.email,
+                p.phone,
+                p.organisation,
+                mandate_label(p.mandate),
+                department_label(p.department),
+                STATE_LABELS[r.state],
+                _when(r.requested_at),
+                "par l'équipe" if r.source == "equipe" else "formulaire",
+                ATTENDANCE_LABELS[r.attended],
+                p.accessibility_needs,
+            ]
+        )
+    return table
+
+
+def to_csv(table: list[list[Any]], headers: Sequence[str] = HEADERS) -> bytes:
+    """Return CSV bytes that French Excel opens as is: UTF-8 with BOM, ";" and CRLF."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    writer.writerow(headers)
+    for row in table:
+        writer.writerow([neutralise("" if v is None else v) for v in row])
+    return buffer.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(
+    table: list[list[Any]], headers: Sequence[str] = HEADERS, title: str = "Inscrits"
+) -> bytes:
+    """Return an XLSX workbook: a bold, frozen header row and every cell stored as text."""
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = title[:31]
+    sheet.append(list(headers))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in table:
+        sheet.append(["" if v is None else v for v in row])
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text starts with
+    sheet.freeze_panes = "A2"
+    for index, header in enumerate(headers, start=1):
+        width = max([len(str(header))] + [len(str(r[index - 1] or "")) for r in table[:500]])
+        sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 10), 50)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def filename(stem: str, extension: str) -> str:
+    """Return an ASCII file name for a download."""
+    from irev.services.meetings_admin import slugify
+
+    return f"inscriptions-{slugify(stem)}.{extension}"
+
+
+def seated_for_sheet(meeting: Meeting) -> list[Registration]:
+    """Return the seated registrations of a meeting, by name, for the attendance sheet."""
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .join(Registration.person)
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.state == RegistrationState.SEATED,
+            )
+            .options(selectinload(Registration.person))
+            .order_by(Person.last_name, Person.first_name, Registration.id)
+        )
+    )

@@ -1,0 +1,376 @@
+"""Personal data: retention and purge, export of everything held on a person, correction, erasure.
+
+Anonymising keeps the figures: registrations stay with their meeting, state, attendance,
+département and mandate; names, address, phone, organisation, accessibility needs, reasons and
+the e-mails' addresses and contents go. Audit events keep who did what, but personal values in
+their before/after are redacted (the only change ever made to an audit row, itself audited).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, or_, update
+
+from irev.extensions import db
+from irev.models import (
+    AuditEvent,
+    EmailStatus,
+    Meeting,
+    OutboundEmail,
+    Person,
+    Programme,
+    Registration,
+    StaffUser,
+    utcnow,
+)
+from irev.services import audit
+
+#: Person fields that identify someone (erased); mandate and département stay for the figures.
+PERSONAL_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "organisation",
+    "accessibility_needs",
+)
+#: Fields staff may correct from the person page.
+CORRECTABLE_FIELDS = (*PERSONAL_FIELDS, "mandate", "department")
+ERASED = "(effacé)"
+
+
+class PersonError(ValueError):
+    """A correction is refused; the French message says why."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """Return moment plus a number of calendar months (the day clamped to the month's end)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def retention_deadline(programme: Programme) -> datetime | None:
+    """Return when the programme's personal data must be gone (None while it has no meeting)."""
+    last_end = db.session.scalar(
+        db.select(func.max(Meeting.ends_at)).where(Meeting.programme_id == programme.id)
+    )
+    if last_end is None:
+        return None
+    return add_months(last_end, programme.retention_months or 12)
+
+
+def expired_programme_ids(now: datetime | None = None) -> set[int]:
+    """Return the programmes whose retention period is over."""
+    now = now or utcnow()
+    expired = set()
+    for programme in db.session.scalars(db.select(Programme)):
+        deadline = retention_deadline(programme)
+        if deadline is not None and deadline <= now:
+            expired.add(programme.id)
+    return expired
+
+
+def placeholder_email(person: Person) -> str:
+    """Return the unique, undeliverable address an anonymised person keeps."""
+    return f"anonyme-{person.id}@invalid"
+
+
+@dataclass
+class PurgeReport:
+    """What one purge did."""
+
+    anonymised: int = 0
+    programmes: int = 0
+
+
+def purge(now: datetime | None = None) -> PurgeReport:
+    """Anonymise everyone whose every registration belongs to a programme past retention.
+
+    Idempotent: anonymised people are skipped, so running it again (from cron) changes nothing.
+    The caller commits.
+    """
+    now = now or utcnow()
+    expired = expired_programme_ids(now)
+    report = PurgeReport(programmes=len(expired))
+    if not expired:
+        return report
+    expired_meetings = db.select(Meeting.id).where(Meeting.programme_id.in_(expired))
+    has_any = db.select(Registration.id).where(Registration.person_id == Person.id).exists()
+    has_live = (
+        db.select(Registration.id)
+        .where(
+            Registration.person_id == Person.id,
+            Registration.meeting_id.not_in(expired_meetings),
+        )
+        .exists()
+    )
+    people = db.session.scalars(
+        db.select(Person).where(Person.anonymised_at.is_(None), has_any, ~has_live)
+    ).all()
+    for person in people:
+        anonymise(person, at=now)
+    report.anonymised = len(people)
+    if people:
+        audit.record(None, "gdpr.purge", None, after={"people": len(people)})
+    return report
+
+
+def anonymise(person: Person, *, at: datetime | None = None) -> None:
+    """Erase a person's identifying data everywhere, keeping the figures. The caller commits."""
+    at = at or utcnow()
+    person.first_name = "Personne"
+    person.last_name = "anonymisée"
+    person.email = placeholder_email(person)
+    person.phone = ""
+    person.organisation = ""
+    person.accessibility_needs = ""
+    person.link_version = (person.link_version or 0) + 1  # every link sent so far stops working
+    person.anonymised_at = at
+    db.session.flush()  # before the bulk updates below, which expire what is loaded
+    registration_ids = db.select(Registration.id).where(Registration.person_id == person.id)
+    db.session.execute(
+        update(Registration)
+        .where(Registration.person_id == person.id)
+        .values(reason="")
+        .execution_options(synchronize_session="fetch")
+    )
+    _scrub_emails(person, registration_ids)
+    _redact_audit(person, registration_ids)
+    db.session.flush()
+
+
+def _scrub_emails(person: Person, registration_ids) -> None:
+    """Remove addresses and contents of the person's e-mails; never send a pending one."""
+    mine = or_(
+        OutboundEmail.person_id == person.id, OutboundEmail.registration_id.in_(registration_ids)
+    )
+    to_person = and_(mine, ~OutboundEmail.kind.like("%_to_staff"))
+    db.session.execute(
+        update(OutboundEmail)
+        .where(mine, OutboundEmail.status == EmailStatus.PENDING)
+        .values(status=EmailStatus.FAILED, last_error="Non envoyé : données personnelles effacées.")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboundEmail)
+        .where(to_person)
+        .values(to_address=placeholder_email(person), to_name="")
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        update(OutboundEmail)
+        .where(mine)
+        .values(raw_message=None, context={})
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+
+
+def _redact_audit(person: Person, registration_ids) -> None:
+    """Replace personal values in the before/after of audit events about the person.
+
+    A Core UPDATE on purpose: the ORM refuses edits of audit rows, and this redaction is the
+    one exception the law requires (the erasure itself is audited).
+    """
+    events = db.session.execute(
+        db.select(AuditEvent.id, AuditEvent.before, AuditEvent.after).where(
+            or_(
+                and_(AuditEvent.object_type == "person", AuditEvent.object_id == person.id),
+                and_(
+                    AuditEvent.object_type == "registration",
+                    AuditEvent.object_id.in_(registration_ids),
+                ),
+            )
+        )
+    ).all()
+    for event_id, before, after in events:
+        new_before, new_after = _redacted(before), _redacted(after)
+        if (new_before, new_after) != (before, after):
+            db.session.execute(
+                update(AuditEvent.__table__)
+                .where(AuditEvent.__table__.c.id == event_id)
+                .values(before=new_before, after=new_after)
+            )
+
+
+def _redacted(values: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return values with personal fields (and free-text reasons) replaced by "(effacé)"."""
+    if not values:
+        return values
+    return {
+        key: ERASED if key in (*PERSONAL_FIELDS, "reason") and value else value
+        for key, value in values.items()
+    }
+
+
+def erase(person: Person, actor: StaffUser) -> int:
+    """Erase a person at their request: cancel coming registrations (seats go to the waiting
+    list), then anonymise. Return how many registrations were cancelled. The caller commits."""
+    from irev.services import registrations
+
+    cancelled = 0
+    for registration in list(person.registrations):
+        if registration.is_active and not registration.meeting.is_past():
+            # Cancelled as by the person (it is their request); the seat goes to the waiting
+            # list, and the cancellation e-mail is scrubbed with everything else below.
+            registrations.cancel_registration(registration, actor, by_organiser=False)
+            cancelled += 1
+    db.session.flush()
+    anonymise(person)
+    audit.record(actor, "person.erase", person, after={"cancelled": cancelled})
+    return cancelled
+
+
+def export(person: Person) -> dict[str, Any]:
+    """Return everything held about a person, as JSON-ready data (access request, art. 15)."""
+    registrations = db.session.scalars(
+        db.select(Registration)
+        .where(Registration.person_id == person.id)
+        .order_by(Registration.requested_at)
+    ).all()
+    emails = db.session.scalars(
+        db.select(OutboundEmail)
+        .where(
+            or_(
+                OutboundEmail.person_id == person.id,
+                OutboundEmail.registration_id.in_([r.id for r in registrations]),
+            )
+        )
+        .order_by(OutboundEmail.id)
+    ).all()
+    events = db.session.scalars(
+        db.select(AuditEvent)
+        .where(
+            or_(
+                and_(AuditEvent.object_type == "person", AuditEvent.object_id == person.id),
+                and_(AuditEvent.actor_type == "person", AuditEvent.actor_id == person.id),
+                and_(
+                    AuditEvent.object_type == "registration",
+                    AuditEvent.object_id.in_([r.id for r in registrations]),
+                ),
+            )
+        )
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    return {
+        "exporte_le": utcnow().isoformat(),
+        "responsable": "IREV – Institut régional de la ville",
+        "personne": {
+            "id": person.id,
+            "prenom": person.first_name,
+            "nom": person.last_name,
+            "email": person.email,
+            "telephone": person.phone,
+            "collectivite": person.organisation,
+            "mandat": person.mandate,
+            "departement": person.department,
+            "besoins_accessibilite": person.accessibility_needs,
+            "cree_le": _iso(person.created_at),
+            "modifie_le": _iso(person.updated_at),
+            "anonymise_le": _iso(person.anonymised_at),
+        },
+        "inscriptions": [
+            {
+                "id": r.id,
+                "seance": r.meeting.title,
+                "date_seance": _iso(r.meeting.starts_at),
+                "programme": r.meeting.programme.title,
+                "etat": r.state.value,
+                "demandee_le": _iso(r.requested_at),
+                "confirmee_le": _iso(r.confirmed_at),
+                "etat_depuis": _iso(r.state_changed_at),
+                "motif": r.reason,
+                "presence": r.attended,
+                "origine": r.source,
+            }
+            for r in registrations
+        ],
+        "emails": [
+            {
+                "id": e.id,
+                "type": e.kind,
+                "destinataire": e.to_address,
+                "objet": e.subject,
+                "etat": e.status.value,
+                "cree_le": _iso(e.created_at),
+                "envoye_le": _iso(e.sent_at),
+                "message": e.raw_message,
+            }
+            for e in emails
+        ],
+        "journal": [
+            {
+                "quand": _iso(e.at),
+                "auteur": e.actor_label,
+                "action": e.action,
+                "objet": f"{e.object_type}:{e.object_id}",
+                "avant": e.before,
+                "apres": e.after,
+            }
+            for e in events
+        ],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """Return an ISO 8601 string, or None."""
+    return moment.isoformat() if moment else None
+
+
+def correct(person: Person, data: dict[str, Any], actor: StaffUser) -> list[str]:
+    """Apply staff corrections; return the changed field names (audited without their values).
+
+    A new e-mail address must not belong to someone else; changing it voids the links sent to
+    the old one.
+    """
+    from irev.services.people import InvalidEmail, find_person, normalise_email
+
+    if person.anonymised_at is not None:
+        raise PersonError("Les données de cette personne ont été effacées : rien à corriger.")
+    values = {name: (data.get(name) or "").strip() for name in CORRECTABLE_FIELDS}
+    try:
+        values["email"] = normalise_email(values["email"])
+    except InvalidEmail as error:
+        raise PersonError(str(error), "email") from error
+    if values["email"] != person.email:
+        other = find_person(values["email"])
+        if other is not None and other.id != person.id:
+            raise PersonError(
+                "Cette adresse e-mail est déjà celle d'une autre personne inscrite.", "email"
+            )
+        person.link_version = (person.link_version or 0) + 1
+    changed = [name for name, value in values.items() if getattr(person, name) != value]
+    for name in changed:
+        setattr(person, name, values[name])
+    if changed:
+        # Field names only: the audit log must not keep personal values.
+        audit.record(actor, "person.correct", person, after={"fields": ", ".join(changed)})
+    db.session.flush()
+    return changed
+
+
+def search_people(query: str, page: int = 1, per_page: int = 50):
+    """Return a page of people matching a name, e-mail or organisation (anonymised last)."""
+    statement = db.select(Person).order_by(
+        Person.anonymised_at.is_not(None), func.lower(Person.last_name), Person.id
+    )
+    for word in query.lower().split():
+        statement = statement.where(
+            or_(
+                func.lower(Person.first_name).contains(word, autoescape=True),
+                func.lower(Person.last_name).contains(word, autoescape=True),
+                func.lower(Person.email).contains(word, autoescape=True),
+                func.lower(Person.organisation).contains(word, autoescape=True),
+            )
+        )
+    return db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False)

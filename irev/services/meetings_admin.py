@@ -1,0 +1,339 @@
+"""Staff edits of meetings and programmes: create, edit, publish, unpublish, cancel.
+
+Each function works in the caller's transaction (the route commits once), records an audit
+event with the values before and after, and asks the e-mail scheduler to queue at once what the
+change makes due (corrected times or link, cancellation), in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import update
+
+from irev.dates import PARIS
+from irev.extensions import db
+from irev.models import (
+    ApprovalMode,
+    Meeting,
+    MeetingMode,
+    MeetingStatus,
+    Programme,
+    StaffUser,
+)
+from irev.services import audit
+
+#: Fields a meeting form edits (and the audit log compares).
+MEETING_FIELDS = (
+    "title",
+    "topic_announced",
+    "starts_at",
+    "ends_at",
+    "mode",
+    "address",
+    "description",
+    "speakers",
+    "partners",
+    "capacity",
+    "approval_mode",
+    "registration_opens_at",
+    "registration_closes_at",
+    "video_url",
+    "video_meeting_id",
+    "video_passcode",
+)
+#: Never written in clear in the audit log: it gives access to the meeting.
+SECRET_FIELDS = frozenset({"video_passcode"})
+
+PROGRAMME_FIELDS = (
+    "title",
+    "audience",
+    "format_line",
+    "introduction",
+    "planned_topics",
+    "contact_name",
+    "contact_role",
+    "contact_email",
+    "contact_phone",
+    "retention_months",
+)
+
+
+class MeetingError(ValueError):
+    """A meeting change is refused; the French message says why and what to do."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def paris_datetime(day: date, clock: time) -> datetime:
+    """Return the UTC moment of a Paris wall-clock day and time."""
+    return datetime.combine(day, clock, tzinfo=PARIS).astimezone(UTC)
+
+
+def paris_local(moment: datetime | None) -> datetime | None:
+    """Return a naive Paris wall-clock datetime, for a datetime-local field."""
+    return moment.astimezone(PARIS).replace(tzinfo=None) if moment else None
+
+
+def from_paris_local(moment: datetime | None) -> datetime | None:
+    """Return the UTC moment of a naive Paris wall-clock datetime."""
+    return moment.replace(tzinfo=PARIS).astimezone(UTC) if moment else None
+
+
+def parse_speakers(text: str) -> list[dict[str, str]]:
+    """Read one speaker per line: "name ; role ; organisation" (role and organisation optional)."""
+    speakers = []
+    for line in (text or "").splitlines():
+        parts = [part.strip() for part in line.split(";")]
+        if not parts[0]:
+            continue
+        parts += ["", ""]
+        speakers.append({"name": parts[0], "role": parts[1], "organisation": parts[2]})
+    return speakers
+
+
+def format_speakers(speakers: list[dict[str, str]]) -> str:
+    """Write speakers back as lines for the form."""
+    lines = []
+    for speaker in speakers or []:
+        parts = [speaker.get("name", ""), speaker.get("role", ""), speaker.get("organisation", "")]
+        while parts and not parts[-1]:
+            parts.pop()
+        lines.append(" ; ".join(parts))
+    return "\n".join(lines)
+
+
+def parse_lines(text: str) -> list[str]:
+    """Return the non-empty lines of a text, trimmed."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def snapshot(obj: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """Return the audited values of an object (secrets reduced to "set" or "empty")."""
+    values = {}
+    for name in fields:
+        value = getattr(obj, name)
+        if name in SECRET_FIELDS:
+            value = "(renseigné)" if value else ""
+        values[name] = value
+    return values
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Return only the fields that differ, before and after."""
+    changed = [name for name in after if before.get(name) != after[name]]
+    return {n: before.get(n) for n in changed}, {n: after[n] for n in changed}
+
+
+def slugify(text: str) -> str:
+    """Return a lower-case ASCII slug of text."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80] or "seance"
+
+
+def _unique_slug(starts_at: datetime, title: str) -> str:
+    """Return a free slug "<date>-<title>" for a new meeting."""
+    base = f"{starts_at.astimezone(PARIS):%Y-%m-%d}-{slugify(title)}"[:110]
+    slug, n = base, 2
+    while db.session.scalar(db.select(Meeting.id).filter_by(slug=slug)) is not None:
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def _check(values: dict[str, Any]) -> None:
+    """Refuse inconsistent values, naming the field."""
+    if values["ends_at"] <= values["starts_at"]:
+        raise MeetingError("L'heure de fin doit être après l'heure de début.", "end")
+    if values["mode"] is MeetingMode.ON_SITE and not values["address"]:
+        raise MeetingError("Saisissez l'adresse du lieu d'une séance en présentiel.", "address")
+    opens, closes = values["registration_opens_at"], values["registration_closes_at"]
+    if opens and closes and closes <= opens:
+        raise MeetingError(
+            "La clôture des inscriptions doit être après leur ouverture.", "registration_closes_at"
+        )
+    if closes and closes > values["ends_at"]:
+        raise MeetingError(
+            "La clôture des inscriptions doit précéder la fin de la séance.",
+            "registration_closes_at",
+        )
+    url = values["video_url"]
+    if url and not url.lower().startswith("https://"):
+        raise MeetingError(
+            "Le lien de la visioconférence doit commencer par https:// (connexion chiffrée).",
+            "video_url",
+        )
+
+
+def values_from_form(data: dict[str, Any]) -> dict[str, Any]:
+    """Turn validated form data (Paris wall-clock times, text lists) into model values."""
+    return {
+        "title": data["title"].strip(),
+        "topic_announced": bool(data.get("topic_announced")),
+        "starts_at": paris_datetime(data["day"], data["start"]),
+        "ends_at": paris_datetime(data["day"], data["end"]),
+        "mode": MeetingMode(data["mode"]),
+        "address": (data.get("address") or "").strip(),
+        "description": (data.get("description") or "").strip(),
+        "speakers": parse_speakers(data.get("speakers") or ""),
+        "partners": parse_lines(data.get("partners") or ""),
+        "capacity": int(data["capacity"]),
+        "approval_mode": ApprovalMode(data["approval_mode"]),
+        "registration_opens_at": from_paris_local(data.get("registration_opens_at")),
+        "registration_closes_at": from_paris_local(data.get("registration_closes_at")),
+        "video_url": (data.get("video_url") or "").strip(),
+        "video_meeting_id": (data.get("video_meeting_id") or "").strip(),
+        "video_passcode": (data.get("video_passcode") or "").strip(),
+    }
+
+
+def form_data(meeting: Meeting) -> dict[str, Any]:
+    """Return a meeting's values the way the form shows them (Paris times, text lists)."""
+    start = meeting.starts_at.astimezone(PARIS)
+    return {
+        "title": meeting.title,
+        "topic_announced": meeting.topic_announced,
+        "day": start.date(),
+        "start": start.time().replace(second=0, microsecond=0),
+        "end": meeting.ends_at.astimezone(PARIS).time().replace(second=0, microsecond=0),
+        "mode": meeting.mode.value,
+        "address": meeting.address,
+        "description": meeting.description,
+        "speakers": format_speakers(meeting.speakers),
+        "partners": "\n".join(meeting.partners or []),
+        "capacity": meeting.capacity,
+        "approval_mode": meeting.approval_mode.value,
+        "registration_opens_at": paris_local(meeting.registration_opens_at),
+        "registration_closes_at": paris_local(meeting.registration_closes_at),
+        "video_url": meeting.video_url,
+        "video_meeting_id": meeting.video_meeting_id,
+        "video_passcode": meeting.video_passcode,
+    }
+
+
+def schedule_emails() -> None:
+    """Queue at once the e-mails the current state makes due (same transaction).
+
+    The e-mail worker derives the same messages at its next pass anyway; calling it here
+    only saves that delay. Its unique keys make the two calls harmless together.
+    """
+    from irev.services import video_links
+
+    db.session.flush()
+    video_links.schedule_due()
+
+
+def create_meeting(programme: Programme, data: dict[str, Any], actor: StaffUser) -> Meeting:
+    """Add a draft meeting to the programme."""
+    values = values_from_form(data)
+    _check(values)
+    meeting = Meeting(
+        programme=programme,
+        slug=_unique_slug(values["starts_at"], values["title"]),
+        status=MeetingStatus.DRAFT,
+        **values,
+    )
+    db.session.add(meeting)
+    db.session.flush()
+    audit.record(actor, "meeting.create", meeting, after=snapshot(meeting, MEETING_FIELDS))
+    return meeting
+
+
+def update_meeting(meeting: Meeting, data: dict[str, Any], actor: StaffUser) -> dict[str, Any]:
+    """Apply the form to a meeting; return the changed fields (after). Refuse a capacity
+    below the seats already given."""
+    values = values_from_form(data)
+    _check(values)
+    before = snapshot(meeting, MEETING_FIELDS)
+    new_capacity = values.pop("capacity")
+    if new_capacity != meeting.capacity:
+        _set_capacity(meeting, new_capacity)
+    for name, value in values.items():
+        if getattr(meeting, name) != value:
+            setattr(meeting, name, value)
+    db.session.flush()
+    old, new = _changes(before, snapshot(meeting, MEETING_FIELDS))
+    if new:
+        audit.record(actor, "meeting.update", meeting, before=old, after=new)
+    if new_capacity > before["capacity"]:
+        _offer_free_seats(meeting, actor)
+    schedule_emails()
+    return new
+
+
+def _set_capacity(meeting: Meeting, capacity: int) -> None:
+    """Change the capacity only if the seats already given still fit (one conditional UPDATE).
+
+    A check followed by a write could let a seat be taken in between; the condition in the
+    UPDATE itself cannot be overtaken (and the CHECK constraint stays the last guard).
+    """
+    result = db.session.execute(
+        update(Meeting)
+        .where(Meeting.id == meeting.id, Meeting.seats_taken <= capacity)
+        .values(capacity=capacity)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(meeting, ["capacity", "seats_taken"])
+    if result.rowcount != 1:
+        taken = meeting.seats_taken
+        raise MeetingError(
+            f"Impossible de réduire la séance à {capacity} places : {taken} places sont déjà "
+            f"attribuées. Saisissez au moins {taken}, ou annulez d'abord des inscriptions "
+            "depuis la liste des inscrits.",
+            "capacity",
+        )
+
+
+def _offer_free_seats(meeting: Meeting, actor: StaffUser) -> None:
+    """Give newly added seats to the waiting list, in order (each person is e-mailed)."""
+    from irev.services import registrations
+
+    registrations.fill_free_seats(meeting, actor)
+
+
+def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> None:
+    """Publish, unpublish (back to draft) or cancel a meeting; a cancelled one stays so."""
+    if meeting.status is MeetingStatus.CANCELLED:
+        raise MeetingError("Cette séance est annulée : elle ne peut plus changer de statut.")
+    if meeting.status is status:
+        return
+    before = meeting.status
+    meeting.status = status
+    db.session.flush()
+    action = {
+        MeetingStatus.PUBLISHED: "meeting.publish",
+        MeetingStatus.DRAFT: "meeting.unpublish",
+        MeetingStatus.CANCELLED: "meeting.cancel",
+    }[status]
+    audit.record(actor, action, meeting, before={"status": before}, after={"status": status})
+    schedule_emails()
+
+
+def update_programme(programme: Programme, data: dict[str, Any], actor: StaffUser) -> dict:
+    """Apply the programme form; return the changed fields (after)."""
+    before = snapshot(programme, PROGRAMME_FIELDS)
+    values = {
+        name: (data.get(name) or "").strip() if isinstance(data.get(name), str) else data.get(name)
+        for name in PROGRAMME_FIELDS
+    }
+    values["planned_topics"] = parse_lines(data.get("planned_topics") or "")
+    values["retention_months"] = int(data["retention_months"])
+    for name, value in values.items():
+        if getattr(programme, name) != value:
+            setattr(programme, name, value)
+    db.session.flush()
+    old, new = _changes(before, snapshot(programme, PROGRAMME_FIELDS))
+    if new:
+        audit.record(actor, "programme.update", programme, before=old, after=new)
+    return new
+
+
+def programme_form_data(programme: Programme) -> dict[str, Any]:
+    """Return the programme's values the way the form shows them."""
+    data = snapshot(programme, PROGRAMME_FIELDS)
+    data["planned_topics"] = "\n".join(programme.planned_topics or [])
+    return data

@@ -1,0 +1,346 @@
+"""What staff see to moderate: counters per meeting, the searchable list of registrations."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, or_
+from sqlalchemy.orm import contains_eager
+
+from irev.extensions import db
+from irev.models import Meeting, Person, Programme, Registration, RegistrationState
+
+S = RegistrationState
+
+#: French names of the states, as staff read them.
+STATE_LABELS: dict[RegistrationState, str] = {
+    S.REQUESTED: "Non confirmée",
+    S.SEATED: "Place attribuée",
+    S.PENDING_APPROVAL: "À valider",
+    S.WAITING: "Liste d'attente",
+    S.REJECTED: "Refusée",
+    S.CANCELLED_BY_PERSON: "Annulée par la personne",
+    S.CANCELLED_BY_ORGANISER: "Annulée par l'équipe",
+}
+
+#: Used when the registration form does not (yet) publish its lists.
+_FALLBACK_MANDATES = [
+    ("maire", "Maire"),
+    ("adjoint", "Adjoint(e)"),
+    ("conseiller_delegue", "Conseiller(ère) municipal(e) délégué(e)"),
+    ("conseiller_municipal", "Conseiller(ère) municipal(e)"),
+    ("president_epci", "Président(e) ou vice-président(e) d'EPCI"),
+    ("conseiller_communautaire", "Conseiller(ère) communautaire"),
+    ("conseiller_departemental_regional", "Conseiller(ère) départemental(e) ou régional(e)"),
+    ("autre", "Autre"),
+]
+_FALLBACK_DEPARTMENTS = [
+    (name, name) for name in ("Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme", "autre")
+]
+
+PAGE_SIZE = 50
+
+
+def _as_choices(values: Any) -> list[tuple[str, str]]:
+    """Return (value, label) pairs from a dict, a list of pairs or a list of strings."""
+    if isinstance(values, dict):
+        return [(str(k), str(v)) for k, v in values.items()]
+    pairs = []
+    for item in values:
+        if isinstance(item, (tuple, list)):
+            pairs.append((str(item[0]), str(item[1])))
+        else:
+            pairs.append((str(item), str(item)))
+    return pairs
+
+
+def mandate_choices() -> list[tuple[str, str]]:
+    """Return the mandates offered on the registration form, as (value, label)."""
+    try:
+        from irev.registration.forms import MANDATES
+    except ImportError:
+        return list(_FALLBACK_MANDATES)
+    return _as_choices(MANDATES)
+
+
+def department_choices() -> list[tuple[str, str]]:
+    """Return the départements offered on the registration form, as (value, label)."""
+    try:
+        from irev.registration.forms import DEPARTMENTS
+    except ImportError:
+        return list(_FALLBACK_DEPARTMENTS)
+    return _as_choices(DEPARTMENTS)
+
+
+def mandate_label(value: str) -> str:
+    """Return the French label of a stored mandate value (the value itself if unknown)."""
+    return dict(mandate_choices()).get(value, value)
+
+
+def department_label(value: str) -> str:
+    """Return the label of a stored département value."""
+    return dict(department_choices()).get(value, value)
+
+
+@dataclass
+class MeetingCounters:
+    """Counts of one meeting's registrations, by what staff act on."""
+
+    meeting: Meeting
+    by_state: dict[RegistrationState, int] = field(default_factory=dict)
+
+    @property
+    def seated(self) -> int:
+        return self.meeting.seats_taken
+
+    @property
+    def pending(self) -> int:
+        return self.by_state.get(S.PENDING_APPROVAL, 0)
+
+    @property
+    def waiting(self) -> int:
+        return self.by_state.get(S.WAITING, 0)
+
+    @property
+    def cancelled(self) -> int:
+        return self.by_state.get(S.CANCELLED_BY_PERSON, 0) + self.by_state.get(
+            S.CANCELLED_BY_ORGANISER, 0
+        )
+
+    @property
+    def rejected(self) -> int:
+        return self.by_state.get(S.REJECTED, 0)
+
+    @property
+    def unconfirmed(self) -> int:
+        return self.by_state.get(S.REQUESTED, 0)
+
+
+def counts_by_state(
+    meeting_ids: list[int] | None = None,
+) -> dict[int, dict[RegistrationState, int]]:
+    """Return {meeting id: {state: count}} in one grouped query."""
+    query = db.select(Registration.meeting_id, Registration.state, func.count()).group_by(
+        Registration.meeting_id, Registration.state
+    )
+    if meeting_ids is not None:
+        query = query.where(Registration.meeting_id.in_(meeting_ids))
+    counts: dict[int, dict[RegistrationState, int]] = {}
+    for meeting_id, state, count in db.session.execute(query):
+        counts.setdefault(meeting_id, {})[RegistrationState(state)] = count
+    return counts
+
+
+def dashboard() -> list[MeetingCounters]:
+    """Return every meeting with its counters: two queries whatever the number of meetings."""
+    meetings = list(
+        db.session.scalars(
+            db.select(Meeting)
+            .join(Meeting.programme)
+            .order_by(Programme.year.desc(), Meeting.starts_at)
+        )
+    )
+    counts = counts_by_state()
+    return [MeetingCounters(m, counts.get(m.id, {})) for m in meetings]
+
+
+@dataclass
+class RegistrationFilters:
+    """The filters of the list page, read from the query string."""
+
+    state: str = ""
+    department: str = ""
+    mandate: str = ""
+    q: str = ""
+    page: int = 1
+
+    @classmethod
+    def from_args(cls, args: Any) -> RegistrationFilters:
+        """Read and sanitise the filters; unknown values are ignored rather than refused."""
+        state = args.get("etat", "")
+        if state not in {s.value for s in RegistrationState}:
+            state = ""
+        try:
+            page = max(int(args.get("page", 1)), 1)
+        except ValueError:
+            page = 1
+        return cls(
+            state=state,
+            department=args.get("departement", "")[:60],
+            mandate=args.get("mandat", "")[:60],
+            q=" ".join(args.get("q", "").split())[:100],
+            page=page,
+        )
+
+    def as_args(self, **changes: Any) -> dict[str, Any]:
+        """Return the query-string arguments for these filters (for links and pagination)."""
+        values = {
+            "etat": self.state,
+            "departement": self.department,
+            "mandat": self.mandate,
+            "q": self.q,
+            "page": self.page,
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in ("", None, 1)}
+
+    @property
+    def active(self) -> bool:
+        return bool(self.state or self.department or self.mandate or self.q)
+
+
+@dataclass
+class RegistrationPage:
+    """One page of a filtered list of registrations."""
+
+    rows: list[Registration]
+    total: int
+    page: int
+    pages: int
+    waiting_positions: dict[int, int]
+
+
+def _filtered(meeting: Meeting, filters: RegistrationFilters):
+    """Return the filtered select of (Registration) joined to Person, without ordering."""
+    query = (
+        db.select(Registration)
+        .join(Registration.person)
+        .where(Registration.meeting_id == meeting.id)
+    )
+    if filters.state:
+        query = query.where(Registration.state == RegistrationState(filters.state))
+    if filters.department:
+        query = query.where(Person.department == filters.department)
+    if filters.mandate:
+        query = query.where(Person.mandate == filters.mandate)
+    if filters.q:
+        for word in filters.q.lower().split():
+            query = query.where(
+                or_(
+                    func.lower(Person.first_name).contains(word, autoescape=True),
+                    func.lower(Person.last_name).contains(word, autoescape=True),
+                    func.lower(Person.email).contains(word, autoescape=True),
+                    func.lower(Person.organisation).contains(word, autoescape=True),
+                )
+            )
+    return query
+
+
+def list_registrations(meeting: Meeting, filters: RegistrationFilters) -> RegistrationPage:
+    """Return one page of the meeting's registrations: a count query and a page query."""
+    base = _filtered(meeting, filters)
+    total = db.session.scalar(db.select(func.count()).select_from(base.subquery())) or 0
+    pages = max(math.ceil(total / PAGE_SIZE), 1)
+    page = min(filters.page, pages)
+    if filters.state == S.WAITING.value:
+        order = (Registration.state_changed_at, Registration.id)  # the queue's own order
+    else:
+        order = (func.lower(Person.last_name), func.lower(Person.first_name), Registration.id)
+    # contains_eager: the person rides on the registration (a bare extra column could be
+    # garbage-collected from the identity map and then lazy-loaded once per row).
+    query = (
+        base.options(contains_eager(Registration.person))
+        .order_by(*order)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    rows = list(db.session.scalars(query))
+    return RegistrationPage(rows, total, page, pages, waiting_positions(meeting))
+
+
+def waiting_positions(meeting: Meeting) -> dict[int, int]:
+    """Return {registration id: position} on the meeting's waiting list (1 is next)."""
+    ids = db.session.scalars(
+        db.select(Registration.id)
+        .where(Registration.meeting_id == meeting.id, Registration.state == S.WAITING)
+        .order_by(Registration.state_changed_at, Registration.id)
+    )
+    return {registration_id: index for index, registration_id in enumerate(ids, start=1)}
+
+
+def registrations_of(meeting: Meeting, ids: list[int]) -> list[Registration]:
+    """Return the registrations of this meeting among ids (others are ignored)."""
+    if not ids:
+        return []
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .where(Registration.meeting_id == meeting.id, Registration.id.in_(ids))
+            .order_by(Registration.state_changed_at, Registration.id)
+        )
+    )
+
+
+#: Bulk actions offered under the list: value of the button -> French past participle.
+BULK_ACTIONS: dict[str, str] = {
+    "valider": "validée(s)",
+    "refuser": "refusée(s)",
+    "placer": "placée(s) depuis la liste d'attente",
+}
+
+#: Person fields taken by the staff form, passed to register_by_staff().
+PERSON_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "organisation",
+    "mandate",
+    "department",
+    "accessibility_needs",
+)
+
+
+def apply_bulk(
+    registrations: list[Registration], action: str, actor: Any, reason: str = ""
+) -> tuple[int, int]:
+    """Apply one action to each registration; return (done, refused). The caller commits.
+
+    Each registration moves in its own savepoint: one refusal (already decided, no seat left)
+    does not undo the others.
+    """
+    from irev.services import registrations as services
+
+    done = refused = 0
+    for registration in registrations:
+        try:
+            with db.session.begin_nested():
+                if action == "valider":
+                    services.approve_registration(registration, actor)
+                elif action == "refuser":
+                    services.reject_registration(registration, actor, reason=reason.strip())
+                elif action == "placer":
+                    if not services.promote_from_waiting_list(registration, actor):
+                        raise ValueError("no seat left")
+                else:
+                    raise ValueError(action)
+        except ValueError:  # IllegalTransition is a ValueError, so is "no seat left"
+            refused += 1
+        else:
+            done += 1
+    return done, refused
+
+
+def bulk_summary(action: str, done: int, refused: int) -> str:
+    """Return the French sentence that reports a bulk action."""
+    message = f"{done} inscription(s) {BULK_ACTIONS[action]}."
+    if refused:
+        message += f" {refused} n'ont pas pu l'être (état déjà changé ou plus de place libre)."
+    return message
+
+
+def registered_message(results: Any, data: dict[str, Any]) -> str:
+    """Return what staff are told after registering someone by hand (one result per meeting)."""
+    name = f"{data.get('first_name', '')} {data.get('last_name', '')}".strip()
+    items = results if isinstance(results, (list, tuple)) else [results]
+    states = []
+    for item in items:
+        registration = getattr(item, "registration", item)
+        state = getattr(registration, "state", None)
+        if state in STATE_LABELS:
+            states.append(STATE_LABELS[state].lower())
+    if states:
+        return f"Inscription de {name} enregistrée : {', '.join(states)}."
+    return f"Inscription de {name} enregistrée."

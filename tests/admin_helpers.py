@@ -1,0 +1,44 @@
+"""Helpers shared by the admin tests: a staff account and a signed-in client."""
+
+from __future__ import annotations
+
+import re
+
+from irev.extensions import db
+from irev.models import OutboundEmail
+from irev.services import staff
+
+PASSWORD = "une phrase de passe assez longue"
+
+
+def create_staff(email: str = "equipe@irev.fr", password: str = PASSWORD, **values):
+    """Add an active staff account and commit."""
+    user = staff.create_staff(email, password, values.pop("display_name", ""))
+    for name, value in values.items():
+        setattr(user, name, value)
+    db.session.commit()
+    return user
+
+
+def sign_in(client, email: str = "equipe@irev.fr", password: str = PASSWORD, **kwargs):
+    """Post the sign-in form (with its CSRF token when the page has one)."""
+    page = client.get("/admin/connexion")
+    data = {"email": email, "password": password}
+    token = csrf_token(page.get_data(as_text=True))
+    if token:
+        data["csrf_token"] = token
+    return client.post("/admin/connexion", data=data, **kwargs)
+
+
+def csrf_token(html: str) -> str | None:
+    """Return the first CSRF token of a page, if any."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    return match.group(1) if match else None
+
+
+def outbox(kind: str | None = None) -> list[OutboundEmail]:
+    """Return the queued e-mails, optionally of one kind, oldest first."""
+    query = db.select(OutboundEmail).order_by(OutboundEmail.id)
+    if kind:
+        query = query.where(OutboundEmail.kind == kind)
+    return list(db.session.scalars(query))

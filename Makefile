@@ -61,7 +61,7 @@ run: demo
 	@echo
 	@echo "  Site :               http://$(HOST):$(PORT)/"
 	@echo "  E-mails capturés :   http://$(HOST):$(PORT)/admin/emails"
-	@echo "  Espace équipe :      http://$(HOST):$(PORT)/admin/ (compte de démonstration ci-dessus)"
+	@echo "  Espace équipe :      http://$(HOST):$(PORT)/admin/connexion (compte de démonstration ci-dessus)"
 	@echo "  Arrêt : Ctrl+C"
 	@echo
 	@trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \

@@ -68,6 +68,17 @@ def app_environment(db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def limiter_storage() -> str:
+    """Return a Redis URI for rate limits when Redis answers (as in production), else memory."""
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return "redis://127.0.0.1:6379/14"
+    except OSError:
+        return "memory://"
+
+
 def production_app(db_url: str, **config: Any):
     """Build the real application in this process, configured as production."""
     saved = dict(os.environ)
@@ -214,6 +225,21 @@ def seed(app, *, meetings: int, people: int, registrations: int) -> Seeded:
         )
 
 
+def admin_registrations_path(app, slug: str) -> str | None:
+    """Return the staff page listing a meeting's registrations, if the staff area has one."""
+    from flask import url_for
+
+    from irev.extensions import db
+    from irev.models import Meeting
+
+    if "admin.registrations" not in app.view_functions:
+        return None
+    with app.app_context():
+        meeting_id = db.session.scalar(db.select(Meeting.id).filter_by(slug=slug))
+    with app.test_request_context():
+        return url_for("admin.registrations", meeting_id=meeting_id)
+
+
 def add_staff(app) -> None:
     """Create the staff account the benchmarks sign in with."""
     from irev.extensions import db
@@ -227,10 +253,18 @@ def add_staff(app) -> None:
 # --- Serving -------------------------------------------------------------------------------------
 
 
+@dataclass
+class Served:
+    """A running gunicorn: its address and its master's process id."""
+
+    base: str
+    pid: int
+
+
 @contextmanager
 def gunicorn(
     app_spec: str, port: int, env: dict[str, str], *, workers: int, log: Path | None = None
-) -> Iterator[str]:
+) -> Iterator[Served]:
     """Serve app_spec with the deployment's gunicorn configuration on 127.0.0.1:port."""
     env = {
         **env,
@@ -251,7 +285,7 @@ def gunicorn(
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)
-        yield base
+        yield Served(base, process.pid)
     finally:
         stop(process)
         if log:
@@ -400,3 +434,85 @@ def parse_wrk(output: str) -> Load:
         p99_ms=_ms(percentiles["99"]),
         errors=errors,
     )
+
+
+# --- A visitor -----------------------------------------------------------------------------------
+
+
+class Visitor:
+    """One browser over plain HTTP to 127.0.0.1, keeping its cookies by hand.
+
+    The app runs as in production, so its cookies are Secure (nginx serves HTTPS); on this
+    loopback hop they are kept here rather than by a cookie jar that would drop them.
+    """
+
+    def __init__(self, base: str, address: str = "") -> None:
+        parts = base.split("://", 1)[1].split(":")
+        self.host, self.port = parts[0], int(parts[1])
+        self.address = address
+        self.cookies: dict[str, str] = {}
+
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, str]:
+        """Send one request (no redirect followed); return the status and the body."""
+        import http.client
+        from urllib.parse import urlencode
+
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        sent = dict(headers or {})
+        if self.address:
+            sent["X-Forwarded-For"] = self.address
+        body = None
+        if form is not None:
+            body = urlencode(form, doseq=True)
+            sent["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            connection.request(method, path, body=body, headers=sent)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name] = value
+            return response.status, text
+        finally:
+            connection.close()
+
+    def csrf(self, path: str) -> str:
+        """GET a page and return the CSRF token of its first form."""
+        status, body = self.request("GET", path)
+        if status != 200:
+            raise RuntimeError(f"GET {path}: {status}")
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
+            r'value="([^"]+)"[^>]*name="csrf_token"', body
+        )
+        if not match:
+            raise RuntimeError(f"no CSRF token on {path}")
+        return match.group(1)
+
+    def register(self, email: str, meeting_slug: str) -> int:
+        """Fill and send the registration form; return the status."""
+        token = self.csrf("/inscription")
+        form = {
+            "csrf_token": token,
+            "first_name": "Camille",
+            "last_name": "Martin",
+            "email": email,
+            "organisation": "Commune de Roubaix",
+            "mandate": "maire",
+            "department": "Nord",
+            "meetings": meeting_slug,
+            "data_notice": "y",
+            "website": "",
+        }
+        return self.request("POST", "/inscription", form)[0]
+
+    def sign_in(self) -> None:
+        """Sign the benchmark's staff account in."""
+        token = self.csrf("/admin/connexion")
+        form = {"csrf_token": token, "email": STAFF_EMAIL, "password": STAFF_PASSWORD}
+        status, _ = self.request("POST", "/admin/connexion", form)
+        if status != 303:
+            raise RuntimeError(f"staff sign-in failed: {status}")

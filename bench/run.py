@@ -14,12 +14,9 @@ BENCH_SIZES ("real,large"), BENCH_POSTGRES_URL (postgresql+psycopg://postgres@12
 from __future__ import annotations
 
 import os
-import re
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,86 +86,6 @@ class Row:
         return self.p99 / self.bare_p99 if self.bare_p99 else 0.0
 
 
-def limiter_storage() -> str:
-    """Return the Redis URI for rate limits when Redis answers (as in production), else memory."""
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
-            return "redis://127.0.0.1:6379/14"
-    except OSError:
-        return "memory://"
-
-
-def fetch(url: str, *, data: bytes | None = None, cookie: str = "") -> tuple[int, str, str, dict]:
-    """GET or POST without following redirects; return status, body, cookie and headers."""
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args, **kwargs):
-            return None
-
-    opener = urllib.request.build_opener(NoRedirect)
-    request = urllib.request.Request(url, data=data)
-    if cookie:
-        request.add_header("Cookie", cookie)
-    try:
-        response = opener.open(request, timeout=10)
-    except urllib.error.HTTPError as error:
-        response = error
-    body = response.read().decode("utf-8", "replace")
-    # Cookies are Secure in production: keep them by hand over plain-HTTP loopback.
-    set_cookie = response.headers.get_all("Set-Cookie") or []
-    jar = {c.split(";", 1)[0].split("=", 1)[0]: c.split(";", 1)[0] for c in set_cookie}
-    if cookie:
-        for part in cookie.split("; "):
-            jar.setdefault(part.split("=", 1)[0], part)
-    return response.status, body, "; ".join(jar.values()), dict(response.headers)
-
-
-def csrf_token(body: str) -> str:
-    """Return the CSRF token of the first form on a page."""
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
-        r'value="([^"]+)"[^>]*name="csrf_token"', body
-    )
-    if not match:
-        raise RuntimeError("no CSRF token on the page")
-    return match.group(1)
-
-
-def sign_in(base: str) -> str:
-    """Sign the benchmark's staff account in; return the session cookie."""
-    status, body, cookie, _ = fetch(base + "/admin/connexion")
-    data = urllib.parse.urlencode(
-        {
-            "csrf_token": csrf_token(body),
-            "email": common.STAFF_EMAIL,
-            "password": common.STAFF_PASSWORD,
-        }
-    ).encode()
-    status, _, cookie, _ = fetch(base + "/admin/connexion", data=data, cookie=cookie)
-    if status not in (302, 303):
-        raise RuntimeError(f"staff sign-in failed: {status}")
-    return cookie
-
-
-def admin_list_path(app, seeded: common.Seeded) -> str | None:
-    """Return the staff page listing a meeting's registrations, if the staff area has one."""
-    from irev.extensions import db
-    from irev.models import Meeting
-
-    with app.app_context():
-        meeting = db.session.scalar(db.select(Meeting).filter_by(slug=seeded.meeting_slugs[0]))
-        for rule in app.url_map.iter_rules():
-            if rule.endpoint in ("admin.registrations", "admin.meeting_registrations"):
-                with app.test_request_context():
-                    from flask import url_for
-
-                    args = {a: meeting.id for a in rule.arguments if a.endswith("id")}
-                    args.update({a: meeting.slug for a in rule.arguments if a == "slug"})
-                    return url_for(rule.endpoint, **args)
-    return None
-
-
 def routes(app, base: str, seeded: common.Seeded, run_id: str) -> list[Route]:
     """Return the routes to measure, with what each needs (cookies, CSRF, htmx header)."""
     slug = seeded.open_slug
@@ -178,25 +95,29 @@ def routes(app, base: str, seeded: common.Seeded, run_id: str) -> list[Route]:
         Route("seat fragment", f"/seances/{slug}/places", {"HX-Request": "true"}),
         Route("registration form", "/inscription", {}),
     ]
-    status, body, cookie, _ = fetch(base + "/inscription")
-    if status == 200:
-        found.append(
-            Route(
-                "registration submit",
-                "/inscription",
-                {},
-                script=SUBMIT_LUA,
-                script_env={
-                    "BENCH_COOKIE": cookie,
-                    "BENCH_CSRF": csrf_token(body),
-                    "BENCH_MEETING": slug,
-                    "BENCH_RUN": run_id,
-                },
-            )
+    visitor = common.Visitor(base)
+    token = visitor.csrf("/inscription")
+    cookie = "; ".join(f"{k}={v}" for k, v in visitor.cookies.items())
+    found.append(
+        Route(
+            "registration submit",
+            "/inscription",
+            {},
+            script=SUBMIT_LUA,
+            script_env={
+                "BENCH_COOKIE": cookie,
+                "BENCH_CSRF": token,
+                "BENCH_MEETING": slug,
+                "BENCH_RUN": run_id,
+            },
         )
-    path = admin_list_path(app, seeded)
+    )
+    path = common.admin_registrations_path(app, seeded.meeting_slugs[0])
     if path:
-        found.append(Route("admin registrations", path, {"Cookie": sign_in(base)}))
+        staff = common.Visitor(base)
+        staff.sign_in()
+        cookie = "; ".join(f"{k}={v}" for k, v in staff.cookies.items())
+        found.append(Route("admin registrations", path, {"Cookie": cookie}))
     return found
 
 
@@ -235,7 +156,7 @@ def bench_size(size: str, bare: str, rows: list[Row]) -> None:
     db_url = common.recreate_database(f"irev_bench_{size}")
     env = common.app_environment(
         db_url,
-        FLASK_RATELIMIT_STORAGE_URI=limiter_storage(),
+        FLASK_RATELIMIT_STORAGE_URI=common.limiter_storage(),
         FLASK_RATELIMIT_KEY_PREFIX=f"irev-bench-{size}-{int(time.time())}",
         **BENCH_LIMITS,
     )
@@ -247,7 +168,8 @@ def bench_size(size: str, bare: str, rows: list[Row]) -> None:
     print(f"   seeded in {time.monotonic() - started:.1f} s", flush=True)
 
     log = Path(tempfile.gettempdir()) / f"irev-bench-{size}.log"
-    with common.gunicorn("wsgi:app", APP_PORT, env, workers=WORKERS, log=log) as base:
+    with common.gunicorn("wsgi:app", APP_PORT, env, workers=WORKERS, log=log) as served:
+        base = served.base
         run_id = f"{size}{int(time.time())}"
         for route in routes(app, base, seeded, run_id):
             cold, warm = sqlcount.statements(app, route, base)
@@ -330,7 +252,7 @@ def main() -> int:
     bare_env = common.app_environment("sqlite://")
     with common.gunicorn("bare:app", BARE_PORT, bare_env, workers=WORKERS) as bare:
         for size in sizes:
-            bench_size(size, bare, rows)
+            bench_size(size, bare.base, rows)
     print("\n" + HEADER)
     for row in rows:
         print(format_row(row))

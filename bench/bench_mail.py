@@ -1,0 +1,190 @@
+"""Benchmark: 1,000 video-link e-mails through the real pipeline vs plain smtplib, same run.
+
+    .venv/bin/python bench/bench_mail.py                 # SQLite file in a temporary folder
+    .venv/bin/python bench/bench_mail.py --postgresql    # a scratch PostgreSQL database
+    .venv/bin/python bench/bench_mail.py --profile       # pyinstrument profile of the pipeline
+
+The pipeline is what `flask mail send` does: derive the due video links from the seated
+registrations, queue them in the outbox, claim, render (three templates, tokens, the .ics),
+send in batches over one SMTP connection each, and mark every row sent with its raw message.
+The reference sends the very same 1,000 raw messages with smtplib over one connection.
+Both go to one local aiosmtpd (in its own process, discarding messages); the ratio is the
+pipeline's rate over smtplib's (the issue asks for at least 0.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("BENCH_SMTP_PORT", "5310"))
+
+
+def start_smtp_server(port: int) -> subprocess.Popen:
+    """Start aiosmtpd (Sink handler) in its own process and wait until it answers."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"{HOST}:{port}", "-c",
+         "aiosmtpd.handlers.Sink"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((HOST, port), timeout=0.5):
+                return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise SystemExit(f"aiosmtpd did not start on {HOST}:{port}")
+
+
+def build_app(database: str, count: int):
+    """Create the app on a fresh database with one meeting and `count` seated registrants."""
+    from irev import create_app
+    from irev.extensions import db
+    from irev.models import Meeting, MeetingStatus, Person, Programme, Registration, utcnow
+    from irev.models import RegistrationState as S
+
+    if database == "postgresql":
+        from bench import common
+
+        url = common.recreate_database("irev_bench_mail")
+    else:
+        url = f"sqlite:///{tempfile.mkdtemp(prefix='irev-bench-mail-')}/bench.sqlite3"
+    app = create_app(
+        {
+            "TESTING": False,
+            "DEBUG": False,
+            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "IREV_BASE_URL": "https://rencontres.irev.test",
+            "MAIL_SERVER": HOST,
+            "MAIL_PORT": PORT,
+            "MAIL_SUPPRESS_SEND": False,
+        }
+    )
+    with app.app_context():
+        db.create_all()
+        programme = Programme(
+            slug="bench", title="Rencontres des élus", year=2023, audience="Élus",
+            contact_name="Morgane Petit", contact_email="m.petit@irev.fr",
+        )  # fmt: skip
+        start = utcnow().replace(microsecond=0) + timedelta(hours=2)
+        meeting = Meeting(
+            programme=programme, slug="mixite-sociale", title="Mixité sociale dans l’habitat",
+            starts_at=start, ends_at=start + timedelta(hours=2), capacity=count,
+            seats_taken=count, status=MeetingStatus.PUBLISHED,
+            video_url="https://zoom.us/j/91234567890?pwd=abc", video_meeting_id="912 3456 7890",
+            video_passcode="123456",
+        )  # fmt: skip
+        db.session.add(meeting)
+        for n in range(count):
+            person = Person(
+                email=f"elu{n}@commune{n % 50}.example", first_name="Camille",
+                last_name=f"Martin {n}", organisation="Commune de Roubaix",
+            )  # fmt: skip
+            db.session.add(Registration(person=person, meeting=meeting, state=S.SEATED))
+        db.session.commit()
+    return app, url
+
+
+def run_pipeline(app, profile: bool) -> tuple[float, int]:
+    """Schedule, queue, render and send everything; return (seconds, messages sent)."""
+    from irev.extensions import db
+    from irev.services import outbox
+
+    with app.app_context():
+        profiler = None
+        if profile:
+            from pyinstrument import Profiler
+
+            profiler = Profiler()
+            profiler.start()
+        started = time.perf_counter()
+        report = outbox.run_pass()
+        elapsed = time.perf_counter() - started
+        if profiler is not None:
+            profiler.stop()
+            print(profiler.output_text(unicode=True, color=False, show_all=False))
+        db.session.remove()
+    return elapsed, report.sending.sent
+
+
+def sent_messages(app) -> list[tuple[str, str, bytes]]:
+    """Return (from, to, raw bytes) of every message the pipeline sent."""
+    from sqlalchemy import select
+
+    from irev.extensions import db
+    from irev.mail import envelope_sender
+    from irev.models import EmailStatus, OutboundEmail
+
+    with app.app_context():
+        rows = db.session.scalars(
+            select(OutboundEmail).where(OutboundEmail.status == EmailStatus.SENT)
+        ).all()
+        sender = envelope_sender()
+        return [(sender, row.to_address, row.raw_message.encode()) for row in rows]
+
+
+def run_smtplib(messages: list[tuple[str, str, bytes]]) -> float:
+    """Send pre-built messages over one plain smtplib connection; return seconds."""
+    started = time.perf_counter()
+    with smtplib.SMTP(HOST, PORT) as connection:
+        for sender, recipient, raw in messages:
+            refused = connection.sendmail(sender, [recipient], raw)
+            assert not refused
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Run both, print the table and the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--postgresql", action="store_true", help="use a scratch PostgreSQL db")
+    parser.add_argument("--profile", action="store_true", help="profile the pipeline")
+    args = parser.parse_args()
+    database = "postgresql" if args.postgresql else "sqlite"
+
+    server = start_smtp_server(PORT)
+    try:
+        app, _ = build_app(database, args.count)
+        pipeline_seconds, sent = run_pipeline(app, args.profile)
+        if sent != args.count:
+            raise SystemExit(f"the pipeline sent {sent} messages instead of {args.count}")
+        messages = sent_messages(app)
+        plain_seconds = run_smtplib(messages)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    pipeline_rate = sent / pipeline_seconds
+    plain_rate = len(messages) / plain_seconds
+    ratio = pipeline_rate / plain_rate
+    print(f"E-mail benchmark: {args.count} video-link messages, database {database}, "
+          f"aiosmtpd on {HOST}:{PORT}")  # fmt: skip
+    print()
+    print("| Sender                                      | Messages | Seconds | Messages/s |")
+    print("|---------------------------------------------|---------:|--------:|-----------:|")
+    print(f"| irev pipeline (schedule, queue, render, send) | {sent:8d} | "
+          f"{pipeline_seconds:7.2f} | {pipeline_rate:10.0f} |")  # fmt: skip
+    print(f"| plain smtplib, same raw messages, 1 connection | {len(messages):8d} | "
+          f"{plain_seconds:7.2f} | {plain_rate:10.0f} |")  # fmt: skip
+    print()
+    print(f"Ratio (pipeline rate / smtplib rate): {ratio:.2f} (target ≥ 0.70)")
+
+
+if __name__ == "__main__":
+    main()

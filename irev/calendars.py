@@ -56,6 +56,9 @@ def meeting_calendar(
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
         calendar.add("x-wr-timezone", TZID)
+        # A subscribed feed: clients fetch it again twice a day (RFC 7986 and its older form).
+        calendar.add("refresh-interval", dt.timedelta(hours=12), parameters={"VALUE": "DURATION"})
+        calendar.add("x-published-ttl", "PT12H")
     if meetings:
         first = min(m.starts_at for m in meetings).astimezone(PARIS).year
         last = max(m.ends_at for m in meetings).astimezone(PARIS).year

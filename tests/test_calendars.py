@@ -289,6 +289,8 @@ def test_programme_calendar_holds_public_meetings_of_the_current_programme(
     assert ".ics" in response.headers["Content-Disposition"]
     calendar = parse(response.data)
     assert calendar["METHOD"] == "PUBLISH"
+    assert str(calendar["X-WR-CALNAME"]) == "Rencontres des élus – IREV"
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT12H" in response.data
     uids = {str(event["UID"]): event for event in events(calendar)}
     assert set(uids) == {meeting_uid(published), meeting_uid(cancelled)}
     assert uids[meeting_uid(cancelled)]["STATUS"] == "CANCELLED"

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from irev.dates import PARIS, meeting_when, short_date
 from irev.extensions import db
 from irev.models import MeetingMode, MeetingStatus, RegistrationState, utcnow
 from irev.services import meetings as meeting_service
@@ -140,6 +141,11 @@ def programme(create_programme):
     )
 
 
+def expected_when(meeting) -> str:
+    """Return the French date and time range Babel writes for a meeting."""
+    return meeting_when(meeting.starts_at, meeting.ends_at)
+
+
 def in_days(days: int, hour: int = 17):
     """Return a Paris wall-clock time some days from now (a meeting date)."""
     day = (utcnow() + timedelta(days=days)).date()
@@ -182,16 +188,14 @@ def test_programme_page_shows_the_programme(client, programme, create_meeting):
     first_card, second_card = cards
     assert len(first_card.find_all("h3")) == 1
     when = first_card.find("time")
-    assert when.text.lower() == meeting_service_when(first)
-    assert when.attrs["datetime"] == first.starts_at.astimezone(paris_tz()).isoformat(
-        "T", "minutes"
-    )
+    assert when.text == expected_when(first)
+    assert when.attrs["datetime"] == first.starts_at.astimezone(PARIS).isoformat("T", "minutes")
     assert "Mixité sociale dans l’habitat" in first_card.find("h3").text
     assert "Christophe Noyé (géographe, Cf. Géo)" in first_card.text
     assert "École du renouvellement urbain" in first_card.text
     assert "Inscriptions ouvertes" in first_card.text
     assert "88 places restantes sur 100" in first_card.text
-    day = first.starts_at.astimezone(paris_tz())
+    day = first.starts_at.astimezone(PARIS)
     links = link_texts(first_card)
     register_text = f"S'inscrire à la séance du {short_day(day)}"
     assert links[register_text] == f"/inscription?seance={first.slug}"
@@ -217,24 +221,8 @@ def test_programme_page_shows_the_programme(client, programme, create_meeting):
     )
 
 
-def meeting_service_when(meeting) -> str:
-    """Return the expected French date and time range, lower-cased."""
-    from irev.dates import meeting_when
-
-    return meeting_when(meeting.starts_at, meeting.ends_at).lower()
-
-
-def paris_tz():
-    """Return the Europe/Paris zone."""
-    from irev.dates import PARIS
-
-    return PARIS
-
-
 def short_day(local) -> str:
     """Return "1er mars" / "5 avril" for a local datetime (the register link's wording)."""
-    from irev.dates import short_date
-
     return short_date(local).rsplit(" ", 1)[0]
 
 
@@ -401,12 +389,12 @@ def test_meeting_page_shows_the_meeting_in_full(client, programme, create_meetin
     )
     db.session.commit()
     _response, page = get(client, f"/seances/{meeting.slug}")
-    day = meeting.starts_at.astimezone(paris_tz())
+    day = meeting.starts_at.astimezone(PARIS)
     assert page.find("title").text.endswith(TITLE_SUFFIX)
     assert page.find("title").text.startswith("Mixité sociale dans l’habitat")
     assert len(page.find_all("h1")) == 1
     assert "Mixité sociale dans l’habitat" in page.find("h1").text
-    assert page.find("time").text.lower() == meeting_service_when(meeting)
+    assert page.find("time").text.lower() == expected_when(meeting)
     assert "objectif majeur" in page.text
     assert "Christophe Noyé (géographe, Cf. Géo)" in page.text
     assert "École du renouvellement urbain" in page.text

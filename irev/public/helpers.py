@@ -45,12 +45,6 @@ def tel_uri(phone: str) -> str:
 
 
 @bp.app_template_filter()
-def capitalize_first(text: str) -> str:
-    """Return text with its first letter in capitals and the rest untouched."""
-    return text[:1].upper() + text[1:]
-
-
-@bp.app_template_filter()
 def speaker_text(speaker: dict[str, str]) -> str:
     """Return "Christophe Noyé (géographe, Cf. Géo)" for a speaker entry."""
     return meeting_service.speaker_text(speaker)

@@ -760,3 +760,28 @@ def test_french_500_page_when_the_database_is_gone(app, client):
     db._app_engines[app][None] = create_engine("sqlite:////nonexistent/dir/db.sqlite3")
     _, page = get(client, "/test-sans-base", 500)
     assert page.find("h1").text == "Erreur du serveur"
+
+
+def test_a_running_meeting_is_in_progress_and_a_past_one_promises_nothing(
+    client, programme, create_meeting
+):
+    running = create_meeting(
+        programme=programme,
+        starts_at=utcnow() - timedelta(minutes=30),
+        ends_at=utcnow() + timedelta(minutes=90),
+    )
+    over = create_meeting(
+        programme=programme,
+        title="Thème à venir",
+        topic_announced=False,
+        starts_at=in_days(-40),
+        ends_at=in_days(-40, 19),
+    )
+    db.session.commit()
+    _, page = get(client, "/")
+    past = page.by_id("seances-passees").parent
+    assert page.by_id(f"places-{running.slug}").find("span", class_="badge").text == (
+        "Séance en cours"
+    )
+    assert page.by_id(f"places-{over.slug}").find("span", class_="badge").text == "Séance passée"
+    assert "sera annoncé" not in past.text

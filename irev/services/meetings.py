@@ -78,11 +78,9 @@ class SeatStatus:
 
     @property
     def sentence(self) -> str:
-        """Return one French sentence saying how many seats are left and what to expect."""
-        if self.state is PublicState.CANCELLED:
-            return "Cette séance est annulée."
-        if self.state is PublicState.PAST:
-            return "Cette séance a eu lieu." if self.ended else "Cette séance a commencé."
+        """Return a French sentence on the seats left and what to expect ("" when it is over)."""
+        if self.state in (PublicState.CANCELLED, PublicState.PAST):
+            return ""  # the badge says it all
         if self.state is PublicState.FULL:
             return (
                 f"{seats_phrase(0, self.capacity)}. Vous pouvez vous inscrire sur la liste "

@@ -10,14 +10,14 @@ import logging
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import EmailMessage
+from email.message import Message
 from email.utils import parseaddr
 from typing import Protocol
 
 from flask import current_app
 
 from irev.extensions import mail
-from irev.notifications import SMTP_POLICY
+from irev.notifications import SMTP_POLICY, recipient
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,9 @@ class Transport(Protocol):
 
     captured: bool
 
-    def send(self, message: EmailMessage) -> bytes: ...
+    def send(self, message: Message) -> bytes: ...
+
+    def send_raw(self, recipient: str, raw: bytes) -> None: ...
 
 
 def is_capture() -> bool:
@@ -58,7 +60,7 @@ def is_capture() -> bool:
     )
 
 
-def raw_bytes(message: EmailMessage) -> bytes:
+def raw_bytes(message: Message) -> bytes:
     """Return the message as it goes on the wire (CRLF line ends, folded headers)."""
     return message.as_bytes(policy=SMTP_POLICY)
 
@@ -68,9 +70,12 @@ class CaptureTransport:
 
     captured = True
 
-    def send(self, message: EmailMessage) -> bytes:
+    def send(self, message: Message) -> bytes:
         """Return the raw message; the caller stores it."""
         return raw_bytes(message)
+
+    def send_raw(self, recipient: str, raw: bytes) -> None:
+        """Do nothing: the caller stores the raw message."""
 
 
 class SmtpTransport:
@@ -82,10 +87,14 @@ class SmtpTransport:
         self.host = host
         self.envelope_from = envelope_from
 
-    def send(self, message: EmailMessage) -> bytes:
-        """Send one message to its To address; raise MessageRefused or ConnectionFailed."""
+    def send(self, message: Message) -> bytes:
+        """Send one message to its To address and return the bytes sent."""
         raw = raw_bytes(message)
-        recipient = message["To"].addresses[0].addr_spec
+        self.send_raw(recipient(message), raw)
+        return raw
+
+    def send_raw(self, recipient: str, raw: bytes) -> None:
+        """Send wire bytes to one recipient; raise MessageRefused or ConnectionFailed."""
         try:
             self.host.sendmail(self.envelope_from, [recipient], raw)
         except smtplib.SMTPRecipientsRefused as error:
@@ -98,7 +107,6 @@ class SmtpTransport:
             raise MessageRefused(error.smtp_code, _text(error.smtp_error)) from error
         except (smtplib.SMTPException, OSError) as error:
             raise ConnectionFailed(_describe(error)) from error
-        return raw
 
 
 def _text(detail: bytes | str) -> str:

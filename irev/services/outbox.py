@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +22,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from irev.extensions import db
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
@@ -58,15 +61,60 @@ def enqueue(
     Nothing is committed here: the message exists only if the caller's change commits, and the
     unique dedupe_key makes a second call with the same key a no-op (INSERT ... ON CONFLICT).
     """
+    db.session.flush()  # the linked rows need their ids
+    values = _row_values(
+        kind, to_address, dedupe_key, to_name, person, registration, meeting, context
+    )
+    return bool(_insert_new([values]))
+
+
+def enqueue_many(messages: Sequence[dict[str, Any]]) -> list[str]:
+    """Queue several e-mails (each a dict of enqueue()'s arguments); return the new ones' kinds.
+
+    The same rules as enqueue(), in a few statements instead of one per message.
+    """
+    if not messages:
+        return []
+    db.session.flush()
+    rows = [
+        _row_values(
+            m["kind"],
+            m["to_address"],
+            m["dedupe_key"],
+            m.get("to_name", ""),
+            m.get("person"),
+            m.get("registration"),
+            m.get("meeting"),
+            m.get("context"),
+        )
+        for m in messages
+    ]
+    kinds: list[str] = []
+    for start in range(0, len(rows), 500):  # well under SQLite's limit of bound values
+        kinds.extend(_insert_new(rows[start : start + 500]))
+    return kinds
+
+
+def _row_values(
+    kind: str,
+    to_address: str,
+    dedupe_key: str,
+    to_name: str,
+    person: Person | None,
+    registration: Registration | None,
+    meeting: Meeting | None,
+    context: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """Return the column values of a new outbox row."""
     if registration is not None:
         person = person or registration.person
         meeting = meeting or registration.meeting
-    db.session.flush()  # the linked rows need their ids
     context = dict(context or {})
     if meeting is not None:
         # Remembers which times this message announces, so a later change of time is noticed.
         context.setdefault(SCHEDULE_KEY, schedule_version(meeting))
-    values = dict(
+    now = utcnow()
+    return dict(
         kind=kind,
         dedupe_key=dedupe_key,
         to_address=to_address,
@@ -78,19 +126,23 @@ def enqueue(
         status="pending",
         attempts=0,
         last_error="",
-        next_attempt_at=utcnow(),
-        created_at=utcnow(),
+        next_attempt_at=now,
+        created_at=now,
         subject="",
         message_id="",
     )
+
+
+def _insert_new(rows: list[dict[str, Any]]) -> list[str]:
+    """INSERT rows, skipping keys already queued; return the kinds of the rows inserted."""
     insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(OutboundEmail)
-        .values(**values)
+        .values(rows)
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboundEmail.id)
+        .returning(OutboundEmail.kind)
     )
-    return db.session.execute(statement).scalar() is not None
+    return list(db.session.execute(statement).scalars())
 
 
 # --- Settings ---------------------------------------------------------------------------------
@@ -239,11 +291,25 @@ def send_pending(*, stop: Callable[[], bool] | None = None, limit: int | None = 
     return report
 
 
+@dataclass
+class _Prepared:
+    """A message rendered and serialised, ready for the wire."""
+
+    email: OutboundEmail
+    subject: str
+    message_id: str
+    recipient: str
+    raw: bytes
+
+
 def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) -> SendReport:
-    """Render and send claimed rows over one connection, committing each row's outcome at once."""
-    from irev import notifications
+    """Render and send claimed rows over one connection, committing each row's outcome at once.
+
+    While the server handles message n (in a second thread that only talks SMTP), this thread
+    renders message n+1. Message n+1 leaves only after message n is recorded as sent, so a
+    worker killed at any point can have sent at most one message it did not record.
+    """
     from irev.mail import ConnectionFailed, connection
-    from irev.services import video_links
 
     report = SendReport()
     stop = stop or (lambda: False)
@@ -251,36 +317,57 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     # Rows and meetings loaded once stay usable across the per-message commits below.
     previous_expire = session.expire_on_commit
     session.expire_on_commit = False
-    try:
-        emails = list(
-            db.session.scalars(
-                select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
-            )
+    emails = list(
+        db.session.scalars(
+            select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
         )
-        _preload(emails)
-        ics_cache: dict = {}
-        try:
-            with connection() as transport:
-                for position, email in enumerate(emails):
-                    if stop() or _lease_ending(email):
-                        release(emails[position:])
-                        db.session.commit()
-                        break
-                    try:
-                        _send_one(email, transport, report, ics_cache, video_links, notifications)
-                    except ConnectionFailed as error:
-                        _fail_all(emails[position:], str(error), report)
-                        break
-        except ConnectionFailed as error:  # the connection could not even open
-            _fail_all(emails, str(error), report)
+    )
+    loaded = _preload(emails)  # held here: the identity map only keeps weak references
+    try:
+        with connection() as transport, _Courier(transport) as courier:
+            _send_all(emails, courier, report, stop)
+    except ConnectionFailed as error:  # the connection could not even open
+        _fail_all(emails, str(error), report)
     finally:
         session.expire_on_commit = previous_expire
+        loaded.clear()
     return report
 
 
-def _send_one(email, transport, report: SendReport, ics_cache, video_links, notifications) -> None:
-    """Send one claimed row and commit its outcome; ConnectionFailed goes up to the batch."""
-    from irev.mail import MessageRefused
+def _send_all(emails, courier: _Courier, report: SendReport, stop: Callable[[], bool]) -> None:
+    """Send the rows in order, one in flight at a time, recording each outcome."""
+    from irev.mail import ConnectionFailed
+
+    ics_cache: dict = {}
+    in_flight: tuple[_Prepared, Future] | None = None
+    for position, email in enumerate(emails):
+        prepared = _prepare(email, report, ics_cache)
+        if in_flight is not None:
+            try:
+                _finish(*in_flight, courier.captured, report)
+            except ConnectionFailed as error:
+                _fail_all([in_flight[0].email, *emails[position:]], str(error), report)
+                return
+            in_flight = None
+        if prepared is None:
+            continue
+        if stop() or _lease_ending(email):
+            release(emails[position:])
+            db.session.commit()
+            return
+        in_flight = (prepared, courier.submit(prepared))
+    if in_flight is not None:
+        try:
+            _finish(*in_flight, courier.captured, report)
+        except ConnectionFailed as error:
+            _fail_all([in_flight[0].email], str(error), report)
+
+
+def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
+    """Render one row into wire bytes; record and return None if it must not or cannot go."""
+    from irev import notifications
+    from irev.mail import raw_bytes
+    from irev.services import video_links
 
     reason = video_links.obsolete_reason(email)
     if reason:
@@ -288,30 +375,101 @@ def _send_one(email, transport, report: SendReport, ics_cache, video_links, noti
         db.session.commit()
         report.skipped += 1
         log.info("e-mail %s skipped: %s", email.id, reason)
-        return
+        return None
     try:
         rendered = notifications.render(email, ics_cache=ics_cache)
         message = notifications.build_message(email, rendered)
+        raw = raw_bytes(message)
     except Exception as error:  # a template bug must not stop the other messages
         log.exception("e-mail %s could not be rendered", email.id)
         _record_failure(email, f"rendu impossible : {error}", report)
-        return
-    db.session.commit()  # end the read transaction: no database lock is held while sending
+        return None
+    return _Prepared(
+        email=email,
+        subject=rendered.subject,
+        message_id=str(message["Message-ID"]),
+        recipient=notifications.recipient(message),
+        raw=raw,
+    )
+
+
+def _finish(prepared: _Prepared, sending: Future, captured: bool, report: SendReport) -> None:
+    """Wait for one send and record it (sent, or a refusal); ConnectionFailed goes up."""
+    from irev.mail import MessageRefused
+
+    email = prepared.email
     try:
-        raw = transport.send(message)
+        sending.result()
     except MessageRefused as error:
         log.warning("e-mail %s refused by the server (code %s)", email.id, error.code)
         _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
         return
-    _stamp_schedule(email)
-    mark_sent(email, subject=rendered.subject, message_id=str(message["Message-ID"]), raw=raw)
-    db.session.commit()
-    if transport.captured:
+    _record_sent(email, prepared)
+    if captured:
         report.captured += 1
         log.info("e-mail %s captured (%s)", email.id, email.kind)
     else:
         report.sent += 1
         log.info("e-mail %s sent (%s)", email.id, email.kind)
+
+
+class _Courier:
+    """Sends prepared messages on the batch's connection from a second thread (SMTP only)."""
+
+    def __init__(self, transport) -> None:
+        self.transport = transport
+        self.captured = transport.captured
+        self.executor: ThreadPoolExecutor | None = None
+        self.switch_interval = sys.getswitchinterval()
+
+    def __enter__(self) -> _Courier:
+        if not self.captured:  # capture is instant: no thread needed
+            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp")
+            # The sending thread wakes on each server reply; with the default 5 ms switch
+            # interval it would wait for the rendering thread far longer than the reply took.
+            self.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.switch_interval, 0.0002))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+            sys.setswitchinterval(self.switch_interval)
+
+    def submit(self, prepared: _Prepared) -> Future:
+        """Start sending one message; the future holds the outcome."""
+        if self.executor is not None:
+            return self.executor.submit(self.transport.send_raw, prepared.recipient, prepared.raw)
+        done: Future = Future()
+        try:
+            done.set_result(self.transport.send_raw(prepared.recipient, prepared.raw))
+        except Exception as error:
+            done.set_exception(error)
+        return done
+
+
+def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
+    """Mark one row sent and commit at once (a plain UPDATE: this runs once per message)."""
+    context = dict(email.context or {})
+    meeting = db.session.get(Meeting, email.meeting_id) if email.meeting_id else None
+    if meeting is not None:
+        # The times the message actually announced (the meeting as rendered now).
+        context[SCHEDULE_KEY] = schedule_version(meeting)
+    values = {
+        "status": EmailStatus.SENT,
+        "sent_at": utcnow(),
+        "attempts": (email.attempts or 0) + 1,
+        "subject": prepared.subject[:300],
+        "message_id": prepared.message_id[:300],
+        "raw_message": prepared.raw.decode("utf-8", "replace"),
+        "locked_until": None,
+        "context": context,
+    }
+    table = OutboundEmail.__table__
+    db.session.execute(update(table).where(table.c.id == email.id).values(**values))
+    db.session.commit()
+    for name, value in values.items():  # the loaded row says the same, without a reload
+        set_committed_value(email, name, value)
 
 
 def _record_failure(
@@ -329,6 +487,7 @@ def _record_failure(
 
 def _fail_all(emails: Sequence[OutboundEmail], error: str, report: SendReport) -> None:
     """Mark a failed attempt on every row not yet sent (the connection is gone)."""
+    emails = [email for email in emails if email.status is EmailStatus.PENDING]
     log.warning("SMTP connection failed, %d e-mail(s) wait: %s", len(emails), error)
     now = utcnow()
     for email in emails:
@@ -346,17 +505,9 @@ def _lease_ending(email: OutboundEmail) -> bool:
     return email.locked_until is None or utcnow() >= email.locked_until - LEASE_MARGIN
 
 
-def _stamp_schedule(email: OutboundEmail) -> None:
-    """Record the times the message actually announced (its meeting as rendered now)."""
-    if email.meeting_id is None:
-        return
-    meeting = db.session.get(Meeting, email.meeting_id)
-    if meeting is not None:
-        email.context = {**(email.context or {}), SCHEDULE_KEY: schedule_version(meeting)}
-
-
-def _preload(emails: Sequence[OutboundEmail]) -> None:
-    """Load the people, registrations and meetings of a batch in three queries."""
+def _preload(emails: Sequence[OutboundEmail]) -> list[Any]:
+    """Load the people, registrations, meetings and programmes of a batch in a few queries."""
+    loaded: list[Any] = []
     for model, attribute in (
         (Person, "person_id"),
         (Registration, "registration_id"),
@@ -364,7 +515,9 @@ def _preload(emails: Sequence[OutboundEmail]) -> None:
     ):
         wanted = {getattr(email, attribute) for email in emails} - {None}
         if wanted:
-            list(db.session.scalars(select(model).where(model.id.in_(wanted))))
+            loaded.extend(db.session.scalars(select(model).where(model.id.in_(wanted))))
+    loaded.extend({meeting.programme for meeting in loaded if isinstance(meeting, Meeting)})
+    return loaded
 
 
 @dataclass

@@ -50,7 +50,7 @@ from irev.models import (
     utcnow,
 )
 from irev.notifications import may_receive_link
-from irev.services.outbox import SCHEDULE_KEY, enqueue, schedule_version
+from irev.services.outbox import SCHEDULE_KEY, enqueue, enqueue_many, schedule_version
 
 VIDEO_LINK = "video_link_to_registrant"
 MEETING_CHANGED = "meeting_changed_to_registrant"
@@ -239,6 +239,7 @@ def _queue_links(
     moments = send_moments(meeting, offsets)
     passed = [index for index, moment in enumerate(moments) if moment <= now]
     version = link_version(meeting)
+    due: list[dict] = []
     for registration in registrations:
         if not may_receive_link(registration, meeting):
             continue
@@ -259,18 +260,20 @@ def _queue_links(
             and latest.context.get("slot", -1) >= slot
         ):
             continue
-        kind = MEETING_CHANGED if changed else VIDEO_LINK
-        queued = enqueue(
-            kind,
-            registration.person.email,
-            dedupe_key=f"registration:{registration.id}:video_link:{slot}:{version}:{len(links)}",
-            registration=registration,
-            context={"link_version": version, "slot": slot, "with_link": True},
+        due.append(
+            {
+                "kind": MEETING_CHANGED if changed else VIDEO_LINK,
+                "to_address": registration.person.email,
+                "dedupe_key": (
+                    f"registration:{registration.id}:video_link:{slot}:{version}:{len(links)}"
+                ),
+                "registration": registration,
+                "context": {"link_version": version, "slot": slot, "with_link": True},
+            }
         )
-        if queued and kind == VIDEO_LINK:
-            report.links += 1
-        elif queued:
-            report.changes += 1
+    queued = enqueue_many(due)
+    report.links += queued.count(VIDEO_LINK)
+    report.changes += queued.count(MEETING_CHANGED)
     return covered
 
 

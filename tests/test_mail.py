@@ -520,3 +520,19 @@ def test_send_again(app, smtp_server, create_meeting, create_registration):
         smtp_server.received[0].message["Message-ID"]
         != smtp_server.received[1].message["Message-ID"]
     )
+
+
+def test_a_line_break_in_a_header_is_refused_and_nothing_leaves(
+    app, smtp_server, create_meeting, create_registration
+):
+    meeting = create_meeting(status=MeetingStatus.CANCELLED)
+    queue(create_registration(meeting), "meeting_cancelled_to_registrant")
+    db.session.commit()
+    app.config["MAIL_REPLY_TO"] = "m.petit@irev.fr\r\nBcc: pirate@evil.example"
+
+    report = outbox.send_pending()
+
+    assert report.sent == 0 and smtp_server.received == []
+    [row] = rows()
+    assert row.status is EmailStatus.PENDING and row.attempts == 1
+    assert "saut de ligne refusé" in row.last_error

@@ -1,0 +1,213 @@
+"""Never overbook: 200 confirmations at once for 50 seats, through gunicorn with 4 workers.
+
+Runs on whichever database the suite uses (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL is set; CI runs both). The server is production-like: CSRF on, several
+processes and threads, each request its own transaction.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import secrets
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from irev import create_app
+from irev.extensions import db
+from irev.models import AuditEvent, Meeting, OutboundEmail, Registration, RegistrationState
+from irev.services import registrations as service
+from tests import factories
+from tests.browser.conftest import _NO_CONTROL_SOCKET, _free_port, _stop, _wait_until_healthy
+from tests.conftest import TEST_CONFIG, database_url, drop_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+PEOPLE = 200
+SEATS = 50
+WORKERS = 4
+THREADS = 8
+S = RegistrationState
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A migrated database with one 50-seat meeting and 200 unconfirmed requests, served by
+    gunicorn (4 workers, 8 threads each)."""
+    from flask_migrate import upgrade
+
+    tmp = tmp_path_factory.mktemp("concurrency")
+    url_db, schema = database_url(tmp)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    secret = secrets.token_urlsafe(32)
+    app = create_app(
+        {
+            **TEST_CONFIG,
+            "SQLALCHEMY_DATABASE_URI": url_db,
+            "SECRET_KEY": secret,
+            "IREV_BASE_URL": base,
+        }
+    )
+    with app.app_context():
+        upgrade()
+        programme = factories.create_programme(year=2100)
+        meeting = factories.create_meeting(programme=programme, slug="affluence", capacity=SEATS)
+        paths = []
+        for n in range(PEOPLE):
+            person = factories.create_person(email=f"elu{n:03d}@concurrence.example")
+            key = f"cle-{n:03d}"
+            db.session.add(
+                Registration(person=person, meeting=meeting, state=S.REQUESTED, request_key=key)
+            )
+            db.session.flush()
+            paths.append(service.confirm_url(person, key).removeprefix(base))
+        db.session.commit()
+        meeting_id = meeting.id
+        db.session.remove()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
+        "FLASK_TESTING": "true",
+        "FLASK_PROPAGATE_EXCEPTIONS": "false",
+        "FLASK_SECRET_KEY": secret,
+        "FLASK_SQLALCHEMY_DATABASE_URI": url_db,
+        "FLASK_IREV_BASE_URL": base,
+        "PYTHONUNBUFFERED": "1",
+    }
+    log_path = tmp / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WORKERS),
+        "--threads",
+        str(THREADS),
+        "--graceful-timeout",
+        "5",
+        *_NO_CONTROL_SOCKET,
+        "--error-logfile",
+        "-",
+        "wsgi:app",
+    ]
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
+    try:
+        _wait_until_healthy(base, process, log_path)
+        yield {"base": base, "paths": paths, "app": app, "meeting_id": meeting_id, "log": log_path}
+    finally:
+        _stop(process)
+        with app.app_context():
+            db.engine.dispose()
+        drop_schema(schema)
+
+
+class Visitor:
+    """One person's browser: a cookie jar, the confirmation page, then the button."""
+
+    def __init__(self, base: str, path: str) -> None:
+        self.url = base + path
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self.csrf = ""
+
+    def open_link(self) -> int:
+        """GET the page behind the e-mailed link and keep its CSRF token."""
+        with self.opener.open(self.url, timeout=60) as response:
+            html = response.read().decode()
+            self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+            return response.status
+
+    def press_button(self) -> tuple[int, str]:
+        """POST the confirmation; return the status and the page."""
+        body = f"csrf_token={self.csrf}".encode()
+        request = urllib.request.Request(self.url, data=body, method="POST")
+        try:
+            with self.opener.open(request, timeout=120) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+
+def test_200_confirmations_for_50_seats(server, capsys):
+    visitors = [Visitor(server["base"], path) for path in server["paths"]]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        assert set(pool.map(lambda v: v.open_link(), visitors)) == {200}
+
+    start = threading.Barrier(PEOPLE)
+
+    def confirm(visitor: Visitor) -> tuple[int, str]:
+        start.wait()  # everybody presses at the same moment
+        return visitor.press_button()
+
+    began = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=PEOPLE) as pool:
+        answers = list(pool.map(confirm, visitors))
+    elapsed = time.perf_counter() - began
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {200: PEOPLE}, server["log"].read_text()[-5000:]
+    pages = Counter(
+        "seated" if "Votre place est réservée." in page else "waiting"
+        for _, page in answers
+        if "Votre place est réservée." in page or "liste d’attente, en position" in page
+    )
+    assert pages == {"seated": SEATS, "waiting": PEOPLE - SEATS}
+
+    with server["app"].app_context():
+        meeting = db.session.get(Meeting, server["meeting_id"])
+        states = Counter(
+            db.session.scalars(
+                sa.select(Registration.state).where(Registration.meeting_id == meeting.id)
+            )
+        )
+        assert states == {S.SEATED: SEATS, S.WAITING: PEOPLE - SEATS}
+        assert meeting.seats_taken == SEATS
+        # Waiting positions: the e-mailed ones are 1..150, each given once, in the order of
+        # the list, and still what the list says now.
+        waiting = list(
+            db.session.scalars(
+                sa.select(Registration)
+                .where(Registration.meeting_id == meeting.id, Registration.state == S.WAITING)
+                .order_by(Registration.state_changed_at, Registration.id)
+            )
+        )
+        mailed = {
+            mail.registration_id: mail.context["position"]
+            for mail in db.session.scalars(
+                sa.select(OutboundEmail).where(OutboundEmail.kind == "waiting_to_registrant")
+            )
+        }
+        assert [mailed[r.id] for r in waiting] == list(range(1, PEOPLE - SEATS + 1))
+        assert [service.waiting_position(r) for r in waiting] == list(range(1, PEOPLE - SEATS + 1))
+        kinds = Counter(
+            db.session.scalars(sa.select(OutboundEmail.kind).where(OutboundEmail.kind != ""))
+        )
+        assert kinds == {"seated_to_registrant": SEATS, "waiting_to_registrant": PEOPLE - SEATS}
+        confirmations = db.session.scalar(
+            sa.select(sa.func.count(AuditEvent.id)).where(
+                AuditEvent.action == "registration.confirm"
+            )
+        )
+        assert confirmations == PEOPLE
+        backend = db.engine.dialect.name
+    with capsys.disabled():
+        print(
+            f"\n[concurrency] {backend}: {PEOPLE} confirmations for {SEATS} seats through gunicorn "
+            f"({WORKERS} workers x {THREADS} threads) in {elapsed:.2f} s "
+            f"({PEOPLE / elapsed:.0f} confirmations/s)"
+        )

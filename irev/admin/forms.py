@@ -45,6 +45,28 @@ def _max(length: int) -> Length:
     return Length(max=length, message=f"Saisissez au plus {length} caractères.")
 
 
+def _french(field_class: type, message: str) -> type:
+    """Return a subclass of a WTForms field whose conversion error is message (in French)."""
+
+    def process_formdata(self, valuelist) -> None:
+        try:
+            field_class.process_formdata(self, valuelist)
+        except ValueError as error:
+            raise ValueError(message) from error
+
+    return type(
+        f"French{field_class.__name__}", (field_class,), {"process_formdata": process_formdata}
+    )
+
+
+IntegerField = _french(IntegerField, "Saisissez un nombre entier, par exemple 80.")
+DateField = _french(DateField, "Saisissez une date valide, par exemple 27/03/2030.")
+TimeField = _french(TimeField, "Saisissez une heure valide, par exemple 17:00.")
+DateTimeLocalField = _french(
+    DateTimeLocalField, "Saisissez une date et une heure valides, par exemple 01/02/2030 09:00."
+)
+
+
 class SignInForm(FlaskForm):
     """Staff sign-in."""
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, update
 
+from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import (
     AuditEvent,
@@ -66,7 +67,9 @@ def retention_deadline(programme: Programme) -> datetime | None:
     )
     if last_end is None:
         return None
-    return add_months(last_end, programme.retention_months or 12)
+    # Months are counted on the Paris calendar (a deadline at 19 h stays at 19 h).
+    local = add_months(last_end.astimezone(PARIS), programme.retention_months or 12)
+    return local.astimezone(UTC)
 
 
 def expired_programme_ids(now: datetime | None = None) -> set[int]:

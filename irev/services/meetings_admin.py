@@ -132,8 +132,9 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]
 
 def slugify(text: str) -> str:
     """Return a lower-case ASCII slug of text."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:80] or "seance"
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", plain).strip("-")[:80] or "seance"
 
 
 def _unique_slug(starts_at: datetime, title: str) -> str:

@@ -58,11 +58,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def _register_blueprints(app: Flask) -> None:
     """Attach one blueprint per audience."""
+    from irev.admin import bp as admin_bp
     from irev.public import bp as public_bp
     from irev.registration import bp as registration_bp
 
     app.register_blueprint(public_bp)
     app.register_blueprint(registration_bp)
+    app.register_blueprint(admin_bp)
 
 
 def _finish_config(app: Flask) -> None:

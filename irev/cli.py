@@ -55,6 +55,11 @@ def init_app(app: Flask) -> None:
     from irev.mail_cli import mail_cli
 
     app.cli.add_command(mail_cli)
+    from irev.gdpr_cli import gdpr_cli
+    from irev.staff_cli import staff_cli
+
+    app.cli.add_command(staff_cli)
+    app.cli.add_command(gdpr_cli)
     from irev.registration.commands import registrations_cli
 
     app.cli.add_command(registrations_cli)

@@ -71,7 +71,7 @@ def worker_command(interval: float | None, once: bool) -> None:
         stopping.set()
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    where = "capture en base (pas de FLASK_MAIL_SERVER)" if is_capture() else "SMTP"
+    where = "capture en base : FLASK_MAIL_SERVER non défini" if is_capture() else "SMTP"
     click.echo(f"Envoi des e-mails : une passe toutes les {interval:g} s ({where}).")
     try:
         while not stopping.is_set():

@@ -172,8 +172,12 @@ def bench_size(size: str, bare: str, rows: list[Row]) -> None:
         base = served.base
         run_id = f"{size}{int(time.time())}"
         for route in routes(app, base, seeded, run_id):
-            cold, warm = sqlcount.statements(app, route, base)
-            load, baseline = measure(base, bare, route)
+            try:
+                cold, warm = sqlcount.statements(app, route, base)
+                load, baseline = measure(base, bare, route)
+            except Exception as error:  # one broken route must not hide the others' figures
+                print(f"   {size:<6} {route.name:<20} FAILED: {error}", flush=True)
+                continue
             rows.append(
                 Row(
                     size=size,
@@ -237,7 +241,8 @@ def machine() -> str:
         if line.startswith("model name"):
             model = line.split(":", 1)[1].strip()
             break
-    return f"{os.cpu_count()} cores, {model}"
+    load = Path("/proc/loadavg").read_text().split()[0]
+    return f"{os.cpu_count()} cores, {model}, load average {load}"
 
 
 def main() -> int:
@@ -262,6 +267,7 @@ def main() -> int:
     )
     for line in verdicts(rows):
         print(line)
+    print(f"at the end: {machine()}")
     return 0
 
 

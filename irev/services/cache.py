@@ -142,7 +142,8 @@ def programme_version(now: datetime | None = None) -> tuple:
     boundaries (starts, ends, registration windows) are behind us, plus today's date in Paris.
     """
     now = now or utcnow()
-    rows = db.session.execute(_programme_version_statement()).all()
+    # Core execution on the session's connection: same transaction, none of the ORM's work.
+    rows = db.session.connection().execute(_programme_version_statement()).all()
     passed = 0
     version = []
     for row in rows:

@@ -14,6 +14,7 @@ BENCH_SIZES ("real,large"), BENCH_POSTGRES_URL (postgresql+psycopg://postgres@12
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -272,4 +273,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # Stopped from outside: still stop the servers this run started (the with blocks).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sys.exit(main())

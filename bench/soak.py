@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -264,4 +265,6 @@ def report(app, traffic: Traffic, samples, elapsed: float, box: Mailbox) -> int:
 
 
 if __name__ == "__main__":
+    # Stopped from outside: still stop the servers this run started (the with blocks).
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     sys.exit(main())

@@ -42,6 +42,7 @@ def _sign_in(client) -> None:
     body = client.get("/admin/connexion").get_data(as_text=True)
     client.post(
         "/admin/connexion",
+        headers={"Referer": "https://localhost/admin/connexion"},
         data={
             "csrf_token": _csrf(body),
             "email": common.STAFF_EMAIL,
@@ -71,7 +72,9 @@ def statements(app, route, base: str) -> tuple[int, int]:
         try:
             counted.clear()
             if data is not None:
-                response = client.post(route.path, data=data)
+                # Production settings: HTTPS, so Flask-WTF also checks the Referer.
+                referrer = {"Referer": f"https://localhost{route.path}"}
+                response = client.post(route.path, data=data, headers=referrer)
             else:
                 response = client.get(route.path, headers=route.headers)
         finally:

@@ -10,14 +10,15 @@ from datetime import datetime
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager
 
 from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Person, Registration, RegistrationState
-from irev.services.moderation import STATE_LABELS, department_label, mandate_label
+from irev.services.moderation import STATE_LABELS, department_choices, mandate_choices
 
 HEADERS = (
     "Séance",
@@ -67,7 +68,8 @@ def registrations_for(meetings: Sequence[Meeting]) -> list[Registration]:
                 Registration.meeting_id.in_([m.id for m in meetings]),
                 Registration.state != RegistrationState.REQUESTED,
             )
-            .options(selectinload(Registration.person))
+            # One query: the joined rows fill both relationships (no per-row or batched loads).
+            .options(contains_eager(Registration.person), contains_eager(Registration.meeting))
             .order_by(Meeting.starts_at, Person.last_name, Person.first_name, Registration.id)
         )
     )
@@ -75,6 +77,8 @@ def registrations_for(meetings: Sequence[Meeting]) -> list[Registration]:
 
 def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
     """Return one row per registration, in the order of HEADERS."""
+    mandates = dict(mandate_choices())  # built once: thousands of rows use them
+    departments = dict(department_choices())
     table = []
     for r in registrations:
         p: Person = r.person
@@ -87,8 +91,8 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 p.email,
                 p.phone,
                 p.organisation,
-                mandate_label(p.mandate),
-                department_label(p.department),
+                mandates.get(p.mandate, p.mandate),
+                departments.get(p.department, p.department),
                 STATE_LABELS[r.state],
                 _when(r.requested_at),
                 "par l'équipe" if r.source == "equipe" else "formulaire",
@@ -112,25 +116,33 @@ def to_csv(table: list[list[Any]], headers: Sequence[str] = HEADERS) -> bytes:
 def to_xlsx(
     table: list[list[Any]], headers: Sequence[str] = HEADERS, title: str = "Inscrits"
 ) -> bytes:
-    """Return an XLSX workbook: a bold, frozen header row and every cell stored as text."""
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = title[:31]
-    sheet.append(list(headers))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in table:
-        sheet.append(["" if v is None else v for v in row])
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str):
-                cell.data_type = "s"  # never a formula, whatever the text starts with
+    """Return an XLSX workbook: a bold, frozen header row and every cell stored as text.
+
+    Write-only mode streams the rows (thousands of registrations in a second or two).
+    """
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
     for index, header in enumerate(headers, start=1):
         width = max([len(str(header))] + [len(str(r[index - 1] or "")) for r in table[:500]])
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 10), 50)
+    bold = Font(bold=True)
+    sheet.append([_cell(sheet, header, font=bold) for header in headers])
+    for row in table:
+        sheet.append([_cell(sheet, "" if value is None else value) for value in row])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def _cell(sheet, value: Any, font: Font | None = None) -> WriteOnlyCell:
+    """Return a cell whose text is stored as text, never as a formula."""
+    cell = WriteOnlyCell(sheet, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # "=..." would otherwise be written as a formula
+    if font is not None:
+        cell.font = font
+    return cell
 
 
 def filename(stem: str, extension: str) -> str:
@@ -150,7 +162,7 @@ def seated_for_sheet(meeting: Meeting) -> list[Registration]:
                 Registration.meeting_id == meeting.id,
                 Registration.state == RegistrationState.SEATED,
             )
-            .options(selectinload(Registration.person))
+            .options(contains_eager(Registration.person))
             .order_by(Person.last_name, Person.first_name, Registration.id)
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,14 +75,26 @@ def department_choices() -> list[tuple[str, str]]:
     return _as_choices(DEPARTMENTS)
 
 
+@lru_cache(maxsize=1)
+def _mandate_labels() -> dict[str, str]:
+    """Return {value: label} of the mandates (the list is fixed in code: read it once)."""
+    return dict(mandate_choices())
+
+
+@lru_cache(maxsize=1)
+def _department_labels() -> dict[str, str]:
+    """Return {value: label} of the départements."""
+    return dict(department_choices())
+
+
 def mandate_label(value: str) -> str:
     """Return the French label of a stored mandate value (the value itself if unknown)."""
-    return dict(mandate_choices()).get(value, value)
+    return _mandate_labels().get(value, value)
 
 
 def department_label(value: str) -> str:
     """Return the label of a stored département value."""
-    return dict(department_choices()).get(value, value)
+    return _department_labels().get(value, value)
 
 
 @dataclass

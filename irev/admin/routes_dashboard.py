@@ -42,10 +42,14 @@ def dashboard():
 def registrations(meeting_id: int):
     """List a meeting's registrations with filters, search and pages (htmx: the results only)."""
     meeting = get_or_404(Meeting, meeting_id)
+    counters = moderation.meeting_counters(meeting)
+    if request.htmx and request.htmx.target == "seance-compteurs":
+        return render_template("admin/_meeting_counters.html", meeting=meeting, counters=counters)
     filters = RegistrationFilters.from_args(request.args)
     page = moderation.list_registrations(meeting, filters)
     context = dict(
         meeting=meeting,
+        counters=counters,
         filters=filters,
         page=page,
         form=EmptyForm(),

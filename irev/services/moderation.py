@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -144,6 +144,11 @@ def counts_by_state(
     for meeting_id, state, count in db.session.execute(query):
         counts.setdefault(meeting_id, {})[RegistrationState(state)] = count
     return counts
+
+
+def meeting_counters(meeting: Meeting) -> MeetingCounters:
+    """Return the counters of one meeting (one grouped query)."""
+    return MeetingCounters(meeting, counts_by_state([meeting.id]).get(meeting.id, {}))
 
 
 def dashboard() -> list[MeetingCounters]:

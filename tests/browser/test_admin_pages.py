@@ -261,6 +261,8 @@ def test_approve_by_keyboard_swaps_the_row_and_keeps_focus(staff_page, live_serv
     staff_page.goto(
         f"{live_server.url}/admin/seances/{data['meeting']}/inscriptions?etat=pending_approval"
     )
+    counters = staff_page.locator("#seance-compteurs")
+    seated = int(counters.inner_text().split(" / ")[0])
     button = staff_page.locator("button", has_text="Valider l'inscription de").first
     row_id = button.locator("xpath=ancestor::tr").get_attribute("id")
     button.focus()
@@ -271,6 +273,8 @@ def test_approve_by_keyboard_swaps_the_row_and_keeps_focus(staff_page, live_serv
     assert focused["tag"] != "BODY"
     assert focused["id"] == f"{row_id}-nom"  # the row's name, in the same place
     expect(staff_page.locator("#annonces")).to_contain_text("validée")
+    # The counters above the list refreshed themselves (HX-Trigger: seats-changed).
+    expect(counters).to_contain_text(f"{seated + 1} / ")
     _shot(staff_page, "ligne-validee")
     assert_accessible(staff_page)
     # The focus ring is visible on the next control reached by keyboard.

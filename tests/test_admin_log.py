@@ -1,0 +1,145 @@
+"""The e-mail log (states, preview, send again, failures filter) and the read-only audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from irev import notifications
+from irev.extensions import db
+from irev.models import AuditEvent, EmailStatus, OutboundEmail, RegistrationState, utcnow
+from irev.services import audit, outbox
+from tests.admin_helpers import create_staff, sign_in
+
+S = RegistrationState
+
+
+@pytest.fixture
+def staff_client(client):
+    create_staff()
+    assert sign_in(client).status_code == 303
+    return client
+
+
+@pytest.fixture
+def emails(create_registration):
+    """A sent e-mail (with the exact message), a failed one and a pending one."""
+    registration = create_registration(state=S.SEATED)
+    for kind in ("approved_to_registrant", "rejected_to_registrant", "seated_to_registrant"):
+        outbox.enqueue(
+            kind,
+            registration.person.email,
+            dedupe_key=f"log:{kind}",
+            registration=registration,
+            context={"reason": "Motif <b>gras</b>"},
+        )
+    sent, failed, pending = db.session.scalars(
+        db.select(OutboundEmail).order_by(OutboundEmail.id)
+    ).all()
+    message = notifications.build_message(sent)
+    outbox.mark_sent(
+        sent,
+        subject=str(message["Subject"]),
+        message_id=str(message["Message-ID"]),
+        raw=message.as_bytes(),
+    )
+    failed.status = EmailStatus.FAILED
+    failed.attempts = 7
+    failed.last_error = "550 5.1.1 Destinataire inconnu"
+    db.session.commit()
+    return sent, failed, pending
+
+
+def test_the_log_lists_every_state_and_filters_failures(staff_client, emails):
+    sent, failed, _ = emails
+    html = staff_client.get("/admin/emails").get_data(as_text=True)
+    assert "3 e-mail(s)" in html
+    assert "Envoyé" in html and "Échec" in html and "En attente" in html
+    assert "550 5.1.1 Destinataire inconnu" in html
+    assert "capturés ici" in html  # no MAIL_SERVER: development capture
+    failures = staff_client.get("/admin/emails?etat=failed").get_data(as_text=True)
+    assert "1 e-mail(s)" in failures
+    assert f"/admin/emails/{failed.id}" in failures
+    assert f'/admin/emails/{sent.id}"' not in failures
+    search = staff_client.get(f"/admin/emails?q={sent.to_address}").get_data(as_text=True)
+    assert "3 e-mail(s)" in search
+
+
+def test_a_sent_email_shows_what_left(staff_client, emails):
+    sent, _, _ = emails
+    html = staff_client.get(f"/admin/emails/{sent.id}").get_data(as_text=True)
+    assert "Le message tel qu'il est parti." in html
+    assert "validé votre inscription" in html  # the text part
+    assert f'src="/admin/emails/{sent.id}/apercu.html"' in html and "sandbox" in html
+    assert "Message brut" in html and "Content-Type: multipart/" in html
+    preview = staff_client.get(f"/admin/emails/{sent.id}/apercu.html")
+    assert "sandbox" in preview.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self'" in preview.headers["Content-Security-Policy"]
+    assert preview.headers["X-Frame-Options"] == "SAMEORIGIN"
+    assert "Votre inscription est validée" in preview.get_data(as_text=True)
+
+
+def test_a_pending_email_is_previewed_as_it_would_leave(staff_client, emails):
+    _, _, pending = emails
+    html = staff_client.get(f"/admin/emails/{pending.id}").get_data(as_text=True)
+    assert "Pas encore envoyé" in html
+    assert "Renvoyer" not in html  # already waiting to leave
+
+
+def test_send_again(staff_client, emails):
+    sent, failed, _ = emails
+    response = staff_client.post(f"/admin/emails/{failed.id}/renvoyer")
+    assert response.status_code == 303
+    db.session.expire_all()
+    failed = db.session.get(OutboundEmail, failed.id)
+    assert failed.status is EmailStatus.PENDING
+    again = staff_client.post(f"/admin/emails/{sent.id}/renvoyer")
+    copy_id = int(again.location.rsplit("/", 1)[1])
+    copy = db.session.get(OutboundEmail, copy_id)
+    assert copy.id != sent.id and copy.status is EmailStatus.PENDING
+    assert db.session.get(OutboundEmail, sent.id).status is EmailStatus.SENT  # proof kept
+    events = db.session.scalars(db.select(AuditEvent).filter_by(action="email.send_again")).all()
+    assert [e.object_id for e in events] == [failed.id, sent.id]
+    assert events[0].before == {"status": "failed"}
+
+
+def test_the_audit_log_filters_and_never_changes(staff_client, create_meeting):
+    meeting = create_meeting()
+    old = audit.record(None, "meeting.update", meeting, before={"title": "A"}, after={"title": "B"})
+    old.at = utcnow() - timedelta(days=40)
+    audit.record(None, "registration.approve", meeting, after={"state": "seated"})
+    db.session.commit()
+    staff_client.get(f"/admin/seances/{meeting.id}/export.csv")  # audited as the staff member
+    html = staff_client.get("/admin/journal").get_data(as_text=True)
+    assert "3 action(s)" in html
+    by_action = staff_client.get("/admin/journal?action=meeting.update").get_data(as_text=True)
+    assert "1 action(s)" in by_action and '<span class="kv__key">title</span> : B' in by_action
+    by_actor = staff_client.get("/admin/journal?acteur=equipe@").get_data(as_text=True)
+    assert "1 action(s)" in by_actor and "export.csv" in by_actor
+    today = utcnow().date().isoformat()
+    recent = staff_client.get(f"/admin/journal?du={today}").get_data(as_text=True)
+    assert "2 action(s)" in recent
+    by_object = staff_client.get(f"/admin/journal?objet=meeting&numero={meeting.id}")
+    assert "3 action(s)" in by_object.get_data(as_text=True)
+    assert "1 action(s)" in staff_client.get(
+        f"/admin/journal?au={(utcnow() - timedelta(days=30)).date().isoformat()}"
+    ).get_data(as_text=True)
+    # Read-only: no form on the page, no route that writes, and the model refuses edits.
+    main = html.split("<main")[1].split("</main>")[0]
+    assert 'method="post"' not in main
+    event = db.session.scalar(db.select(AuditEvent).filter_by(action="meeting.update"))
+    event.action = "forged"
+    with pytest.raises(ValueError, match="never edited"):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_audit_routes_only_read(app):
+    methods = {
+        method
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint == "admin.audit"
+        for method in rule.methods
+    }
+    assert methods <= {"GET", "HEAD", "OPTIONS"}

@@ -10,7 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from irev.extensions import db
-from irev.services import staff
+from irev.services import audit, staff
 
 staff_cli = AppGroup("staff", help="Gérer les comptes de l'équipe (espace /admin).")
 
@@ -39,6 +39,7 @@ def add_command(email: str, name: str, password_stdin: bool) -> None:
         user = staff.create_staff(email, password, name)
     except staff.StaffError as error:
         _fail(str(error))
+    audit.record(None, "staff.create", user, after={"email": user.email})
     db.session.commit()
     click.echo(f"Compte créé : {user.email}")
 
@@ -65,6 +66,7 @@ def disable_command(email: str) -> None:
     if user is None:
         _fail(f"Aucun compte pour {email}.")
     staff.disable_staff(user)
+    audit.record(None, "staff.disable", user, after={"active": False})
     db.session.commit()
     click.echo(f"Compte désactivé : {user.email}")
 

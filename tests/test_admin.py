@@ -237,6 +237,19 @@ def test_guard_names_the_page_not_the_fragment_for_htmx(client):
 # --- staff commands ------------------------------------------------------------------------
 
 
+def test_reason_page_never_links_outside_the_admin(client, create_registration):
+    from irev.models import RegistrationState
+
+    create_staff()
+    sign_in(client)
+    registration = create_registration(state=RegistrationState.PENDING_APPROVAL)
+    db.session.commit()
+    html = client.get(
+        f"/admin/inscriptions/{registration.id}/refuser?retour=javascript:alert(1)"
+    ).get_data(as_text=True)
+    assert "javascript:" not in html
+
+
 def test_staff_add_reads_the_password_from_stdin(runner):
     result = runner.invoke(
         args=["staff", "add", "Nouvelle@IREV.fr", "--password-stdin"], input=PASSWORD + "\n"
@@ -285,6 +298,9 @@ def test_staff_list_and_disable(runner, client):
     assert sign_in(client).status_code == 422
     unknown = runner.invoke(args=["staff", "disable", "nobody@irev.fr"])
     assert unknown.exit_code == 1
+    from irev.models import AuditEvent
+
+    assert db.session.scalar(db.select(AuditEvent.action)) == "staff.disable"
 
 
 def test_staff_demo_only_in_debug(app, runner):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request, url_for
 
-from irev.admin import bp
+from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, PersonForm, ReasonForm
 from irev.extensions import db
@@ -168,7 +168,7 @@ def _with_reason(registration_id: int, kind: str):
         form=form,
         registration=registration,
         kind=kind,
-        retour=request.args.get("retour"),
+        retour=safe_next(request.args.get("retour")),
     ), status
 
 

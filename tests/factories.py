@@ -94,9 +94,9 @@ def create_registration(
     meeting = meeting or create_meeting()
     person = person or create_person()
     registration = Registration(meeting=meeting, person=person, state=state, **values)
+    db.session.add(registration)
     if state is RegistrationState.SEATED:
         meeting.seats_taken += 1
-    db.session.add(registration)
     db.session.flush()
     return registration
 

@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import (
     Meeting,
@@ -45,7 +46,7 @@ def create_programme(**values: Any) -> Programme:
 def create_meeting(**values: Any) -> Meeting:
     """Add a published meeting a month ahead, open for registration, with a video link."""
     n = next(_counter)
-    starts_at = values.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=30))
+    starts_at = values.pop("starts_at", None) or _in_a_month_at_five_pm()
     if "programme" not in values and "programme_id" not in values:
         values["programme"] = create_programme()
     fields: dict[str, Any] = dict(
@@ -64,6 +65,12 @@ def create_meeting(**values: Any) -> Meeting:
     db.session.add(meeting)
     db.session.flush()
     return meeting
+
+
+def _in_a_month_at_five_pm() -> datetime:
+    """Return 17:00 Paris time thirty days from now: a meeting that never crosses midnight."""
+    day = (utcnow() + timedelta(days=30)).astimezone(PARIS).date()
+    return datetime(day.year, day.month, day.day, 17, tzinfo=PARIS).astimezone(UTC)
 
 
 def create_person(**values: Any) -> Person:
@@ -103,6 +110,4 @@ def create_registration(
 
 def paris(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
     """Return an aware UTC datetime for a Paris wall-clock time."""
-    from irev.dates import PARIS
-
     return datetime(year, month, day, hour, minute, tzinfo=PARIS).astimezone(UTC)

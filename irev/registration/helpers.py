@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import url_for
 
+from irev.dates import meeting_when
 from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.registration import bp
 from irev.registration.forms import mandate_label as _mandate_label
 from irev.services import registrations as service
 from irev.services.meetings import SeatStatus, seat_status
 from irev.tokens import make_token
+
+
+@bp.app_template_global()
+def when(meeting: Meeting) -> str:
+    """Return "Mercredi 1er mars 2023, de 17 h à 19 h" with no line break inside "17 h"."""
+    text = meeting_when(meeting.starts_at, meeting.ends_at)
+    text = re.sub(r"(\d) h\b", "\\1\u00a0h", text)
+    return text[:1].upper() + text[1:]
 
 
 @bp.app_template_global()

@@ -1,0 +1,295 @@
+"""Registration in Chromium, end to end: JavaScript on and off, keyboard only, axe in every state.
+
+The live server is production-like (CSRF and rate limits on, gunicorn); e-mails stay in the
+outbox, where the tests read the links a person would click.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from irev.extensions import db
+from irev.models import Meeting, OutboundEmail, Person, Registration, RegistrationState
+from tests.browser.conftest import assert_accessible
+
+S = RegistrationState
+FIRST = "rencontre-1-mixite-sociale-habitat"
+#: The seat-count test shrinks this meeting; the flows register for FIRST, which stays roomy.
+SHRUNK = "rencontre-5"
+SHOTS = Path(os.environ.get("IREV_SCREENSHOTS", "/tmp/irev-screenshots"))
+_counter = itertools.count(1)
+
+
+def address() -> str:
+    """Return a fresh e-mail address (the server's rate limits count per address)."""
+    return f"elu{next(_counter)}@navigateur.example"
+
+
+def focus_is_somewhere(page) -> bool:
+    """Return True when focus sits on an element, not lost on <body>."""
+    return page.evaluate(
+        "document.activeElement !== document.body && document.activeElement !== null"
+    )
+
+
+def poll(page, expression: str, tries: int = 100) -> bool:
+    """Return True once expression holds (evaluated from Playwright's side: works without
+    JavaScript, where page.wait_for_function cannot run)."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return True
+        page.wait_for_timeout(50)
+    return False
+
+
+def shoot(page, name: str) -> None:
+    """Save a full-page screenshot for a human look (never asserted)."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def last_email(live_server, kind: str, to: str) -> OutboundEmail:
+    """Return the last queued e-mail of a kind to an address."""
+    with live_server.app.app_context():
+        mail = db.session.scalar(
+            sa.select(OutboundEmail)
+            .where(OutboundEmail.kind == kind, OutboundEmail.to_address == to)
+            .order_by(OutboundEmail.id.desc())
+        )
+        assert mail is not None, f"no {kind} e-mail to {to}"
+        db.session.expunge(mail)
+        return mail
+
+
+def states_of(live_server, to: str) -> dict[str, S]:
+    """Return {meeting slug: state} of a person's registrations."""
+    with live_server.app.app_context():
+        rows = db.session.execute(
+            sa.select(Meeting.slug, Registration.state)
+            .join(Registration.meeting)
+            .join(Registration.person)
+            .where(Person.email == to)
+        )
+        return dict(rows.all())
+
+
+def fill_valid(page, email: str, slug: str = FIRST) -> None:
+    """Fill every field correctly with the mouse-free Playwright helpers."""
+    page.fill("#first_name", "Camille")
+    page.fill("#last_name", "Durand")
+    page.fill("#email", email)
+    page.fill("#organisation", "Ville de Roubaix")
+    page.select_option("#mandate", "maire")
+    page.check("#department-1")
+    page.check(f"#meetings-{slug}")
+    page.check("#data_notice")
+
+
+# --- JavaScript on ------------------------------------------------------------------------
+
+
+def test_with_javascript_checks_fields_in_place_and_keeps_focus(page, live_server):
+    page.goto(live_server.url + "/inscription")
+    assert page.title() == "Inscription – Rencontres des élus – IREV"
+    assert_accessible(page)  # the empty form
+    shoot(page, "form-desktop")
+
+    page.fill("#email", "pas-une-adresse")
+    page.keyboard.press("Tab")  # change fires, focus moves on to the phone field
+    page.wait_for_selector("#email-error:not(:empty)")
+    assert page.evaluate("document.activeElement.id") == "phone"
+    assert page.get_attribute("#email", "aria-invalid") == "true"
+    assert "Saisissez une adresse électronique valide" in page.inner_text("#email-error")
+    assert page.inner_text("#annonces").startswith("Adresse électronique : Saisissez")
+    assert focus_is_somewhere(page)
+    assert_accessible(page)  # after an htmx swap
+
+    page.fill("#email", "camille@navigateur.example")
+    page.keyboard.press("Tab")
+    page.wait_for_selector("#email-error:empty", state="attached")
+    assert page.get_attribute("#email", "aria-invalid") is None
+    assert page.inner_text("#annonces") == ""
+
+    page.click("button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    assert page.title().startswith("Erreur : ")
+    assert page.evaluate("document.activeElement.id") == "erreurs"  # the summary has focus
+    assert page.input_value("#email") == "camille@navigateur.example"  # values kept
+    assert_accessible(page)  # with errors
+    shoot(page, "form-errors-desktop")
+
+    page.click('.error-summary a[href="#first_name"]')
+    assert page.evaluate("document.activeElement.id") == "first_name"
+
+
+def test_with_javascript_the_whole_flow(page, live_server):
+    email = address()
+    page.goto(live_server.url + f"/inscription?seance={FIRST}")
+    assert page.is_checked(f"#meetings-{FIRST}")
+    fill_valid(page, email)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inscription/envoyee")
+    assert "Vérifiez votre messagerie" in page.inner_text("h1")
+    assert email in page.inner_text("main")
+    assert_accessible(page)
+    assert states_of(live_server, email) == {FIRST: S.REQUESTED}
+
+    mail = last_email(live_server, "request_to_registrant", email)
+    page.goto(mail.context["confirm_url"])
+    assert states_of(live_server, email) == {FIRST: S.REQUESTED}  # opening changes nothing
+    assert_accessible(page)
+    page.click("text=Confirmer mon inscription")
+    page.wait_for_selector("text=Votre place est réservée.")
+    assert states_of(live_server, email) == {FIRST: S.SEATED}
+    assert_accessible(page)  # the confirmation page
+    shoot(page, "confirmed-desktop")
+
+    page.click("text=Gérer mes inscriptions")
+    page.wait_for_selector("h1:has-text('Mes inscriptions')")
+    assert_accessible(page)  # the self-service page
+    page.click("text=Annuler mon inscription")
+    assert_accessible(page)
+    page.click("text=Oui, annuler mon inscription")
+    page.wait_for_selector(".notification")
+    assert "est annulée" in page.inner_text(".notification")
+    assert states_of(live_server, email) == {FIRST: S.CANCELLED_BY_PERSON}
+    assert_accessible(page)
+
+
+def test_seat_counts_refresh_without_a_reload(page, live_server):
+    page.goto(live_server.url + "/inscription")
+    block = f"#inscription-places-{SHRUNK}"
+    before = page.inner_text(block)
+    with live_server.app.app_context():
+        meeting = db.session.scalar(sa.select(Meeting).where(Meeting.slug == SHRUNK))
+        meeting.capacity = meeting.seats_taken + 1
+        db.session.commit()
+    page.evaluate("htmx.trigger(document.body, 'seats-changed')")  # what HX-Trigger does
+    page.wait_for_function(
+        "([sel, old]) => document.querySelector(sel).innerText !== old", arg=[block, before]
+    )
+    assert "1 place restante" in page.inner_text(block)
+    assert "1 place restante" in page.inner_text("#annonces")
+    assert focus_is_somewhere(page) or page.evaluate("document.activeElement === document.body")
+    assert_accessible(page)
+
+
+def test_on_a_phone(page, live_server):
+    page.set_viewport_size({"width": 375, "height": 812})
+    page.goto(live_server.url + "/inscription")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, "the form scrolls sideways on a phone"
+    shoot(page, "form-phone")
+    page.click("button[type=submit]")
+    page.wait_for_selector(".error-summary")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, "form-errors-phone")
+    assert_accessible(page)
+
+
+# --- keyboard only --------------------------------------------------------------------------
+
+
+def test_keyboard_only(page, live_server):
+    email = address()
+    page.goto(live_server.url + "/inscription")
+    page.focus("#first_name")
+    order = []
+    for _ in range(40):
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.tagName"))
+        if order[-1] == "BUTTON":
+            break
+        page.keyboard.press("Tab")
+    assert "website" not in order, "the honeypot must not be reachable"
+    expected_start = ["first_name", "last_name", "email", "phone", "organisation", "mandate"]
+    assert order[:6] == expected_start
+    assert order[6] == "department-0"  # one tab stop for the radio group
+    assert order.index(f"meetings-{FIRST}") < order.index("whole_season")
+    assert order.index("whole_season") < order.index("accessibility_needs")
+    assert order[-3:-1] == ["data_notice", "A"]  # the checkbox, then the notice link
+
+    page.focus("#first_name")
+    page.keyboard.type("Dominique")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Leroy")
+    page.keyboard.press("Tab")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # phone is optional
+    page.keyboard.type("Communauté d’agglomération du Douaisis")
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowDown")  # the mandate list
+    page.keyboard.press("Tab")
+    page.keyboard.press("ArrowRight")  # the first département, then Nord
+    page.keyboard.press("Tab")
+    page.keyboard.press("Space")  # the first meeting
+    assert page.is_checked(f"#meetings-{FIRST}")
+    assert page.is_checked("#department-1")
+    page.focus("#data_notice")
+    page.keyboard.press("Space")
+    page.focus("button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/inscription/envoyee")
+    assert states_of(live_server, email) == {FIRST: S.REQUESTED}
+
+    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    page.focus("button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Votre place est réservée.")
+    assert states_of(live_server, email) == {FIRST: S.SEATED}
+
+
+# --- JavaScript off -------------------------------------------------------------------------
+
+
+def test_without_javascript(js_off_page, live_server):
+    page = js_off_page
+    email = address()
+    page.goto(live_server.url + "/inscription")
+    page.click("button[type=submit]")  # a plain POST
+    assert page.title().startswith("Erreur : ")
+    # The browser itself focuses the summary (autofocus), at its next rendering step.
+    assert poll(page, "document.activeElement.id === 'erreurs'")
+    assert page.get_attribute("#first_name", "aria-invalid") == "true"
+    # No axe here: axe needs JavaScript. The same server-rendered page is checked by axe in
+    # test_with_javascript_checks_fields_in_place_and_keeps_focus.
+    shoot(page, "form-errors-nojs")
+    fill_valid(page, email)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inscription/envoyee")
+    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    page.click("text=Confirmer mon inscription")
+    page.wait_for_selector("text=Votre place est réservée.")
+    assert states_of(live_server, email) == {FIRST: S.SEATED}
+    page.click("text=Gérer mes inscriptions")
+    page.click("text=Annuler mon inscription")
+    page.click("text=Oui, annuler mon inscription")
+    assert "est annulée" in page.inner_text(".notification")
+    assert states_of(live_server, email) == {FIRST: S.CANCELLED_BY_PERSON}
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_pages_behind_links_look_right(page, live_server, width):
+    """Screenshots of the confirmation and self-service pages, for a human look; axe on each."""
+    email = address()
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto(live_server.url + "/inscription")
+    fill_valid(page, email)
+    page.check("#whole_season")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inscription/envoyee")
+    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    shoot(page, f"confirm-{width}")
+    page.click("text=Confirmer mon inscription")
+    page.wait_for_selector(".results")
+    shoot(page, f"confirmed-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.click("text=Gérer mes inscriptions")
+    shoot(page, f"manage-{width}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert_accessible(page)

@@ -82,10 +82,9 @@ def test_form_lists_meetings_with_dates_and_refuses_unavailable_ones(client, mee
     open_box = re.search(r'<input[^>]*id="meetings-seance-ouverte"[^>]*>', html).group(0)
     assert "disabled" not in open_box
     assert "places restantes sur 50" in html
-    when = meetings["open"].starts_at
-    from irev.dates import meeting_when
+    from irev.registration.helpers import when
 
-    assert meeting_when(when, meetings["open"].ends_at).capitalize() in html
+    assert when(meetings["open"]) in html  # "Mercredi 1er mars 2023, de 17 h à 19 h"
     for slug in ("seance-close", "seance-annulee"):
         box = re.search(rf'<input[^>]*id="meetings-{slug}"[^>]*>', html).group(0)
         assert "disabled" in box

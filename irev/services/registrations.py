@@ -460,7 +460,7 @@ def _send_request(person: Person, key: str, result: RequestResult, now: datetime
         person.email,
         dedupe_key=f"request:{key}:request_to_registrant:{suffix}",
         person=person,
-        meeting=meetings[0] if len(meetings) == 1 else None,
+        meeting=meetings[0],  # the programme's contact and reply address come through it
         context={
             "confirm_url": confirm_url(person, key),
             "meetings": _meeting_lines(meetings),
@@ -481,7 +481,7 @@ def _send_already(person: Person, registrations: list[Registration], now: dateti
         person.email,
         dedupe_key=f"person:{person.id}:already_registered_to_registrant:{suffix}",
         person=person,
-        meeting=registrations[0].meeting if len(registrations) == 1 else None,
+        meeting=registrations[0].meeting,
         context={"meetings": lines},
     )
 

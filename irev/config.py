@@ -21,6 +21,8 @@ class Defaults:
     IREV_VIDEO_LINK_SCHEDULE = "veille@10:00,1h"
     #: Days a confirmation link stays valid.
     IREV_LINK_MAX_AGE_DAYS = 7
+    #: Days a self-service link (in every e-mail) stays valid: longer than a season.
+    IREV_MANAGE_LINK_MAX_AGE_DAYS = 400
     #: Retention of personal data after the programme's last meeting, in months.
     IREV_RETENTION_MONTHS = 12
     #: E-mail of IREV's data protection officer, shown on /donnees-personnelles; when empty the
@@ -53,6 +55,12 @@ class Defaults:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_STRATEGY = "moving-window"
+    #: Registration form: submissions per client address and per target e-mail address, and
+    #: inline field checks (Flask-Limiter syntax, ";" between limits).
+    IREV_RATELIMIT_SUBMIT_IP = "10 per minute;50 per hour"
+    IREV_RATELIMIT_SUBMIT_EMAIL = "3 per minute;10 per day"
+    IREV_RATELIMIT_CHECK_IP = "60 per minute;600 per hour"
+    IREV_RATELIMIT_CHECK_EMAIL = "60 per minute"
 
     #: HSTS is sent only when True (production behind TLS).
     IREV_HSTS = False

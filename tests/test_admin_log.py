@@ -58,6 +58,9 @@ def test_the_log_lists_every_state_and_filters_failures(staff_client, emails):
     assert "Envoyé" in html and "Échec" in html and "En attente" in html
     assert "550 5.1.1 Destinataire inconnu" in html
     assert "capturés ici" in html  # no MAIL_SERVER: development capture
+    # A message not rendered yet has no subject: staff read what it is, in French.
+    assert "Place réservée" in html
+    assert ">seated_to_registrant<" not in html
     failures = staff_client.get("/admin/emails?etat=failed").get_data(as_text=True)
     assert "1 e-mail(s)" in failures
     assert f"/admin/emails/{failed.id}" in failures

@@ -82,6 +82,7 @@ def _no_store(response: Response) -> Response:
 
 
 from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
+    email_labels,
     routes_audit,
     routes_auth,
     routes_dashboard,

@@ -6,19 +6,12 @@ from flask import flash, make_response, redirect, render_template, request, url_
 
 from irev.admin import bp
 from irev.admin.common import actor, get_or_404
+from irev.admin.email_labels import STATUS_LABELS
 from irev.admin.forms import EmptyForm
 from irev.extensions import db
 from irev.models import EmailStatus, OutboundEmail
 from irev.services import outbox
 from irev.services.audit import record
-
-#: French names of the e-mail states (unknown ones are shown as stored).
-STATUS_LABELS = {
-    "pending": "En attente",
-    "sent": "Envoyé",
-    "failed": "Échec",
-    "skipped": "Non envoyé (plus d'actualité)",
-}
 
 #: The HTML part is shown in a sandboxed frame: no script, no request, nothing from outside.
 PREVIEW_POLICY = (

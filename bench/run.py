@@ -27,8 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common
 import sqlcount
 
-APP_PORT = 5610
-BARE_PORT = 5611
+APP_PORT = int(os.environ.get("BENCH_APP_PORT", "5610"))
+BARE_PORT = int(os.environ.get("BENCH_BARE_PORT", "5611"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 WORKERS = (os.cpu_count() or 1) * 2 + 1

@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from irev import config as default_config
 from irev import database
-from irev.extensions import csrf, db, htmx, limiter, login_manager, migrate
+from irev.extensions import csrf, db, htmx, login_manager, migrate
 
 # Not imported as `mail`: the submodule irev.mail (the transport) would replace that name here.
 from irev.extensions import mail as mail_extension
@@ -36,12 +36,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     mail_extension.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
-    limiter.init_app(app)
+    from irev import limiting, sessions
+
+    limiting.init_app(app)
+    sessions.init_app(app)
 
     import irev.models  # noqa: F401  (registers the tables on the metadata)
     from irev import cli, errors, security, templating
 
     templating.init_app(app)
+    from irev.services import cache
+
+    cache.init_app(app)
     from irev import logging as irev_logging
 
     irev_logging.init_app(app)

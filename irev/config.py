@@ -64,3 +64,8 @@ class Defaults:
 
     #: HSTS is sent only when True (production behind TLS).
     IREV_HSTS = False
+    #: Seconds a worker reuses what it read for the public pages (programme, seat counts,
+    #: meeting pages) before asking the database again. A commit made by any worker of the same
+    #: gunicorn instance shows at once; other writers (commands, psql, other instances) within
+    #: this delay. 0: ask the database on every request. See irev/services/cache.py.
+    IREV_CACHE_SECONDS = 1.0

@@ -18,18 +18,27 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+#: Sent with every response unless the view set its own value.
+HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+)
+_LOWERED = tuple((name.lower(), name, value) for name, value in HEADERS)
+
+
 def init_app(app: Flask) -> None:
     """Add the security headers to every response."""
 
     @app.after_request
     def _headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        # One pass over the response's headers, not one per setdefault(): this runs every time.
+        present = {name.lower() for name, _ in headers.items()}
+        headers.extend([(name, value) for low, name, value in _LOWERED if low not in present])
         if app.config["IREV_HSTS"] and request.is_secure:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         # Same URL, two bodies: full page or htmx fragment.

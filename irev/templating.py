@@ -36,10 +36,12 @@ def init_app(app: Flask) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
         from irev.extensions import db
+        from irev.services import cache
         from irev.services.programmes import is_demo_site
 
         try:
-            return {"demo_banner": is_demo_site()}
+            # Read again only after a commit or IREV_CACHE_SECONDS (irev.services.cache).
+            return {"demo_banner": cache.remember("demo_banner", is_demo_site)}
         except SQLAlchemyError:
             # The error page must still render when the database is down.
             db.session.rollback()

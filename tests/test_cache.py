@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from datetime import timedelta
 
 import pytest
@@ -108,3 +110,158 @@ def test_version_is_one_statement_whatever_the_size(app, create_programme, creat
     version = cache.programme_version()
     assert len([s for s in statements if s.startswith("SELECT")]) == 1
     assert len(version[2]) == 12
+
+
+# --- Between database reads: trusted for IREV_CACHE_SECONDS, and never after a commit -----------
+
+HX = {"HX-Request": "true"}
+
+
+def seats(client, meeting) -> str:
+    """Return the seat fragment of a meeting, as the page's poll asks for it."""
+    response = client.get(f"/seances/{meeting.slug}/places", headers=HX)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def other_process_update(db_url: str, meeting, **values) -> None:
+    """Change a meeting through a connection of its own, as psql or another machine would."""
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(sa.update(Meeting).where(Meeting.id == meeting.id).values(**values))
+    engine.dispose()
+    # The test shares its session with the requests; a real request starts a new transaction.
+    # A rollback, not a commit: a commit here would tell the cache, which is not the point.
+    db.session.rollback()
+
+
+def test_the_seat_fragment_is_served_from_the_cache_and_announces_changes(client, meeting):
+    first = seats(client, meeting)
+    assert "2 places restantes sur 2" in first and 'id="annonces"' not in first
+    pages = cache.pages()
+    misses = pages.misses
+    assert seats(client, meeting) == first
+    assert pages.misses == misses and pages.hits >= 1
+    # What the page showed differs from the count: the same kept block, announced.
+    announced = client.get(f"/seances/{meeting.slug}/places?dernier=open:1", headers=HX)
+    assert '<div id="annonces" hx-swap-oob="innerHTML">' in announced.get_data(as_text=True)
+    quiet = client.get(f"/seances/{meeting.slug}/places?dernier=open:2", headers=HX)
+    assert 'id="annonces"' not in quiet.get_data(as_text=True)
+    assert pages.misses == misses
+
+
+def test_a_registration_shows_at_once_in_the_seat_fragment_and_the_page(client, meeting):
+    from tests.registration_support import confirm_path, form_data
+
+    assert "2 places restantes sur 2" in seats(client, meeting)
+    assert "2 places restantes sur 2" in page(client)
+    assert client.post("/inscription", data=form_data(meeting.slug)).status_code == 303
+    assert client.post(confirm_path()).status_code in (200, 303)
+    # The registrant's own action: the very next request shows it, inside the second.
+    assert "1 place restante sur 2" in seats(client, meeting)
+    assert "1 place restante sur 2" in page(client)
+    assert "1 place restante sur 2" in client.get(f"/seances/{meeting.slug}").get_data(as_text=True)
+
+
+def test_a_cancellation_frees_the_seat_at_once(client, meeting, create_registration):
+    from irev.notifications import cancel_url
+    from tests.registration_support import path_of
+
+    registration = create_registration(meeting=meeting)
+    db.session.commit()
+    assert "1 place restante sur 2" in seats(client, meeting)
+    assert client.post(path_of(cancel_url(registration))).status_code == 200
+    assert "2 places restantes sur 2" in seats(client, meeting)
+    assert "2 places restantes sur 2" in page(client)
+
+
+def test_a_staff_change_shows_at_once_to_visitors(app, staff_client, meeting):
+    visitor = app.test_client()
+    assert "Inscriptions ouvertes" in seats(visitor, meeting)
+    assert "Inscriptions ouvertes" in page(visitor)
+    assert "Cette séance est annulée" not in visitor.get(f"/seances/{meeting.slug}").get_data(
+        as_text=True
+    )
+    assert staff_client.post(f"/admin/seances/{meeting.id}/annuler").status_code == 303
+    assert "Séance annulée" in seats(visitor, meeting)
+    assert "Séance annulée" in page(visitor)
+    assert "Cette séance est annulée" in visitor.get(f"/seances/{meeting.slug}").get_data(
+        as_text=True
+    )
+
+
+def test_a_change_made_by_another_process_shows_within_the_delay(app, client, db_url, meeting):
+    assert app.config["IREV_CACHE_SECONDS"] == 1.0
+    assert "2 places restantes sur 2" in page(client)
+    assert "2 places restantes sur 2" in seats(client, meeting)
+    other_process_update(db_url, meeting, seats_taken=1)
+    # Nothing committed here: what was read is trusted until the delay has passed ...
+    with freeze_time(utcnow() + timedelta(seconds=2)):
+        # ... after which the version is read again and the change shows.
+        assert "1 place restante sur 2" in page(client)
+        assert "1 place restante sur 2" in seats(client, meeting)
+
+
+@pytest.mark.parametrize("app_config", [{"IREV_CACHE_SECONDS": 0}])
+def test_with_no_delay_every_request_asks_the_database(client, db_url, meeting):
+    assert "2 places restantes sur 2" in page(client)
+    assert "2 places restantes sur 2" in seats(client, meeting)
+    other_process_update(db_url, meeting, seats_taken=1)
+    assert "1 place restante sur 2" in page(client)
+    assert "1 place restante sur 2" in seats(client, meeting)
+
+
+def test_a_commit_in_another_worker_shows_at_once(app, client, meeting):
+    """Gunicorn forks its workers from the master: a commit in one is seen by all at once."""
+    clock = freeze_time(utcnow())  # a stopped clock: only the shared counter can tell
+    clock.start()
+    assert "2 places restantes sur 2" in page(client)
+
+    def other_worker() -> None:
+        for engine in db.engines.values():
+            engine.dispose(close=False)  # as deploy/gunicorn.conf.py's post_fork does
+        found = db.session.get(Meeting, meeting.id)
+        found.seats_taken = 1
+        db.session.commit()
+        os._exit(0)
+
+    process = multiprocessing.get_context("fork").Process(target=other_worker)
+    process.start()
+    process.join(30)
+    assert process.exitcode == 0
+    db.session.rollback()  # this test's session: see the other worker's commit
+    try:
+        assert "1 place restante sur 2" in page(client)
+    finally:
+        clock.stop()
+
+
+def test_the_programme_page_reads_the_waiting_lists_in_one_statement(
+    app, client, create_programme, create_meeting, create_registration
+):
+    programme = create_programme(year=2099)
+
+    def full_meeting(days: int) -> None:
+        found = create_meeting(
+            programme=programme, capacity=1, starts_at=utcnow() + timedelta(days=days)
+        )
+        create_registration(meeting=found)
+        create_registration(meeting=found, state=RegistrationState.WAITING)
+
+    def statements_of_a_render() -> int:
+        db.session.commit()
+        cache.pages().clear()
+        counted = []
+        listener = lambda *args: counted.append(args[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert "1 personne est sur la liste d'attente" in page(client)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(counted)
+
+    full_meeting(10)
+    one = statements_of_a_render()
+    for days in (11, 12, 13):
+        full_meeting(days)
+    assert statements_of_a_render() == one

@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from flask import g
+
 from irev import dates
 from irev.public import bp
 from irev.services import meetings as meeting_service
@@ -14,7 +16,13 @@ from irev.services import meetings as meeting_service
 @bp.app_template_global()
 def seat_status(meeting) -> meeting_service.SeatStatus:
     """Return the live seat status of a meeting (the seat block and meeting cards use it)."""
-    return meeting_service.seat_status(meeting)
+    counted = g.get("irev_waiting_counts") or {}
+    return meeting_service.seat_status(meeting, waiting=counted.get(meeting.id))
+
+
+def preload_waiting(meetings: list) -> None:
+    """Count the waiting lists of the meetings a page will show, in one statement (no N+1)."""
+    g.irev_waiting_counts = meeting_service.waiting_counts(meetings)
 
 
 @bp.app_template_global()

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from irev import calendars
 from irev.extensions import db
 from irev.public import bp
+from irev.public.helpers import preload_waiting
 from irev.services import cache
 from irev.services import meetings as meeting_service
 from irev.services.programmes import get_current_programme
@@ -24,7 +25,7 @@ ACCESSIBILITY_PLAN_YEARS = (2027, 2028, 2029)
 def index():
     """Show the programme: upcoming meetings, planned topics, past meetings, contact."""
     # Rendered again only when something shown changed (see irev.services.cache).
-    return cache.pages().get_or_render("public.index", cache.programme_version(), _render_index)
+    return cache.pages().get_or_render("public.index", cache.programme_version, _render_index)
 
 
 def _render_index() -> str:
@@ -32,17 +33,21 @@ def _render_index() -> str:
     programme = get_current_programme()
     if programme is None:
         return render_template("public/no_programme.html")
-    return render_template(
-        "public/index.html",
-        programme=programme,
-        upcoming=meeting_service.upcoming_meetings(programme),
-        past=meeting_service.past_meetings(programme),
-    )
+    upcoming = meeting_service.upcoming_meetings(programme)
+    past = meeting_service.past_meetings(programme)
+    preload_waiting(upcoming + past)
+    return render_template("public/index.html", programme=programme, upcoming=upcoming, past=past)
 
 
 @bp.get("/seances/<slug>")
 def meeting(slug: str):
     """Show one meeting in full, with its seats and calendar link (never the video link)."""
+    render = lambda: _render_meeting(slug)  # noqa: E731
+    return cache.pages().get_or_render(("public.meeting", slug), None, render)
+
+
+def _render_meeting(slug: str) -> str:
+    """Render one meeting's page (404 when it is not public)."""
     found = meeting_service.get_public_meeting(slug)
     return render_template("public/meeting.html", meeting=found, programme=found.programme)
 
@@ -50,17 +55,25 @@ def meeting(slug: str):
 @bp.get("/seances/<slug>/places")
 def seats(slug: str):
     """Return the live seat block; announce it only when it differs from what the page showed."""
-    found = meeting_service.get_public_meeting(slug)
     if not request.headers.get("HX-Request"):
+        meeting_service.get_public_meeting(slug)  # 404 when unknown
         return redirect(url_for("public.meeting", slug=slug, _anchor=f"places-{slug}"), 303)
-    status = meeting_service.seat_status(found)
-    last_seen = request.args.get("dernier", "")
-    return render_template(
-        "public/_seats.html",
-        meeting=found,
-        status=status,
-        announce=bool(last_seen) and last_seen != status.token,
+    token, quiet, announced = cache.pages().get_or_render(
+        ("public.seats", slug), None, lambda: _render_seats(slug)
     )
+    last_seen = request.args.get("dernier", "")
+    return announced if last_seen and last_seen != token else quiet
+
+
+def _render_seats(slug: str) -> tuple[str, str, str]:
+    """Render the seat block, without and with its announcement; return them with its token."""
+    found = meeting_service.get_public_meeting(slug)
+    status = meeting_service.seat_status(found)
+    quiet, announced = (
+        render_template("public/_seats.html", meeting=found, status=status, announce=announce)
+        for announce in (False, True)
+    )
+    return status.token, quiet, announced
 
 
 @bp.get("/calendrier.ics")

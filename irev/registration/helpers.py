@@ -11,7 +11,7 @@ from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.registration import bp
 from irev.registration.forms import mandate_label as _mandate_label
 from irev.services import registrations as service
-from irev.services.meetings import SeatStatus, seat_status
+from irev.services.meetings import SeatStatus, seat_status, waiting_counts
 from irev.tokens import make_token
 
 
@@ -61,7 +61,8 @@ def cancel_label(registration: Registration) -> str:
 @bp.app_template_global()
 def seat_statuses(meetings: list[Meeting]) -> list[tuple[Meeting, SeatStatus]]:
     """Return (meeting, seat status) pairs, for the seat poll of the form."""
-    return [(m, seat_status(m)) for m in meetings]
+    counted = waiting_counts(meetings)
+    return [(m, seat_status(m, waiting=counted.get(m.id))) for m in meetings]
 
 
 @bp.app_template_global()

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from irev.extensions import db, limiter
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
+from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link
 from irev.services import registrations as service
 from irev.services.meetings import seat_status
@@ -105,7 +106,7 @@ def seats():
     if not request.htmx:
         return redirect(url_for("registration.form"), 303)
     offered = service.offered_meetings(get_current_programme())
-    statuses = [(m, seat_status(m)) for m in offered]
+    statuses = seat_statuses(offered)
     changed = [
         (m, s) for m, s in statuses if request.args.get(f"dernier-{m.slug}", s.token) != s.token
     ]

@@ -117,12 +117,18 @@ def public_state(meeting: Meeting, now: datetime | None = None) -> PublicState:
     return PublicState.FULL if meeting.seats_left == 0 else PublicState.OPEN
 
 
-def seat_status(meeting: Meeting, now: datetime | None = None) -> SeatStatus:
-    """Return the seats, waiting list and state of a meeting, from the database as it is now."""
+def seat_status(
+    meeting: Meeting, now: datetime | None = None, *, waiting: int | None = None
+) -> SeatStatus:
+    """Return the seats, waiting list and state of a meeting, from the database as it is now.
+
+    waiting: the length of its waiting list when the caller already counted it (waiting_counts).
+    """
     now = now or utcnow()
     state = public_state(meeting, now)
-    waiting = 0
-    if state is PublicState.FULL:
+    if state is not PublicState.FULL:
+        waiting = 0
+    elif waiting is None:
         waiting = waiting_count(meeting)
     return SeatStatus(
         state=state,
@@ -143,6 +149,27 @@ def waiting_count(meeting: Meeting) -> int:
             Registration.state == RegistrationState.WAITING,
         )
     )
+
+
+def waiting_counts(meetings: list[Meeting]) -> dict[int, int]:
+    """Return the waiting-list length of each full meeting (0 included), in one statement.
+
+    Only a meeting with no seat left shows its waiting list; the others are left out, so a
+    programme with no full meeting costs no statement at all.
+    """
+    ids = [meeting.id for meeting in meetings if meeting.seats_left == 0]
+    counts = dict.fromkeys(ids, 0)
+    if ids:
+        rows = db.session.execute(
+            db.select(Registration.meeting_id, db.func.count(Registration.id))
+            .where(
+                Registration.meeting_id.in_(ids),
+                Registration.state == RegistrationState.WAITING,
+            )
+            .group_by(Registration.meeting_id)
+        )
+        counts.update({meeting_id: count for meeting_id, count in rows})
+    return counts
 
 
 def find_public_meeting(slug: str) -> Meeting | None:

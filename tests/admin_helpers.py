@@ -1,12 +1,16 @@
-"""Helpers shared by the admin tests: a staff account and a signed-in client."""
+"""Helpers shared by the admin tests: a staff account and a signed-in client.
+
+`csrf_token` is re-exported from tests.http_client for the tests that import it from here.
+"""
 
 from __future__ import annotations
 
-import re
+import pytest
 
 from irev.extensions import db
 from irev.models import OutboundEmail
 from irev.services import staff
+from tests.http_client import csrf_token
 
 PASSWORD = "une phrase de passe assez longue"
 
@@ -30,10 +34,12 @@ def sign_in(client, email: str = "equipe@irev.fr", password: str = PASSWORD, **k
     return client.post("/admin/connexion", data=data, **kwargs)
 
 
-def csrf_token(html: str) -> str | None:
-    """Return the first CSRF token of a page, if any."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    return match.group(1) if match else None
+@pytest.fixture
+def staff_client(client):
+    """A client signed in as a staff member (fixture, offered to every test by conftest)."""
+    create_staff()
+    assert sign_in(client).status_code == 303
+    return client
 
 
 def outbox(kind: str | None = None) -> list[OutboundEmail]:

@@ -16,6 +16,7 @@ from flask import Flask
 from irev import create_app
 from irev.extensions import db
 from tests import factories
+from tests.admin_helpers import staff_client  # noqa: F401  (fixture: a signed-in staff member)
 from tests.smtp_server import smtp_server  # noqa: F401  (fixture: a real SMTP server)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")

@@ -82,6 +82,15 @@ def emails(kind: str | None = None, to: str | None = None) -> list[OutboundEmail
     return list(db.session.scalars(query))
 
 
+def rows(**where) -> list[OutboundEmail]:
+    """Return the outbox rows matching where, oldest first."""
+    statement = db.select(OutboundEmail).order_by(OutboundEmail.id)
+    for name, value in where.items():
+        statement = statement.where(getattr(OutboundEmail, name) == value)
+    db.session.expire_all()
+    return list(db.session.scalars(statement))
+
+
 def path_of(url: str) -> str:
     """Return the path of an absolute link from an e-mail (the test client wants a path)."""
     return urlsplit(url).path

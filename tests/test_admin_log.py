@@ -10,16 +10,8 @@ from irev import notifications
 from irev.extensions import db
 from irev.models import AuditEvent, EmailStatus, OutboundEmail, RegistrationState, utcnow
 from irev.services import audit, outbox
-from tests.admin_helpers import create_staff, sign_in
 
 S = RegistrationState
-
-
-@pytest.fixture
-def staff_client(client):
-    create_staff()
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture

@@ -10,19 +10,12 @@ import pytest
 from irev.extensions import db
 from irev.models import AuditEvent, Meeting, MeetingStatus, RegistrationState
 from irev.services import registrations as registration_services
-from tests.admin_helpers import create_staff, outbox, sign_in
+from tests.admin_helpers import outbox
 from tests.factories import paris
 
 S = RegistrationState
 #: Meetings edited here start at a fixed Paris time: the form has one day for start and end.
 MAY_15 = paris(2030, 5, 15, 17)
-
-
-@pytest.fixture
-def staff_client(client):
-    create_staff()
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def _form(**changes) -> dict:

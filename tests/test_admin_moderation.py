@@ -9,17 +9,9 @@ from sqlalchemy import event
 from irev import notifications
 from irev.extensions import db
 from irev.models import ApprovalMode, AuditEvent, Registration, RegistrationState
-from tests.admin_helpers import create_staff, outbox, sign_in
+from tests.admin_helpers import outbox
 
 S = RegistrationState
-
-
-@pytest.fixture
-def staff_client(client):
-    """A client signed in as a staff member."""
-    create_staff()
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture

@@ -7,18 +7,11 @@ processes and threads, each request its own transaction.
 
 from __future__ import annotations
 
-import http.cookiejar
-import os
-import re
 import secrets
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -27,11 +20,10 @@ from irev import create_app
 from irev.extensions import db
 from irev.models import AuditEvent, Meeting, OutboundEmail, Registration, RegistrationState
 from irev.services import registrations as service
-from tests import factories
-from tests.browser.conftest import _NO_CONTROL_SOCKET, _free_port, _stop, _wait_until_healthy
+from tests import factories, servers
 from tests.conftest import TEST_CONFIG, database_url, drop_schema
+from tests.http_client import Client, csrf_token
 
-ROOT = Path(__file__).resolve().parents[1]
 PEOPLE = 200
 SEATS = 50
 WORKERS = 4
@@ -47,7 +39,7 @@ def server(tmp_path_factory):
 
     tmp = tmp_path_factory.mktemp("concurrency")
     url_db, schema = database_url(tmp)
-    port = _free_port()
+    port = servers.free_port()
     base = f"http://127.0.0.1:{port}"
     secret = secrets.token_urlsafe(32)
     app = create_app(
@@ -74,73 +66,40 @@ def server(tmp_path_factory):
         db.session.commit()
         meeting_id = meeting.id
         db.session.remove()
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
-        "FLASK_TESTING": "true",
-        "FLASK_PROPAGATE_EXCEPTIONS": "false",
-        "FLASK_SECRET_KEY": secret,
-        "FLASK_SQLALCHEMY_DATABASE_URI": url_db,
-        "FLASK_IREV_BASE_URL": base,
-        "PYTHONUNBUFFERED": "1",
-    }
+    env = servers.server_env(url_db, base, secret_key=secret)
     log_path = tmp / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(WORKERS),
-        "--threads",
-        str(THREADS),
-        "--graceful-timeout",
-        "5",
-        *_NO_CONTROL_SOCKET,
-        "--error-logfile",
-        "-",
-        "wsgi:app",
-    ]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
     try:
-        _wait_until_healthy(base, process, log_path)
-        yield {"base": base, "paths": paths, "app": app, "meeting_id": meeting_id, "log": log_path}
+        with servers.gunicorn(port, env, log_path, workers=WORKERS, threads=THREADS):
+            yield {
+                "base": base,
+                "paths": paths,
+                "app": app,
+                "meeting_id": meeting_id,
+                "log": log_path,
+            }
     finally:
-        _stop(process)
         with app.app_context():
             db.engine.dispose()
         drop_schema(schema)
 
 
 class Visitor:
-    """One person's browser: a cookie jar, the confirmation page, then the button."""
+    """One person's browser: its cookies, the confirmation page, then the button."""
 
     def __init__(self, base: str, path: str) -> None:
-        self.url = base + path
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
+        self.client = Client(int(base.rsplit(":", 1)[1]), timeout=120)
+        self.path = path
         self.csrf = ""
 
     def open_link(self) -> int:
         """GET the page behind the e-mailed link and keep its CSRF token."""
-        with self.opener.open(self.url, timeout=60) as response:
-            html = response.read().decode()
-            self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-            return response.status
+        status, html = self.client.request("GET", self.path)
+        self.csrf = csrf_token(html)
+        return status
 
     def press_button(self) -> tuple[int, str]:
         """POST the confirmation; return the status and the page."""
-        body = f"csrf_token={self.csrf}".encode()
-        request = urllib.request.Request(self.url, data=body, method="POST")
-        try:
-            with self.opener.open(request, timeout=120) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
+        return self.client.request("POST", self.path, {"csrf_token": self.csrf})
 
 
 def test_200_confirmations_for_50_seats(server, capsys):

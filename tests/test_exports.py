@@ -13,17 +13,9 @@ import pytest
 from irev.extensions import db
 from irev.models import AuditEvent, Registration, RegistrationState, utcnow
 from irev.services import exports, figures
-from tests.admin_helpers import create_staff, sign_in
 from tests.factories import paris
 
 S = RegistrationState
-
-
-@pytest.fixture
-def staff_client(client):
-    create_staff()
-    assert sign_in(client).status_code == 303
-    return client
 
 
 @pytest.fixture

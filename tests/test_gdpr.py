@@ -18,16 +18,8 @@ from irev.models import (
     utcnow,
 )
 from irev.services import audit, gdpr, outbox
-from tests.admin_helpers import create_staff, sign_in
 
 S = RegistrationState
-
-
-@pytest.fixture
-def staff_client(client):
-    create_staff()
-    assert sign_in(client).status_code == 303
-    return client
 
 
 def _email(registration: Registration, kind: str, *, sent: bool) -> OutboundEmail:

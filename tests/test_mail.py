@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import icalendar
 import pytest
 from freezegun import freeze_time
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from irev import mail as transport_module
 from irev.calendars import meeting_uid
@@ -20,6 +20,7 @@ from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationS
 from irev.notifications import preview
 from irev.services import outbox
 from irev.tokens import read_token
+from tests.registration_support import rows
 
 S = RegistrationState
 
@@ -27,15 +28,6 @@ S = RegistrationState
 @pytest.fixture
 def app_config(smtp_server):
     return {**smtp_server.app_config(), "IREV_MAIL_BATCH_SIZE": 10}
-
-
-def rows(**where) -> list[OutboundEmail]:
-    """Return the outbox rows matching where, oldest first."""
-    statement = select(OutboundEmail).order_by(OutboundEmail.id)
-    for name, value in where.items():
-        statement = statement.where(getattr(OutboundEmail, name) == value)
-    db.session.expire_all()
-    return list(db.session.scalars(statement))
 
 
 def queue(registration, kind="video_link_to_registrant", key=None, **context) -> None:

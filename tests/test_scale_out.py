@@ -7,12 +7,9 @@ and every e-mail delivered exactly once although two workers share the outbox.
 
 from __future__ import annotations
 
-import http.client
-import os
+import contextlib
 import re
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -22,7 +19,6 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -39,8 +35,9 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from tests import factories
+from tests import factories, servers
 from tests.conftest import TEST_CONFIG, database_url, drop_schema
+from tests.http_client import Client
 from tests.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.postgresql
@@ -48,6 +45,8 @@ pytestmark = pytest.mark.postgresql
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 REDIS = ("127.0.0.1", 6379)
+#: This test's own loopback ports, when free.
+PORTS = range(5620, 5660)
 CAPACITY = 10
 PEOPLE = 30
 #: Bounds: nothing here may run forever.
@@ -64,119 +63,6 @@ def redis_reachable() -> bool:
             return connection.recv(16).startswith(b"+PONG")
     except OSError:
         return False
-
-
-def free_port() -> int:
-    """Return a free loopback port, from this test's own range when one is free there."""
-    for port in range(5620, 5660):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Client:
-    """A visitor over plain HTTP to one app instance, keeping its cookies by hand.
-
-    The app runs as in production, so its cookies are Secure; behind nginx they travel over
-    HTTPS. Here the hop is loopback HTTP, so cookies are kept here rather than by a cookie jar.
-    """
-
-    def __init__(self, port: int, address: str) -> None:
-        self.port = port
-        self.address = address
-        self.cookies: dict[str, str] = {}
-
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
-        """Send one request; return the status and the body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"X-Forwarded-For": self.address}  # one proxy hop (FLASK_IREV_PROXY_HOPS=1)
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, value = header.split(";", 1)[0].partition("=")
-                self.cookies[name] = value
-            return response.status, text
-        finally:
-            connection.close()
-
-    def csrf(self, path: str) -> str:
-        """GET a page and return the CSRF token of its form."""
-        status, body = self.request("GET", path)
-        assert status == 200, (path, status)
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', body
-        )
-        assert match, f"no CSRF token on {path}"
-        return match.group(1)
-
-    def register(self, email: str, meeting_slug: str) -> int:
-        """Fill and send the registration form; return the status."""
-        token = self.csrf("/inscription")
-        status, _ = self.request(
-            "POST",
-            "/inscription",
-            {
-                "csrf_token": token,
-                "first_name": "Camille",
-                "last_name": "Martin",
-                "email": email,
-                "organisation": "Commune de Roubaix",
-                "mandate": "maire",
-                "department": "Nord",
-                "meetings": meeting_slug,
-                "data_notice": "y",
-                "website": "",
-            },
-        )
-        return status
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """Start one process of the cluster, its output in a log file."""
-    out = log.open("ab")
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
-    )
-
-
-def wait_for_http(port: int, process: subprocess.Popen, log: Path) -> None:
-    """Wait until an instance answers /healthz."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()[-3000:]
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError(f"instance on port {port} did not start:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop one process the test started (SIGTERM, then SIGKILL), by its own id."""
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
 
 
 @pytest.fixture(scope="module")
@@ -212,47 +98,46 @@ def smtp() -> Iterator[SmtpServer]:
 def cluster(shared_db, redis_url, smtp, tmp_path_factory) -> Iterator[dict]:
     """Two gunicorn instances (two workers each) and two mail workers, as in production."""
     logs = tmp_path_factory.mktemp("logs")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
-    env.update(
-        FLASK_SECRET_KEY="scale-out-" + uuid.uuid4().hex * 2,
-        FLASK_SQLALCHEMY_DATABASE_URI=shared_db,
-        FLASK_IREV_BASE_URL="https://rencontres.irev.test",
-        FLASK_MAIL_SERVER="127.0.0.1",
-        FLASK_MAIL_PORT=str(smtp.port),
-        FLASK_IREV_PROXY_HOPS="1",
-        FLASK_RATELIMIT_STORAGE_URI=redis_url,
-        # A fresh prefix: counts from an earlier run never leak into this one.
-        FLASK_RATELIMIT_KEY_PREFIX=f"irev-scale-{uuid.uuid4().hex[:12]}",
-        FLASK_IREV_MAIL_WORKER_INTERVAL="0.5",
-        GUNICORN_WORKERS="2",
-        GUNICORN_MAX_REQUESTS="0",
+    env = servers.server_env(
+        shared_db,
+        "https://rencontres.irev.test",
+        testing=False,
+        secret_key="scale-out-" + uuid.uuid4().hex * 2,
+        extra={
+            "FLASK_MAIL_SERVER": "127.0.0.1",
+            "FLASK_MAIL_PORT": str(smtp.port),
+            "FLASK_IREV_PROXY_HOPS": "1",
+            "FLASK_RATELIMIT_STORAGE_URI": redis_url,
+            # A fresh prefix: counts from an earlier run never leak into this one.
+            "FLASK_RATELIMIT_KEY_PREFIX": f"irev-scale-{uuid.uuid4().hex[:12]}",
+            "FLASK_IREV_MAIL_WORKER_INTERVAL": "0.5",
+            "GUNICORN_WORKERS": "2",
+            "GUNICORN_MAX_REQUESTS": "0",
+        },
     )
-    processes: list[subprocess.Popen] = []
-    ports = []
-    try:
-        for name in ("a", "b"):
-            port = free_port()
-            log = logs / f"web-{name}.log"
-            process = start(
-                [str(BIN / "gunicorn"), "-c", "deploy/gunicorn.conf.py", "wsgi:app"],
-                {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"},
-                log,
-            )
-            processes.append(process)
-            wait_for_http(port, process, log)
-            ports.append(port)
-        for name in ("1", "2"):
-            processes.append(
-                start(
-                    [str(BIN / "flask"), "--app", "wsgi", "mail", "worker"],
+    ports = [servers.free_port(PORTS), servers.free_port(PORTS)]
+    with contextlib.ExitStack() as stack:
+        for name, port in zip("ab", ports, strict=True):
+            stack.enter_context(
+                servers.gunicorn(
+                    port,
                     env,
-                    logs / f"mail-{name}.log",
+                    logs / f"web-{name}.log",
+                    startup_timeout=START_TIMEOUT,
+                    stop_timeout=30,
+                    new_session=True,
+                    config="deploy/gunicorn.conf.py",
+                    workers=None,  # GUNICORN_WORKERS, read by the production settings
+                    graceful_timeout=None,
                 )
             )
-        yield {"ports": ports, "logs": logs, "workers": processes[2:]}
-    finally:
-        for process in processes:
-            stop(process)
+        workers = []
+        for name in ("1", "2"):
+            command = [str(BIN / "flask"), "--app", "wsgi", "mail", "worker"]
+            worker = servers.start(command, env, logs / f"mail-{name}.log", new_session=True)
+            stack.callback(servers.stop, worker, 30)
+            workers.append(worker)
+        yield {"ports": ports, "logs": logs, "workers": workers}
 
 
 @pytest.fixture

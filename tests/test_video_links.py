@@ -14,6 +14,7 @@ from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationS
 from irev.services import outbox, video_links
 from irev.services.video_links import Offset, ScheduleError, parse_schedule
 from tests.factories import paris
+from tests.registration_support import rows
 
 S = RegistrationState
 NOT_SEATED = (S.REQUESTED, S.PENDING_APPROVAL, S.WAITING, S.REJECTED, S.CANCELLED_BY_PERSON)
@@ -22,15 +23,6 @@ NOT_SEATED = (S.REQUESTED, S.PENDING_APPROVAL, S.WAITING, S.REJECTED, S.CANCELLE
 @pytest.fixture
 def app_config(smtp_server):
     return smtp_server.app_config()
-
-
-def rows(**where) -> list[OutboundEmail]:
-    """Return the outbox rows matching where, oldest first."""
-    statement = select(OutboundEmail).order_by(OutboundEmail.id)
-    for name, value in where.items():
-        statement = statement.where(getattr(OutboundEmail, name) == value)
-    db.session.expire_all()
-    return list(db.session.scalars(statement))
 
 
 def texts(received) -> tuple[str, str]:

@@ -17,15 +17,6 @@ reason where Chromium is missing (see tests/conftest.py), and fails in CI.
 
 from __future__ import annotations
 
-import os
-import secrets
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,9 +27,9 @@ from flask import Flask
 
 from irev import create_app
 from irev.extensions import db
+from tests import servers
 from tests.conftest import TEST_CONFIG, database_url, drop_schema
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -85,54 +76,6 @@ class LiveServer:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def _gunicorn_has_control_socket() -> bool:
-    """Return True for gunicorn versions that open a control socket by default."""
-    from gunicorn import config
-
-    return any(setting.name == "control_socket_disable" for setting in config.KNOWN_SETTINGS)
-
-
-#: One fixed control socket path per user would clash between servers running at once.
-_NO_CONTROL_SOCKET = ["--no-control-socket"] if _gunicorn_has_control_socket() else []
-
-
-def _free_port() -> int:
-    """Return a TCP port free on the loopback interface right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path) -> None:
-    """Poll /healthz until it answers 200; fail with gunicorn's log if it never does."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    _stop(process)
-    log = log_path.read_text(encoding="utf-8", errors="replace")
-    pytest.fail(f"gunicorn did not answer {url}/healthz (exit code {process.poll()}):\n{log}")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    """Stop gunicorn gracefully (SIGTERM), then kill it if it lingers."""
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-
-
 def _build_database(url: str, base_url: str) -> Flask:
     """Build the schema with the real migrations and load the demo programme."""
     from flask_migrate import upgrade
@@ -162,49 +105,17 @@ def live_server(
     """Serve the app with gunicorn on a fresh database holding the demo programme."""
     tmp = tmp_path_factory.mktemp("live")
     url_db, schema = database_url(tmp)
-    port = _free_port()
+    port = servers.free_port()
     url = f"http://127.0.0.1:{port}"
     app = _build_database(url_db, url)
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FLASK_")},
-        # TESTING, because production refuses plain http and a missing SMTP server; but
-        # exceptions are not propagated, so gunicorn serves the French 500 page as in
-        # production. CSRF and rate limits stay on (TEST_CONFIG applies in-process only).
-        "FLASK_TESTING": "true",
-        "FLASK_PROPAGATE_EXCEPTIONS": "false",
-        "FLASK_SECRET_KEY": secrets.token_urlsafe(32),
-        "FLASK_SQLALCHEMY_DATABASE_URI": url_db,
-        "FLASK_IREV_BASE_URL": url,
-        "PYTHONUNBUFFERED": "1",
-        **live_server_env,
-    }
+    env = servers.server_env(url_db, url, extra=live_server_env)
     log_path = tmp / "gunicorn.log"
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        "2",
-        "--graceful-timeout",
-        "5",
-        *_NO_CONTROL_SOCKET,
-        "--access-logfile",
-        "-",
-        "--error-logfile",
-        "-",
-        "wsgi:app",
-    ]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT
-        )
     try:
-        _wait_until_healthy(url, process, log_path)
-        yield LiveServer(url=url, database_url=url_db, app=app, log_path=log_path, env=env)
+        with servers.gunicorn(
+            port, env, log_path, startup_timeout=STARTUP_TIMEOUT, workers=2, access_log=True
+        ):
+            yield LiveServer(url=url, database_url=url_db, app=app, log_path=log_path, env=env)
     finally:
-        _stop(process)
         with app.app_context():
             db.engine.dispose()
         drop_schema(schema)

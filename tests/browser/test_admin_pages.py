@@ -117,16 +117,21 @@ def data(live_server) -> dict[str, int]:
     return ids
 
 
+def _sign_in(page, base_url: str, email: str) -> None:
+    """Fill and send the sign-in form; wait for the dashboard."""
+    page.goto(base_url + "/admin/connexion")
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("button:has-text('Se connecter')")
+    expect(page.locator("h1")).to_have_text("Tableau de bord")
+
+
 @pytest.fixture(scope="module")
 def signed_in_state(live_server, data, browser, tmp_path_factory) -> str:
     """Sign in once per module (sign-in attempts are rate-limited) and keep the cookies."""
     context = browser.new_context()
     page = context.new_page()
-    page.goto(live_server.url + "/admin/connexion")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
+    _sign_in(page, live_server.url, EMAIL)
     path = str(tmp_path_factory.mktemp("state") / "staff.json")
     context.storage_state(path=path)
     context.close()
@@ -351,11 +356,7 @@ def test_without_javascript_every_action_still_works(browser, signed_in_state, l
 def test_sign_out_ends_the_session(browser, live_server, data):
     context = browser.new_context()
     page = context.new_page()
-    page.goto(live_server.url + "/admin/connexion")
-    page.fill("#email", OTHER_EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
+    _sign_in(page, live_server.url, OTHER_EMAIL)
     cookies = context.cookies()
     page.click("button:has-text('Se déconnecter')")
     expect(page.locator("h1")).to_have_text("Connexion à l'espace équipe")

@@ -1,0 +1,84 @@
+"""A small HTTP visitor for tests against a real server: cookies by hand, CSRF from forms."""
+
+from __future__ import annotations
+
+import http.client
+import re
+from urllib.parse import urlencode
+
+_CSRF = (
+    re.compile(r'name="csrf_token"[^>]*value="([^"]+)"'),
+    re.compile(r'value="([^"]+)"[^>]*name="csrf_token"'),
+)
+
+
+def csrf_token(html: str) -> str | None:
+    """Return the CSRF token of the first form in a page, or None."""
+    for pattern in _CSRF:
+        match = pattern.search(html)
+        if match:
+            return match.group(1)
+    return None
+
+
+class Client:
+    """A visitor over plain HTTP to one app instance on 127.0.0.1, keeping its cookies by hand.
+
+    In production mode the app's cookies are Secure; behind nginx they travel over HTTPS. Here
+    the hop is loopback HTTP, so cookies are kept here rather than by a cookie jar. Redirects
+    are not followed.
+    """
+
+    def __init__(self, port: int, address: str = "", timeout: float = 30) -> None:
+        self.port = port
+        self.address = address
+        self.timeout = timeout
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+        """Send one request; return the status and the body."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        headers = {}
+        if self.address:
+            headers["X-Forwarded-For"] = self.address  # one proxy hop (FLASK_IREV_PROXY_HOPS=1)
+        body = None
+        if form is not None:
+            body = urlencode(form, doseq=True)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            text = response.read().decode("utf-8", "replace")
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, value = header.split(";", 1)[0].partition("=")
+                self.cookies[name] = value
+            return response.status, text
+        finally:
+            connection.close()
+
+    def csrf(self, path: str) -> str:
+        """GET a page and return the CSRF token of its form."""
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status)
+        token = csrf_token(body)
+        assert token, f"no CSRF token on {path}"
+        return token
+
+    def register(self, email: str, meeting_slug: str) -> int:
+        """Fill and send the registration form; return the status."""
+        token = self.csrf("/inscription")
+        form = {
+            "csrf_token": token,
+            "first_name": "Camille",
+            "last_name": "Martin",
+            "email": email,
+            "organisation": "Commune de Roubaix",
+            "mandate": "maire",
+            "department": "Nord",
+            "meetings": meeting_slug,
+            "data_notice": "y",
+            "website": "",
+        }
+        return self.request("POST", "/inscription", form)[0]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 
 from flask import render_template, request
-from sqlalchemy import func
 
 from irev.admin import bp
-from irev.dates import PARIS
 from irev.extensions import db
-from irev.models import AuditEvent
+from irev.services import audit as audit_log
 
 PER_PAGE = 50
 
@@ -21,11 +19,6 @@ def _day(value: str) -> date | None:
         return date.fromisoformat(value) if value else None
     except ValueError:
         return None
-
-
-def _start_of(day: date) -> datetime:
-    """Return the UTC moment a Paris day starts."""
-    return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)
 
 
 @bp.get("/journal")
@@ -40,32 +33,24 @@ def audit():
         "du": args.get("du", "") if _day(args.get("du", "")) else "",
         "au": args.get("au", "") if _day(args.get("au", "")) else "",
     }
-    query = db.select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    if filters["action"]:
-        query = query.where(AuditEvent.action == filters["action"])
-    if filters["acteur"]:
-        query = query.where(
-            func.lower(AuditEvent.actor_label).contains(filters["acteur"].lower(), autoescape=True)
+    query = audit_log.events_query(
+        audit_log.EventFilters(
+            action=filters["action"],
+            actor=filters["acteur"],
+            object_type=filters["objet"],
+            object_id=int(filters["numero"]) if filters["numero"] else None,
+            since=_day(filters["du"]),
+            until=_day(filters["au"]),
         )
-    if filters["objet"]:
-        query = query.where(AuditEvent.object_type == filters["objet"])
-    if filters["numero"]:
-        query = query.where(AuditEvent.object_id == int(filters["numero"]))
-    if filters["du"]:
-        query = query.where(AuditEvent.at >= _start_of(_day(filters["du"])))
-    if filters["au"]:
-        query = query.where(AuditEvent.at < _start_of(_day(filters["au"]) + timedelta(days=1)))
+    )
     page = db.paginate(
         query, page=args.get("page", 1, type=int) or 1, per_page=PER_PAGE, error_out=False
     )
-    actions = db.session.scalars(db.select(AuditEvent.action).distinct().order_by("action"))
-    objects = db.session.scalars(
-        db.select(AuditEvent.object_type).distinct().order_by("object_type")
-    )
+    actions, objects = audit_log.recorded_actions_and_objects()
     return render_template(
         "admin/audit.html",
         page=page,
         filters=filters,
-        actions=list(actions),
-        objects=[o for o in objects if o],
+        actions=actions,
+        objects=objects,
     )

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from sqlalchemy import Select, func, select
+
+from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import AuditEvent, Person, StaffUser
 
@@ -49,3 +54,46 @@ def _jsonable(values: dict[str, Any] | None) -> dict[str, Any] | None:
             value = value.value
         out[key] = value
     return out
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    """What the staff's audit page filters on; empty values filter nothing."""
+
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    object_id: int | None = None
+    since: date | None = None  # first Paris day shown
+    until: date | None = None  # last Paris day shown
+
+
+def events_query(filters: EventFilters) -> Select:
+    """Return the audit events matching filters, newest first."""
+    query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    if filters.action:
+        query = query.where(AuditEvent.action == filters.action)
+    if filters.actor:
+        needle = filters.actor.lower()
+        query = query.where(func.lower(AuditEvent.actor_label).contains(needle, autoescape=True))
+    if filters.object_type:
+        query = query.where(AuditEvent.object_type == filters.object_type)
+    if filters.object_id is not None:
+        query = query.where(AuditEvent.object_id == filters.object_id)
+    if filters.since:
+        query = query.where(AuditEvent.at >= _start_of(filters.since))
+    if filters.until:
+        query = query.where(AuditEvent.at < _start_of(filters.until + timedelta(days=1)))
+    return query
+
+
+def recorded_actions_and_objects() -> tuple[list[str], list[str]]:
+    """Return the actions and object types present in the log, for the filter lists."""
+    actions = db.session.scalars(select(AuditEvent.action).distinct().order_by("action"))
+    objects = db.session.scalars(select(AuditEvent.object_type).distinct().order_by("object_type"))
+    return list(actions), [o for o in objects if o]
+
+
+def _start_of(day: date) -> datetime:
+    """Return the UTC moment a Paris day starts."""
+    return datetime.combine(day, time(0), tzinfo=PARIS).astimezone(UTC)

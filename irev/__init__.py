@@ -56,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cli.init_app(app)
     _register_blueprints(app)
 
+    from irev import response_cache
+
+    response_cache.init_app(app)  # inside ProxyFix: it sees the client's scheme and host
     hops = int(app.config["IREV_PROXY_HOPS"])
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]

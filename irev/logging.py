@@ -60,9 +60,14 @@ def init_app(app: Flask) -> None:
     def _log_request(response: Response) -> Response:
         started = g.get("_irev_started")
         elapsed = (time.perf_counter() - started) * 1000 if started else 0.0
-        path = mask_path(request.path)
-        request_log.info("%s %s %s %.1fms", request.method, path, response.status_code, elapsed)
+        log_request(request.method, request.path, response.status_code, elapsed)
         return response
+
+
+def log_request(method: str, path: str, status: int | str, elapsed_ms: float) -> None:
+    """Write the one line of a request: method, path with tokens masked, status, duration."""
+    if request_log.isEnabledFor(logging.INFO):
+        request_log.info("%s %s %s %.1fms", method, mask_path(path), status, elapsed_ms)
 
 
 def _has_own_handler(logger: logging.Logger) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from flask import url_for
+from flask import g, url_for
 
 from irev.dates import meeting_when
 from irev.models import Meeting, Person, Registration, RegistrationState
@@ -61,7 +61,9 @@ def cancel_label(registration: Registration) -> str:
 @bp.app_template_global()
 def seat_statuses(meetings: list[Meeting]) -> list[tuple[Meeting, SeatStatus]]:
     """Return (meeting, seat status) pairs, for the seat poll of the form."""
-    counted = waiting_counts(meetings)
+    counted = g.get("irev_waiting_counts")
+    if counted is None:  # not preloaded by the route: one statement for all the waiting lists
+        counted = g.irev_waiting_counts = waiting_counts(meetings)
     return [(m, seat_status(m, waiting=counted.get(m.id))) for m in meetings]
 
 

@@ -6,13 +6,13 @@ from flask import make_response, redirect, render_template, request, session, ur
 from flask_wtf.csrf import CSRFError
 
 from irev.extensions import db, limiter
+from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link
 from irev.services import registrations as service
 from irev.services.meetings import seat_status
-from irev.services.programmes import get_current_programme
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
@@ -20,7 +20,7 @@ SENT_TO = "inscription_adresse"
 
 def _form(formdata=None) -> RegistrationForm:
     """Build the form with the meetings the current programme offers."""
-    offered = service.offered_meetings(get_current_programme())
+    offered = service.offered_current_meetings()
     return RegistrationForm(formdata, offered=offered)
 
 
@@ -30,6 +30,7 @@ def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):
     with_errors = bool(form.errors) or bool(notice)
     if request.htmx and status >= 400:
         status = 422  # htmx swaps 422 (base.html responseHandling), not 400 or 429
+    preload_waiting(form.offered)  # one statement for the waiting lists, not one per meeting
     return render_template(template, form=form, notice=notice, with_errors=with_errors), status
 
 
@@ -42,6 +43,7 @@ def form():
         page_form.meetings.data = [
             m.slug for m in page_form.offered if m.slug == wanted and seat_status(m).can_register
         ]
+    preload_waiting(page_form.offered)  # one statement for the waiting lists, not one per meeting
     return render_template("registration/form.html", form=page_form, notice="", with_errors=False)
 
 
@@ -105,7 +107,7 @@ def seats():
     """Refresh the seat counts shown beside the meetings of the form (htmx polling)."""
     if not request.htmx:
         return redirect(url_for("registration.form"), 303)
-    offered = service.offered_meetings(get_current_programme())
+    offered = service.offered_current_meetings()
     statuses = seat_statuses(offered)
     changed = [
         (m, s) for m, s in statuses if request.args.get(f"dernier-{m.slug}", s.token) != s.token

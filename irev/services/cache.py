@@ -102,9 +102,14 @@ def _after_commit(session_: Any) -> None:
 
 def freshness() -> Freshness:
     """Return the freshness counter of the current application."""
-    found = current_app.extensions.get(FRESHNESS)
+    return freshness_of(current_app)
+
+
+def freshness_of(app: Flask) -> Freshness:
+    """Return the freshness counter of an application."""
+    found = app.extensions.get(FRESHNESS)
     if found is None:  # an app built without create_app(): nothing is trusted without asking
-        found = current_app.extensions.setdefault(FRESHNESS, Freshness(0))
+        found = app.extensions.setdefault(FRESHNESS, Freshness(0))
     return found
 
 
@@ -169,6 +174,7 @@ class PageCache:
         body = render()
         if _visitor_marks() != before:
             return body  # the render wrote a CSRF token or changed the session: never shared
+        _mark_shared(stamp)
         with self._lock:
             self._entries[key] = _Entry(current, stamp, body)
             self._entries.move_to_end(key)
@@ -182,6 +188,7 @@ class PageCache:
             if key in self._entries:  # another thread may have pushed it out meanwhile
                 self._entries.move_to_end(key)
             self.hits += 1
+        _mark_shared(entry.stamp)
         return entry.body
 
     def clear(self) -> None:
@@ -189,6 +196,13 @@ class PageCache:
         with self._lock:
             self._entries.clear()
             self.hits = self.misses = 0
+
+
+def _mark_shared(stamp: tuple[int, float]) -> None:
+    """Tell irev.response_cache that this response is the same for every anonymous visitor."""
+    from irev.response_cache import SHARED
+
+    request.environ[SHARED] = stamp
 
 
 def _personal() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from flask import abort
 
@@ -201,6 +202,31 @@ def public_meetings(programme: Programme) -> list[Meeting]:
             .where(Meeting.programme_id == programme.id, Meeting.status.in_(PUBLIC_STATUSES))
             .order_by(Meeting.starts_at, Meeting.id)
         )
+    )
+
+
+def current_public_meetings() -> list[Meeting]:
+    """Return the current programme's public meetings in date order, in one statement.
+
+    The same meetings as public_meetings(get_current_programme()), without the first query.
+    """
+    return list(db.session.scalars(_current_public_meetings_statement()))
+
+
+@cache
+def _current_public_meetings_statement():
+    """Build the statement of current_public_meetings() once (it has no parameter)."""
+    current = (
+        db.select(Programme.id)
+        .where(Programme.published.is_(True))
+        .order_by(Programme.year.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        db.select(Meeting)
+        .where(Meeting.programme_id == current, Meeting.status.in_(PUBLIC_STATUSES))
+        .order_by(Meeting.starts_at, Meeting.id)
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from flask import current_app
@@ -135,14 +136,20 @@ def _row_values(
 
 def _insert_new(rows: list[dict[str, Any]]) -> list[str]:
     """INSERT rows, skipping keys already queued; return the kinds of the rows inserted."""
-    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = (
-        insert(OutboundEmail)
-        .values(rows)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-        .returning(OutboundEmail.kind)
+    statement = _insert_statement(db.session.get_bind().dialect.name)
+    # The values travel as parameters of one prepared statement: building and compiling an
+    # INSERT with the values inside cost more than the round trip (every registration does it).
+    return list(db.session.execute(statement, rows[0] if len(rows) == 1 else rows).scalars())
+
+
+@cache
+def _insert_statement(dialect: str):
+    """Return INSERT ... ON CONFLICT (dedupe_key) DO NOTHING RETURNING kind, built once."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    table = OutboundEmail.__table__
+    return (
+        insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.kind)
     )
-    return list(db.session.execute(statement).scalars())
 
 
 # --- Settings ---------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import cache, lru_cache
 
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -55,7 +57,14 @@ def normalise_email(raw: str) -> str:
     No DNS lookup: a valid-looking address is enough here, the confirmation e-mail proves the
     rest. The whole address is lowered: two spellings of one mailbox must be one person.
     """
-    text = (raw or "").strip()
+    # One submission checks its address three times (form, and both rate-limit keys).
+    return _normalise_email(raw or "")
+
+
+@lru_cache(maxsize=256)
+def _normalise_email(raw: str) -> str:
+    """Normalise one address (a pure function of its text, so its answers are kept)."""
+    text = raw.strip()
     if not text:
         raise InvalidEmail("Saisissez votre adresse électronique.")
     if len(text) > EMAIL_MAX_LENGTH:
@@ -71,7 +80,20 @@ def normalise_email(raw: str) -> str:
 
 def find_person(email: str) -> Person | None:
     """Return the person with this (normalised) address, if any."""
-    return db.session.scalar(db.select(Person).where(Person.email == email))
+    return db.session.scalar(_find_person_statement(), {"email": email})
+
+
+@cache
+def _insert_person_statement(dialect: str):
+    """Build INSERT ... ON CONFLICT (email) DO NOTHING RETURNING person once; values are params."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    return insert(Person).on_conflict_do_nothing(index_elements=["email"]).returning(Person)
+
+
+@cache
+def _find_person_statement():
+    """Build the lookup once; the address is a parameter."""
+    return db.select(Person).where(Person.email == bindparam("email"))
 
 
 def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
@@ -85,18 +107,14 @@ def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
         return person, False
     now = utcnow()
     values = {**details.as_dict(), "link_version": 0, "created_at": now, "updated_at": now}
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = (
-        insert(Person)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(Person.id)
-    )
-    new_id = db.session.execute(statement).scalar()
+    # RETURNING the whole row: the new person comes back as an object, no second SELECT.
+    statement = _insert_person_statement(db.session.get_bind().dialect.name)
+    person = db.session.scalars(statement, [values]).first()
+    if person is not None:
+        return person, True
     person = find_person(details.email)
-    assert person is not None  # either inserted now or by the concurrent winner
-    return person, new_id is not None
+    assert person is not None  # inserted by the concurrent winner
+    return person, False
 
 
 def update_person(person: Person, details: PersonDetails) -> dict[str, tuple[str, str]]:

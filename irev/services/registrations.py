@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 
 from flask import current_app
 from sqlalchemy import and_, or_, update
@@ -147,6 +148,14 @@ def offered_meetings(programme: Programme | None, now: datetime | None = None) -
         return []
     now = now or utcnow()
     return [m for m in public_meetings(programme) if m.ends_at > now]
+
+
+def offered_current_meetings(now: datetime | None = None) -> list[Meeting]:
+    """Return the meetings the form shows for the current programme (one statement)."""
+    from irev.services.meetings import current_public_meetings
+
+    now = now or utcnow()
+    return [m for m in current_public_meetings() if m.ends_at > now]
 
 
 def open_meetings(programme: Programme | None, now: datetime | None = None) -> list[Meeting]:
@@ -327,25 +336,30 @@ def _by_date(results: list[MeetingResult]) -> list[MeetingResult]:
 # --- the public form ----------------------------------------------------------------------
 
 
-def _insert_requested(person: Person, meeting: Meeting, key: str, now: datetime) -> None:
-    """Insert a requested registration unless an active one exists (a concurrent twin)."""
-    dialect = db.session.get_bind().dialect.name
+def _insert_requested(
+    person: Person, meeting: Meeting, key: str, now: datetime
+) -> Registration | None:
+    """Insert a requested registration and return it; None if an active one exists (a twin)."""
+    values = {
+        "person_id": person.id,
+        "meeting_id": meeting.id,
+        "state": S.REQUESTED.value,
+        "request_key": key,
+        "requested_at": now,
+        "state_changed_at": now,
+        "reason": "",
+        "source": "formulaire",
+    }
+    statement = _insert_requested_statement(db.session.get_bind().dialect.name)
+    return db.session.scalars(statement, [values]).first()
+
+
+@cache
+def _insert_requested_statement(dialect: str):
+    """Build the INSERT of a requested registration once (the values are parameters)."""
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(
-        insert(Registration)
-        .values(
-            person_id=person.id,
-            meeting_id=meeting.id,
-            state=S.REQUESTED.value,
-            request_key=key,
-            requested_at=now,
-            state_changed_at=now,
-            reason="",
-            source="formulaire",
-        )
-        # The partial unique index (one active registration per person and meeting) decides.
-        .on_conflict_do_nothing()
-    )
+    # The partial unique index (one active registration per person and meeting) decides.
+    return insert(Registration).on_conflict_do_nothing().returning(Registration)
 
 
 def _open_request_key(person: Person) -> str | None:
@@ -375,12 +389,14 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
     if not created and not _has_confirmed(person):
         update_person(person, details)
     now = utcnow()
-    key = _open_request_key(person) or secrets.token_urlsafe(24)
+    # A person created just now has no registration yet: nothing to look up or refresh.
+    key = (None if created else _open_request_key(person)) or secrets.token_urlsafe(24)
     result = RequestResult(person=person, request_key=None)
     for meeting in sorted(meetings, key=lambda m: m.id):  # one lock order for everybody
-        registration = active_registration(person, meeting)
+        registration = None if created else active_registration(person, meeting)
         if registration is None:
-            _insert_requested(person, meeting, key, now)
+            registration = _insert_requested(person, meeting, key, now)
+        if registration is None:  # a concurrent twin inserted it first
             registration = active_registration(person, meeting)
             assert registration is not None
         if registration.state is S.REQUESTED:
@@ -390,9 +406,12 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
         else:
             result.already.append(registration)
     if result.requested:
-        _refresh_request(person, key, now)
+        if not created:
+            _refresh_request(person, key, now)
         result.request_key = key
-        result.email_queued = _send_request(person, key, result, now)
+        # A new person's open request is exactly what was inserted above.
+        pending = result.requested if created else None
+        result.email_queued = _send_request(person, key, result, now, pending)
     else:
         result.email_queued = _send_already(person, result.already, now)
     audit.record(
@@ -443,16 +462,25 @@ def confirm_url(person: Person, key: str) -> str:
     return f"{base_url()}/inscription/confirmer/{token}"
 
 
-def _send_request(person: Person, key: str, result: RequestResult, now: datetime) -> bool:
-    """Queue the e-mail holding the confirmation link."""
-    pending = list(
-        db.session.scalars(
-            db.select(Registration)
-            .join(Registration.meeting)
-            .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-            .order_by(Meeting.starts_at)
+def _send_request(
+    person: Person,
+    key: str,
+    result: RequestResult,
+    now: datetime,
+    pending: list[Registration] | None = None,
+) -> bool:
+    """Queue the e-mail holding the confirmation link (pending: the open request, if known)."""
+    if pending is None:
+        pending = list(
+            db.session.scalars(
+                db.select(Registration)
+                .join(Registration.meeting)
+                .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
+                .order_by(Meeting.starts_at)
+            )
         )
-    )
+    else:
+        pending = sorted(pending, key=lambda r: r.meeting.starts_at)
     meetings = [r.meeting for r in pending]
     suffix = _window(now, sorted(m.id for m in meetings))
     return outbox.enqueue(
@@ -742,6 +770,7 @@ __all__ = [
     "confirm_url",
     "fill_free_seats",
     "first_waiting",
+    "offered_current_meetings",
     "offered_meetings",
     "open_meetings",
     "person_registrations",

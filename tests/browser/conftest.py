@@ -169,6 +169,17 @@ def run_axe(page) -> dict[str, Any]:
     return Axe().run(page, options=options).response
 
 
+def poll(page, expression: str, tries: int = 100) -> bool:
+    """Return True once expression holds. Evaluated from Playwright's side: it works without
+    JavaScript and under the site's CSP, where page.wait_for_function (eval) cannot run.
+    Needed for autofocus too, which the browser applies at its next rendering step."""
+    for _ in range(tries):
+        if page.evaluate(expression):
+            return True
+        page.wait_for_timeout(50)
+    return False
+
+
 def assert_accessible(page) -> list[dict[str, Any]]:
     """Fail with a readable list if axe finds violations; return the "incomplete" results.
 

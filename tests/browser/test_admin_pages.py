@@ -23,7 +23,7 @@ from irev.models import (
     utcnow,
 )
 from irev.services import outbox, staff
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, poll
 
 S = RegistrationState
 EMAIL = "equipe@irev.fr"
@@ -207,7 +207,8 @@ def test_sign_in_page_and_its_errors_pass_axe(page, live_server, data):
     page.click("button:has-text('Se connecter')")  # empty form
     expect(page.locator(".error-summary")).to_be_visible()
     assert page.title().startswith("Erreur : ")
-    assert _focused(page)["text"].startswith("Il y a un problème")  # the summary has focus
+    # The summary has focus (autofocus, applied at the browser's next rendering step).
+    assert poll(page, "document.activeElement.textContent.trim().startsWith('Il y a un problème')")
     _shot(page, "connexion-erreurs")
     assert_accessible(page)
 

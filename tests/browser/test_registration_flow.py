@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from irev.extensions import db
 from irev.models import Meeting, OutboundEmail, Person, Registration, RegistrationState
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, poll
 
 S = RegistrationState
 FIRST = "rencontre-1-mixite-sociale-habitat"
@@ -35,16 +35,6 @@ def focus_is_somewhere(page) -> bool:
     return page.evaluate(
         "document.activeElement !== document.body && document.activeElement !== null"
     )
-
-
-def poll(page, expression: str, tries: int = 100) -> bool:
-    """Return True once expression holds. Evaluated from Playwright's side: it works without
-    JavaScript and under the site's CSP, where page.wait_for_function (eval) cannot run."""
-    for _ in range(tries):
-        if page.evaluate(expression):
-            return True
-        page.wait_for_timeout(50)
-    return False
 
 
 def shoot(page, name: str) -> None:

@@ -1,8 +1,14 @@
-"""Dates and times shown to people: Europe/Paris, in French, formatted by Babel."""
+"""Dates and times shown to people: Europe/Paris, in French, formatted by Babel.
+
+Babel takes tens of microseconds per date, and the same few dates (a meeting's start and end)
+are written into every page and every e-mail of a batch: the formatters are pure functions of
+an aware datetime, so their answers are kept (lru_cache).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -16,6 +22,7 @@ def to_paris(moment: datetime) -> datetime:
     return moment.astimezone(PARIS)
 
 
+@lru_cache(maxsize=4096)
 def long_date(moment: datetime) -> str:
     """Return "mercredi 1er mars 2023" (French writes the first day of a month as an ordinal)."""
     local = to_paris(moment)
@@ -23,6 +30,7 @@ def long_date(moment: datetime) -> str:
     return format_date(local, pattern, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def short_date(moment: datetime) -> str:
     """Return "1er mars 2023"."""
     local = to_paris(moment)
@@ -30,6 +38,7 @@ def short_date(moment: datetime) -> str:
     return format_date(local, pattern, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def hour(moment: datetime) -> str:
     """Return "17 h" or "17 h 30", the French way of writing a time of day."""
     local = to_paris(moment)
@@ -37,6 +46,7 @@ def hour(moment: datetime) -> str:
     return format_time(local, pattern, locale=LOCALE)
 
 
+@lru_cache(maxsize=4096)
 def meeting_when(starts_at: datetime, ends_at: datetime) -> str:
     """Return "mercredi 1er mars 2023, de 17 h à 19 h"."""
     return f"{long_date(starts_at)}, de {hour(starts_at)} à {hour(ends_at)}"

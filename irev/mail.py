@@ -7,6 +7,7 @@ which the outbox keeps as the captured message that staff read at /admin/emails.
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,9 @@ from irev.extensions import mail
 from irev.notifications import SMTP_POLICY, recipient
 
 log = logging.getLogger(__name__)
+
+#: A line starting with a dot gets a second one (RFC 5321 "transparency"), as smtplib does.
+_LEADING_DOT = re.compile(rb"(?m)^\.")
 
 
 class DeliveryError(Exception):
@@ -52,6 +56,10 @@ class Transport(Protocol):
 
     def send_raw(self, recipient: str, raw: bytes) -> None: ...
 
+    def start(self, recipient: str, raw: bytes) -> None: ...
+
+    def finish(self) -> None: ...
+
 
 def is_capture() -> bool:
     """Return True when mail is captured in the database instead of going over SMTP."""
@@ -77,6 +85,12 @@ class CaptureTransport:
     def send_raw(self, recipient: str, raw: bytes) -> None:
         """Do nothing: the caller stores the raw message."""
 
+    def start(self, recipient: str, raw: bytes) -> None:
+        """Do nothing: the caller stores the raw message."""
+
+    def finish(self) -> None:
+        """Do nothing: nothing is in flight."""
+
 
 class SmtpTransport:
     """One open SMTP connection (Flask-Mail's), reused for every message of a batch."""
@@ -95,18 +109,60 @@ class SmtpTransport:
 
     def send_raw(self, recipient: str, raw: bytes) -> None:
         """Send wire bytes to one recipient; raise MessageRefused or ConnectionFailed."""
+        self.start(recipient, raw)
+        self.finish()
+
+    def start(self, recipient: str, raw: bytes) -> None:
+        """Send one message up to its final dot; finish() reads the server's verdict.
+
+        The same commands as smtplib's sendmail() (MAIL, RCPT, DATA, the dot-stuffed body), cut
+        before the last reply: while the server takes the message in, the worker renders the
+        next one instead of waiting.
+        """
+        host = self.host
         try:
-            self.host.sendmail(self.envelope_from, [recipient], raw)
-        except smtplib.SMTPRecipientsRefused as error:
-            code, detail = next(iter(error.recipients.values()), (550, b""))
-            raise MessageRefused(code, _text(detail)) from error
-        except smtplib.SMTPSenderRefused as error:
-            # Every message of the batch would meet the same refusal: the batch waits.
-            raise ConnectionFailed(f"expéditeur refusé : {error.smtp_code}") from error
-        except smtplib.SMTPDataError as error:
-            raise MessageRefused(error.smtp_code, _text(error.smtp_error)) from error
+            host.ehlo_or_helo_if_needed()
+            options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
+            code, detail = host.mail(self.envelope_from, options)
+            if code != 250:
+                self._reset(code)
+                # Every message of the batch would meet the same refusal: the batch waits.
+                raise ConnectionFailed(f"expéditeur refusé : {code}")
+            code, detail = host.rcpt(recipient)
+            if code not in (250, 251):
+                self._reset(code)
+                raise MessageRefused(code, _text(detail))
+            host.putcmd("data")
+            code, detail = host.getreply()
+            if code != 354:
+                self._reset(code)
+                raise MessageRefused(code, _text(detail))
+            body = _LEADING_DOT.sub(b"..", raw)
+            if not body.endswith(b"\r\n"):
+                body += b"\r\n"
+            host.send(body + b".\r\n")
         except (smtplib.SMTPException, OSError) as error:
             raise ConnectionFailed(_describe(error)) from error
+
+    def finish(self) -> None:
+        """Read the server's answer to the message start() sent; raise if it refused it."""
+        try:
+            code, detail = self.host.getreply()
+        except (smtplib.SMTPException, OSError) as error:
+            raise ConnectionFailed(_describe(error)) from error
+        if code != 250:
+            self._reset(code)
+            raise MessageRefused(code, _text(detail))
+
+    def _reset(self, code: int) -> None:
+        """Leave the transaction after a refusal, as sendmail() does (421: the server left)."""
+        try:
+            if code == 421:
+                self.host.close()
+            else:
+                self.host.rset()
+        except (smtplib.SMTPException, OSError):
+            self.host.close()
 
 
 def _text(detail: bytes | str) -> str:

@@ -6,6 +6,7 @@ confirmation, a raised Person.link_version) so that an old link does nothing.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from flask import current_app
@@ -24,9 +25,16 @@ class ExpiredToken(InvalidToken):
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    """Return the serializer of a purpose for the app's secret key (built once per key)."""
     if purpose not in PURPOSES:
         raise ValueError(f"unknown token purpose: {purpose}")
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=f"irev-{purpose}")
+    return _serializer_for(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=32)
+def _serializer_for(secret_key: str, purpose: str) -> URLSafeTimedSerializer:
+    """Build a serializer (it holds only the key and salt; each call signs on its own)."""
+    return URLSafeTimedSerializer(secret_key, salt=f"irev-{purpose}")
 
 
 def make_token(purpose: str, payload: dict[str, Any]) -> str:

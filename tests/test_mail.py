@@ -328,7 +328,8 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
     for registration in registrations:
         queue(registration, "meeting_cancelled_to_registrant")
     db.session.commit()
-    original = transport_module.SmtpTransport.send_raw
+    # start() puts a whole message on the wire (the server's reply is read later).
+    original = transport_module.SmtpTransport.start
     calls = []
 
     def send_then_die(self, recipient, raw):
@@ -337,11 +338,11 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
         if len(calls) == 3:  # the third message left, the worker dies before recording it
             raise Killed
 
-    monkeypatch.setattr(transport_module.SmtpTransport, "send_raw", send_then_die)
+    monkeypatch.setattr(transport_module.SmtpTransport, "start", send_then_die)
     with pytest.raises(Killed):
         outbox.send_pending()
     db.session.rollback()
-    monkeypatch.setattr(transport_module.SmtpTransport, "send_raw", original)
+    monkeypatch.setattr(transport_module.SmtpTransport, "start", original)
 
     statuses = [row.status for row in rows()]
     assert statuses == [EmailStatus.SENT] * 2 + [EmailStatus.PENDING] * 4
@@ -365,19 +366,19 @@ def test_a_stop_request_finishes_the_message_in_hand_and_releases_the_rest(
         queue(create_registration(meeting), "meeting_cancelled_to_registrant")
     db.session.commit()
     stopping = threading.Event()
-    original = transport_module.SmtpTransport.send_raw
+    original = transport_module.SmtpTransport.start
 
     def send_during_sigterm(self, recipient, raw):
         stopping.set()  # SIGTERM arrives while this message is being sent
         original(self, recipient, raw)
 
-    monkeypatch.setattr(transport_module.SmtpTransport, "send_raw", send_during_sigterm)
+    monkeypatch.setattr(transport_module.SmtpTransport, "start", send_during_sigterm)
     report = outbox.send_pending(stop=stopping.is_set)
 
     assert report.sent == 1 and len(smtp_server.received) == 1
     left = rows(status=EmailStatus.PENDING)
     assert len(left) == 3 and all(row.locked_until is None for row in left)
-    monkeypatch.setattr(transport_module.SmtpTransport, "send_raw", original)
+    monkeypatch.setattr(transport_module.SmtpTransport, "start", original)
     assert outbox.send_pending().sent == 3
 
 

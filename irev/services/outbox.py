@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -312,9 +310,9 @@ class _Prepared:
 def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) -> SendReport:
     """Render and send claimed rows over one connection, committing each row's outcome at once.
 
-    While the server handles message n (in a second thread that only talks SMTP), this thread
-    renders message n+1. Message n+1 leaves only after message n is recorded as sent, so a
-    worker killed at any point can have sent at most one message it did not record.
+    While the server takes message n in (its final reply not yet read), this worker renders
+    message n+1. Message n+1 leaves only after message n is recorded as sent, so a worker killed
+    at any point can have sent at most one message it did not record.
     """
     from irev.mail import ConnectionFailed, connection
 
@@ -331,8 +329,8 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     )
     loaded = _preload(emails)  # held here: the identity map only keeps weak references
     try:
-        with connection() as transport, _Courier(transport) as courier:
-            _send_all(emails, courier, report, stop)
+        with connection() as transport:
+            _send_all(emails, transport, report, stop)
     except ConnectionFailed as error:  # the connection could not even open
         _fail_all(emails, str(error), report)
     finally:
@@ -341,19 +339,19 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     return report
 
 
-def _send_all(emails, courier: _Courier, report: SendReport, stop: Callable[[], bool]) -> None:
+def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -> None:
     """Send the rows in order, one in flight at a time, recording each outcome."""
-    from irev.mail import ConnectionFailed
+    from irev.mail import ConnectionFailed, MessageRefused
 
     ics_cache: dict = {}
-    in_flight: tuple[_Prepared, Future] | None = None
+    in_flight: _Prepared | None = None
     for position, email in enumerate(emails):
-        prepared = _prepare(email, report, ics_cache)
+        prepared = _prepare(email, report, ics_cache)  # the server handles in_flight meanwhile
         if in_flight is not None:
             try:
-                _finish(*in_flight, courier.captured, report)
+                _finish(in_flight, transport, report)
             except ConnectionFailed as error:
-                _fail_all([in_flight[0].email, *emails[position:]], str(error), report)
+                _fail_all([in_flight.email, *emails[position:]], str(error), report)
                 return
             in_flight = None
         if prepared is None:
@@ -362,18 +360,25 @@ def _send_all(emails, courier: _Courier, report: SendReport, stop: Callable[[], 
             release(emails[position:])
             db.session.commit()
             return
-        in_flight = (prepared, courier.submit(prepared))
+        try:
+            transport.start(prepared.recipient, prepared.raw)
+        except MessageRefused as error:
+            _refused(prepared, error, report)
+            continue
+        except ConnectionFailed as error:
+            _fail_all(emails[position:], str(error), report)
+            return
+        in_flight = prepared
     if in_flight is not None:
         try:
-            _finish(*in_flight, courier.captured, report)
+            _finish(in_flight, transport, report)
         except ConnectionFailed as error:
-            _fail_all([in_flight[0].email], str(error), report)
+            _fail_all([in_flight.email], str(error), report)
 
 
 def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
     """Render one row into wire bytes; record and return None if it must not or cannot go."""
     from irev import notifications
-    from irev.mail import raw_bytes
     from irev.services import video_links
 
     reason = video_links.obsolete_reason(email)
@@ -385,8 +390,7 @@ def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prep
         return None
     try:
         rendered = notifications.render(email, ics_cache=ics_cache)
-        message = notifications.build_message(email, rendered)
-        raw = raw_bytes(message)
+        built = notifications.build_raw(email, rendered)
     except Exception as error:  # a template bug must not stop the other messages
         log.exception("e-mail %s could not be rendered", email.id)
         _record_failure(email, f"rendu impossible : {error}", report)
@@ -394,25 +398,24 @@ def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prep
     return _Prepared(
         email=email,
         subject=rendered.subject,
-        message_id=str(message["Message-ID"]),
-        recipient=notifications.recipient(message),
-        raw=raw,
+        message_id=built.message_id,
+        recipient=built.recipient,
+        raw=built.raw,
     )
 
 
-def _finish(prepared: _Prepared, sending: Future, captured: bool, report: SendReport) -> None:
-    """Wait for one send and record it (sent, or a refusal); ConnectionFailed goes up."""
+def _finish(prepared: _Prepared, transport, report: SendReport) -> None:
+    """Read the server's verdict on one message and record it; ConnectionFailed goes up."""
     from irev.mail import MessageRefused
 
     email = prepared.email
     try:
-        sending.result()
+        transport.finish()
     except MessageRefused as error:
-        log.warning("e-mail %s refused by the server (code %s)", email.id, error.code)
-        _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
+        _refused(prepared, error, report)
         return
     _record_sent(email, prepared)
-    if captured:
+    if transport.captured:
         report.captured += 1
         log.info("e-mail %s captured (%s)", email.id, email.kind)
     else:
@@ -420,39 +423,11 @@ def _finish(prepared: _Prepared, sending: Future, captured: bool, report: SendRe
         log.info("e-mail %s sent (%s)", email.id, email.kind)
 
 
-class _Courier:
-    """Sends prepared messages on the batch's connection from a second thread (SMTP only)."""
-
-    def __init__(self, transport) -> None:
-        self.transport = transport
-        self.captured = transport.captured
-        self.executor: ThreadPoolExecutor | None = None
-        self.switch_interval = sys.getswitchinterval()
-
-    def __enter__(self) -> _Courier:
-        if not self.captured:  # capture is instant: no thread needed
-            self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp")
-            # The sending thread wakes on each server reply; with the default 5 ms switch
-            # interval it would wait for the rendering thread far longer than the reply took.
-            self.switch_interval = sys.getswitchinterval()
-            sys.setswitchinterval(min(self.switch_interval, 0.0002))
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        if self.executor is not None:
-            self.executor.shutdown(wait=True)
-            sys.setswitchinterval(self.switch_interval)
-
-    def submit(self, prepared: _Prepared) -> Future:
-        """Start sending one message; the future holds the outcome."""
-        if self.executor is not None:
-            return self.executor.submit(self.transport.send_raw, prepared.recipient, prepared.raw)
-        done: Future = Future()
-        try:
-            done.set_result(self.transport.send_raw(prepared.recipient, prepared.raw))
-        except Exception as error:
-            done.set_exception(error)
-        return done
+def _refused(prepared: _Prepared, error, report: SendReport) -> None:
+    """Record a message the server refused (its recipient or its content)."""
+    email = prepared.email
+    log.warning("e-mail %s refused by the server (code %s)", email.id, error.code)
+    _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
 
 
 def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
@@ -472,11 +447,22 @@ def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
         "locked_until": None,
         "context": context,
     }
-    table = OutboundEmail.__table__
-    db.session.execute(update(table).where(table.c.id == email.id).values(**values))
+    db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
     db.session.commit()
     for name, value in values.items():  # the loaded row says the same, without a reload
         set_committed_value(email, name, value)
+
+
+@cache
+def _mark_sent_statement():
+    """Build the UPDATE of _record_sent() once; the values are parameters."""
+    table = OutboundEmail.__table__
+    columns = ("status", "sent_at", "attempts", "subject", "message_id", "raw_message")
+    return (
+        update(table)
+        .where(table.c.id == bindparam("row_id"))
+        .values({name: bindparam(name) for name in (*columns, "locked_until", "context")})
+    )
 
 
 def _record_failure(

@@ -153,12 +153,12 @@ def waiting_count(meeting: Meeting) -> int:
 
 
 def waiting_counts(meetings: list[Meeting]) -> dict[int, int]:
-    """Return the waiting-list length of each full meeting (0 included), in one statement.
+    """Return the waiting-list length of each meeting (0 included), in one statement.
 
-    Only a meeting with no seat left shows its waiting list; the others are left out, so a
-    programme with no full meeting costs no statement at all.
+    One statement whatever the meetings: the cost of a page never depends on how many of its
+    meetings are full (only those show their waiting list).
     """
-    ids = [meeting.id for meeting in meetings if meeting.seats_left == 0]
+    ids = [meeting.id for meeting in meetings]
     counts = dict.fromkeys(ids, 0)
     if ids:
         rows = db.session.execute(

@@ -24,6 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from tests.http_client import Client
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 GUNICORN = str(Path(PYTHON).with_name("gunicorn"))
@@ -440,75 +442,11 @@ def parse_wrk(output: str) -> Load:
 # --- A visitor -----------------------------------------------------------------------------------
 
 
-class Visitor:
-    """One browser over plain HTTP to 127.0.0.1, keeping its cookies by hand.
-
-    The app runs as in production, so its cookies are Secure (nginx serves HTTPS); on this
-    loopback hop they are kept here rather than by a cookie jar that would drop them.
-    """
+class Visitor(Client):
+    """One browser over plain HTTP to the app under test (the tests' client, plus staff sign-in)."""
 
     def __init__(self, base: str, address: str = "") -> None:
-        parts = base.split("://", 1)[1].split(":")
-        self.host, self.port = parts[0], int(parts[1])
-        self.address = address
-        self.cookies: dict[str, str] = {}
-
-    def request(
-        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
-    ) -> tuple[int, str]:
-        """Send one request (no redirect followed); return the status and the body."""
-        import http.client
-        from urllib.parse import urlencode
-
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        sent = dict(headers or {})
-        if self.address:
-            sent["X-Forwarded-For"] = self.address
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            sent["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        try:
-            connection.request(method, path, body=body, headers=sent)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, value = header.split(";", 1)[0].partition("=")
-                self.cookies[name] = value
-            return response.status, text
-        finally:
-            connection.close()
-
-    def csrf(self, path: str) -> str:
-        """GET a page and return the CSRF token of its first form."""
-        status, body = self.request("GET", path)
-        if status != 200:
-            raise RuntimeError(f"GET {path}: {status}")
-        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', body) or re.search(
-            r'value="([^"]+)"[^>]*name="csrf_token"', body
-        )
-        if not match:
-            raise RuntimeError(f"no CSRF token on {path}")
-        return match.group(1)
-
-    def register(self, email: str, meeting_slug: str) -> int:
-        """Fill and send the registration form; return the status."""
-        token = self.csrf("/inscription")
-        form = {
-            "csrf_token": token,
-            "first_name": "Camille",
-            "last_name": "Martin",
-            "email": email,
-            "organisation": "Commune de Roubaix",
-            "mandate": "maire",
-            "department": "Nord",
-            "meetings": meeting_slug,
-            "data_notice": "y",
-            "website": "",
-        }
-        return self.request("POST", "/inscription", form)[0]
+        super().__init__(int(base.rsplit(":", 1)[1]), address)
 
     def sign_in(self) -> None:
         """Sign the benchmark's staff account in."""

@@ -35,10 +35,12 @@ class Client:
         self.timeout = timeout
         self.cookies: dict[str, str] = {}
 
-    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, str]:
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, str]:
         """Send one request; return the status and the body."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
-        headers = {}
+        headers = dict(headers or {})
         if self.address:
             headers["X-Forwarded-For"] = self.address  # one proxy hop (FLASK_IREV_PROXY_HOPS=1)
         body = None

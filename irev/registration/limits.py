@@ -13,6 +13,7 @@ import hashlib
 from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
+from irev.extensions import limiter
 from irev.services.people import InvalidEmail, normalise_email
 
 DEFAULTS = {
@@ -29,6 +30,16 @@ DEFAULTS = {
 def limit(name: str):
     """Return a callable giving the configured limit string (Flask-Limiter calls it lazily)."""
     return lambda: str(current_app.config.get(name, DEFAULTS[name]))
+
+
+def per_client_and_email(client_setting: str, email_setting: str):
+    """Return a decorator limiting a view per client address and per posted e-mail address."""
+
+    def decorate(view):
+        view = limiter.limit(limit(email_setting), key_func=email_key, exempt_when=no_email)(view)
+        return limiter.limit(limit(client_setting), key_func=client_address)(view)
+
+    return decorate
 
 
 def posted_email() -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import make_response, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from irev.extensions import db, limiter
+from irev.extensions import db
 from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
@@ -48,12 +48,7 @@ def form():
 
 
 @bp.post("")
-@limiter.limit(limits.limit("IREV_RATELIMIT_SUBMIT_IP"), key_func=limits.client_address)
-@limiter.limit(
-    limits.limit("IREV_RATELIMIT_SUBMIT_EMAIL"),
-    key_func=limits.email_key,
-    exempt_when=limits.no_email,
-)
+@limits.per_client_and_email("IREV_RATELIMIT_SUBMIT_IP", "IREV_RATELIMIT_SUBMIT_EMAIL")
 def submit():
     """Validate the form; on success record the request and answer with the same page for all."""
     page_form = _form(request.form)
@@ -84,12 +79,7 @@ def sent():
 
 
 @bp.post("/valider")
-@limiter.limit(limits.limit("IREV_RATELIMIT_CHECK_IP"), key_func=limits.client_address)
-@limiter.limit(
-    limits.limit("IREV_RATELIMIT_CHECK_EMAIL"),
-    key_func=limits.email_key,
-    exempt_when=limits.no_email,
-)
+@limits.per_client_and_email("IREV_RATELIMIT_CHECK_IP", "IREV_RATELIMIT_CHECK_EMAIL")
 def check_field():
     """Check one field with the form's own rules; return its message and an announcement."""
     page_form = _form(request.form)

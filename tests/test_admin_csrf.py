@@ -39,7 +39,7 @@ def test_admin_actions_refuse_a_post_without_the_token(client, create_registrati
     assert refused.status_code == 400
     db.session.refresh(registration)
     assert registration.state is RegistrationState.PENDING_APPROVAL
-    # The token htmx sends as a header (from the layout's hx-headers) is accepted.
+    # The token htmx sends as a header (from the layout's data-hx-headers) is accepted.
     page = client.get(f"/admin/seances/{registration.meeting_id}/inscriptions")
     token = csrf_token(page.get_data(as_text=True))
     accepted = client.post(url, headers={"HX-Request": "true", "X-CSRFToken": token})

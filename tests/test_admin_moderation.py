@@ -53,7 +53,7 @@ def test_dashboard_counts_every_state(staff_client, moderated, create_registrati
 
 def test_dashboard_refreshes_as_a_fragment(staff_client, moderated):
     html = staff_client.get("/admin/").get_data(as_text=True)
-    assert 'hx-trigger="submit, every 30s, seats-changed from:body, registrations-changed' in html
+    assert 'data-hx-trigger="submit, every 30s, seats-changed from:body, registrations-changed' in html
     fragment = staff_client.get(
         "/admin/", headers={"HX-Request": "true", "HX-Target": "compteurs"}
     ).get_data(as_text=True)
@@ -74,7 +74,7 @@ def test_approve_one_by_one_swaps_the_row(staff_client, moderated, create_regist
     assert html.lstrip().startswith(f'<tr id="inscription-{registration.id}">')
     assert "Place attribuée" in html
     assert " autofocus" in html  # focus lands on the row's name, not on <body>
-    assert 'hx-swap-oob="innerHTML"' in html and "validée" in html
+    assert 'data-hx-swap-oob="innerHTML"' in html and "validée" in html
     registration = _reload(registration)
     assert registration.state is S.SEATED
     assert registration.meeting.seats_taken == 1

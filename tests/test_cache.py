@@ -149,7 +149,7 @@ def test_the_seat_fragment_is_served_from_the_cache_and_announces_changes(app, c
     assert pages.misses == misses and hits(app) >= 1
     # What the page showed differs from the count: the same kept block, announced.
     announced = client.get(f"/seances/{meeting.slug}/places?dernier=open:1", headers=HX)
-    assert '<div id="annonces" hx-swap-oob="innerHTML">' in announced.get_data(as_text=True)
+    assert '<div id="annonces" data-hx-swap-oob="innerHTML">' in announced.get_data(as_text=True)
     quiet = client.get(f"/seances/{meeting.slug}/places?dernier=open:2", headers=HX)
     assert 'id="annonces"' not in quiet.get_data(as_text=True)
     assert pages.misses == misses

@@ -491,9 +491,9 @@ def test_seat_fragment_answers_only_the_fragment_for_htmx(client, create_meeting
     fragment = parse(html)
     form = fragment.by_id(f"places-{meeting.slug}")
     assert form.tag == "form"
-    assert form.attrs["hx-get"] == f"/seances/{meeting.slug}/places"
-    assert form.attrs["hx-trigger"] == "every 30s, seats-changed from:body"
-    assert form.attrs["hx-swap"] == "outerHTML"
+    assert form.attrs["data-hx-get"] == f"/seances/{meeting.slug}/places"
+    assert form.attrs["data-hx-trigger"] == "every 30s, seats-changed from:body"
+    assert form.attrs["data-hx-swap"] == "outerHTML"
     assert form.attrs["method"] == "get"
     assert form.find("input", name="dernier").attrs["value"] == "open:25"
     assert "25 places restantes sur 30" in form.text
@@ -543,7 +543,7 @@ def test_announces_only_when_the_count_or_state_changed(
     changed = parse(client.get(url, query_string={"dernier": "open:6"}, headers=HX).data)
     announcement = changed.by_id("annonces")
     assert announcement is not None
-    assert announcement.attrs["hx-swap-oob"] == "innerHTML"
+    assert announcement.attrs["data-hx-swap-oob"] == "innerHTML"
     assert "5 places restantes sur 10" in announcement.text
     assert changed.find("input", name="dernier").attrs["value"] == "open:5"
 
@@ -565,7 +565,7 @@ def test_finished_states_are_not_polled(client, create_meeting):
     _, page = get(client, f"/seances/{meeting.slug}")
     block = page.by_id(f"places-{meeting.slug}")
     assert block.tag == "div"
-    assert not any(name.startswith("hx-") for name in block.attrs)
+    assert not any(name.startswith(("hx-", "data-hx-")) for name in block.attrs)
 
 
 def test_hx_attributes_only_on_links_buttons_and_forms(client, programme, create_meeting):
@@ -575,7 +575,7 @@ def test_hx_attributes_only_on_links_buttons_and_forms(client, programme, create
     for path in ("/", f"/seances/{programme.meetings[0].slug}"):
         _, page = get(client, path)
         for element in page.find_all():
-            if any(name.startswith("hx-") for name in element.attrs):
+            if any(name.startswith(("hx-", "data-hx-")) for name in element.attrs):
                 assert element.tag in {"a", "button", "form"}, f"{element.tag} on {path}"
 
 

@@ -150,7 +150,7 @@ def test_inline_check_returns_the_message_and_an_announcement(client, meetings):
     assert response.status_code == 200
     assert '<p class="error-message" id="email-error" data-error-for="email">' in html
     assert "Saisissez une adresse électronique valide" in html
-    assert '<div id="annonces" hx-swap-oob="innerHTML">Adresse électronique : Saisissez' in html
+    assert '<div id="annonces" data-hx-swap-oob="innerHTML">Adresse électronique : Saisissez' in html
     assert "<input" not in html  # never the control itself
     fine = client.post(
         "/inscription/valider",
@@ -158,7 +158,7 @@ def test_inline_check_returns_the_message_and_an_announcement(client, meetings):
         headers={**HX, "HX-Trigger-Name": "email"},
     ).get_data(as_text=True)
     assert 'data-error-for="email"></p>' in fine
-    assert '<div id="annonces" hx-swap-oob="innerHTML"></div>' in fine
+    assert '<div id="annonces" data-hx-swap-oob="innerHTML"></div>' in fine
     # The whole-season box reports on the meetings group.
     group = client.post(
         "/inscription/valider",
@@ -181,14 +181,14 @@ def test_seat_poll_announces_only_changes(client, meetings):
     response = client.get("/inscription/places?dernier-seance-ouverte=open:50", headers=HX)
     html = response.get_data(as_text=True)
     assert '<form id="places-inscription"' in html
-    assert 'id="inscription-places-seance-ouverte" hx-swap-oob="innerHTML"' in html
+    assert 'id="inscription-places-seance-ouverte" data-hx-swap-oob="innerHTML"' in html
     assert 'id="annonces"' not in html
     meetings["open"].seats_taken = 49
     db.session.commit()
     html = client.get("/inscription/places?dernier-seance-ouverte=open:50", headers=HX).get_data(
         as_text=True
     )
-    assert '<div id="annonces" hx-swap-oob="innerHTML">Séance du' in html
+    assert '<div id="annonces" data-hx-swap-oob="innerHTML">Séance du' in html
     assert "1 place restante sur 50" in html
     assert client.get("/inscription/places").status_code == 303  # not htmx: the form
 

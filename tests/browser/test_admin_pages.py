@@ -195,7 +195,7 @@ def test_every_admin_page_passes_axe(staff_page, live_server, data):
         response = staff_page.goto(live_server.url + path)
         assert response is not None and response.status == 200, (name, response.status)
         assert response.headers["cache-control"] == "no-store"
-        assert staff_page.locator("[hx-history='false']").count() == 1
+        assert staff_page.locator("[data-hx-history='false']").count() == 1
         assert staff_page.locator("h1").count() == 1, name
         _shot(staff_page, name)
         assert_accessible(staff_page)

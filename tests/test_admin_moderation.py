@@ -53,7 +53,9 @@ def test_dashboard_counts_every_state(staff_client, moderated, create_registrati
 
 def test_dashboard_refreshes_as_a_fragment(staff_client, moderated):
     html = staff_client.get("/admin/").get_data(as_text=True)
-    assert 'data-hx-trigger="submit, every 30s, seats-changed from:body, registrations-changed' in html
+    assert (
+        'data-hx-trigger="submit, every 30s, seats-changed from:body, registrations-changed' in html
+    )
     fragment = staff_client.get(
         "/admin/", headers={"HX-Request": "true", "HX-Target": "compteurs"}
     ).get_data(as_text=True)

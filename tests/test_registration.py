@@ -150,7 +150,9 @@ def test_inline_check_returns_the_message_and_an_announcement(client, meetings):
     assert response.status_code == 200
     assert '<p class="error-message" id="email-error" data-error-for="email">' in html
     assert "Saisissez une adresse électronique valide" in html
-    assert '<div id="annonces" data-hx-swap-oob="innerHTML">Adresse électronique : Saisissez' in html
+    assert (
+        '<div id="annonces" data-hx-swap-oob="innerHTML">Adresse électronique : Saisissez' in html
+    )
     assert "<input" not in html  # never the control itself
     fine = client.post(
         "/inscription/valider",

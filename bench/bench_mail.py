@@ -104,7 +104,7 @@ def build_app(database: str, count: int):
 def run_pipeline(app, profile: bool) -> tuple[float, float, int]:
     """Schedule, queue, render and send everything; return (seconds, CPU seconds, sent)."""
     from irev.extensions import db
-    from irev.services import outbox
+    from irev.services import sending
 
     with app.app_context():
         profiler = None
@@ -114,7 +114,7 @@ def run_pipeline(app, profile: bool) -> tuple[float, float, int]:
             profiler = Profiler()
             profiler.start()
         started, cpu_started = time.perf_counter(), time.process_time()
-        report = outbox.run_pass()
+        report = sending.run_pass()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profiler is not None:
             profiler.stop()

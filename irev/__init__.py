@@ -80,21 +80,15 @@ def _finish_config(app: Flask) -> None:
     """Fill derived settings and refuse unsafe ones outside development and tests."""
     from irev import production
 
-    production.check_settings(app)  # names every missing mandatory setting at once
+    # Names every missing mandatory setting at once, the secret key included.
+    production.check_settings(app)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         path = os.path.join(app.instance_path, "irev.sqlite3")
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
-    development = app.debug or app.testing
-    if development:
+    if production.is_development(app):
         app.config["SESSION_COOKIE_SECURE"] = False
         app.config["REMEMBER_COOKIE_SECURE"] = False
-    elif app.config["SECRET_KEY"] == default_config.DEV_SECRET_KEY:
-        raise ConfigurationError(
-            "FLASK_SECRET_KEY is not set: the development key is refused outside debug and "
-            "testing. Set FLASK_SECRET_KEY to a long random value (python -c "
-            '"import secrets; print(secrets.token_urlsafe(48))").'
-        )
     app.config["IREV_BASE_URL"] = app.config["IREV_BASE_URL"].rstrip("/")
 
 

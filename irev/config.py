@@ -1,4 +1,10 @@
-"""Default settings; every one can be overridden from the environment with the FLASK_ prefix."""
+"""Default settings; every one can be overridden from the environment with the FLASK_ prefix.
+
+Every setting of the site has its default here and only here: code reads app.config[NAME],
+never app.config.get(NAME, default). The README's configuration table lists the same names.
+Times are always shown and entered in Europe/Paris (irev.dates.PARIS): the programme is French,
+and the calendars' VTIMEZONE describes that zone only, so it is not a setting.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +24,6 @@ class Defaults:
 
     #: Public address of the site, used to build links in e-mails.
     IREV_BASE_URL = "http://127.0.0.1:5000"
-    #: Shown on every page while the database holds demonstration data.
-    IREV_TIMEZONE = "Europe/Paris"
     #: Offsets before a meeting at which the video link is sent: "day-before@10:00" and "1h".
     IREV_VIDEO_LINK_SCHEDULE = "veille@10:00,1h"
     #: Days a confirmation link stays valid.
@@ -33,6 +37,10 @@ class Defaults:
     IREV_DPO_EMAIL = ""
     #: Number of reverse proxies in front of the app (for ProxyFix); 0 when served directly.
     IREV_PROXY_HOPS = 0
+    #: Level of the application's loggers (irev.*).
+    IREV_LOG_LEVEL = "INFO"
+    #: One log line per request (logger irev.request; no personal data, tokens masked).
+    IREV_REQUEST_LOG = True
 
     #: Without MAIL_SERVER, e-mails are captured in the database (readable at /admin/emails).
     MAIL_SERVER: str | None = None
@@ -44,6 +52,16 @@ class Defaults:
     MAIL_DEFAULT_SENDER = "IREV – Rencontres des élus <rencontres-elus@irev.fr>"
     MAIL_REPLY_TO = "m.petit@irev.fr"
     MAIL_SUPPRESS_SEND = False
+    #: Seconds an SMTP exchange may stall before the worker gives the batch up (it retries).
+    MAIL_TIMEOUT = 60
+    #: Seconds between two passes of `flask mail worker` (its --interval overrides it).
+    IREV_MAIL_WORKER_INTERVAL = 30
+    #: Outbox rows one batch claims (and sends over one SMTP connection).
+    IREV_MAIL_BATCH_SIZE = 100
+    #: Seconds a worker holds the rows it claimed (60 at least); then another may take them.
+    IREV_MAIL_LEASE_SECONDS = 600
+    #: Hours a failing e-mail is retried (1, 2, 4 ... minutes apart) before it is marked failed.
+    IREV_MAIL_GIVE_UP_HOURS = 24
 
     WTF_CSRF_TIME_LIMIT = None  # a slow reader must not lose a half-filled form
     #: Refuse bodies over 64 kB (no form here needs more).
@@ -60,12 +78,17 @@ class Defaults:
     RATELIMIT_STRATEGY = "moving-window"
     #: Registration form: submissions per client address and per target e-mail address, and
     #: inline field checks (Flask-Limiter syntax, ";" between limits).
+    #: A person sends the form once or twice; an office behind one address sends a few more.
     IREV_RATELIMIT_SUBMIT_IP = "10 per minute;50 per hour"
+    #: Nobody needs more than a handful of confirmation e-mails: this stops mail bombing.
     IREV_RATELIMIT_SUBMIT_EMAIL = "3 per minute;10 per day"
+    #: Inline checks run once per changed field: generous, but not a free validation oracle.
     IREV_RATELIMIT_CHECK_IP = "60 per minute;600 per hour"
     IREV_RATELIMIT_CHECK_EMAIL = "60 per minute"
+    #: Staff sign-in attempts (POST) per client address.
+    IREV_SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"
 
-    #: HSTS is sent only when True (production behind TLS).
+    #: HSTS (one year, irev/security.py) is sent only when True; production turns it on.
     IREV_HSTS = False
     #: Seconds a worker reuses what it read for the public pages (programme, seat counts,
     #: meeting pages) before asking the database again. A commit made by any worker of the same

@@ -37,7 +37,7 @@ def mask_path(path: str) -> str:
 def init_app(app: Flask) -> None:
     """Send the irev.* loggers somewhere readable and log each request."""
     logger = logging.getLogger("irev")
-    logger.setLevel(app.config.get("IREV_LOG_LEVEL", "INFO"))
+    logger.setLevel(app.config["IREV_LOG_LEVEL"])
     # Alembic's env.py runs logging.config.fileConfig, which disables loggers it does not name.
     for name, one in logging.root.manager.loggerDict.items():
         if name.startswith("irev") and isinstance(one, logging.Logger):
@@ -49,7 +49,7 @@ def init_app(app: Flask) -> None:
         handler._irev = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
 
-    if not app.config.get("IREV_REQUEST_LOG", True):
+    if not app.config["IREV_REQUEST_LOG"]:
         return
 
     @app.before_request

@@ -11,14 +11,12 @@ import re
 import smtplib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from email.message import Message
 from email.utils import parseaddr
 from typing import Protocol
 
 from flask import current_app
 
 from irev.extensions import mail
-from irev.notifications import SMTP_POLICY, recipient
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +46,9 @@ class ConnectionFailed(DeliveryError):
 
 
 class Transport(Protocol):
-    """What the outbox needs: send one message, get the exact bytes that left."""
+    """What the worker needs: start one message's wire bytes, then read the server's verdict."""
 
     captured: bool
-
-    def send(self, message: Message) -> bytes: ...
-
-    def send_raw(self, recipient: str, raw: bytes) -> None: ...
 
     def start(self, recipient: str, raw: bytes) -> None: ...
 
@@ -68,22 +62,10 @@ def is_capture() -> bool:
     )
 
 
-def raw_bytes(message: Message) -> bytes:
-    """Return the message as it goes on the wire (CRLF line ends, folded headers)."""
-    return message.as_bytes(policy=SMTP_POLICY)
-
-
 class CaptureTransport:
     """Development transport: keeps the bytes, sends nothing."""
 
     captured = True
-
-    def send(self, message: Message) -> bytes:
-        """Return the raw message; the caller stores it."""
-        return raw_bytes(message)
-
-    def send_raw(self, recipient: str, raw: bytes) -> None:
-        """Do nothing: the caller stores the raw message."""
 
     def start(self, recipient: str, raw: bytes) -> None:
         """Do nothing: the caller stores the raw message."""
@@ -100,17 +82,6 @@ class SmtpTransport:
     def __init__(self, host: smtplib.SMTP, envelope_from: str) -> None:
         self.host = host
         self.envelope_from = envelope_from
-
-    def send(self, message: Message) -> bytes:
-        """Send one message to its To address and return the bytes sent."""
-        raw = raw_bytes(message)
-        self.send_raw(recipient(message), raw)
-        return raw
-
-    def send_raw(self, recipient: str, raw: bytes) -> None:
-        """Send wire bytes to one recipient; raise MessageRefused or ConnectionFailed."""
-        self.start(recipient, raw)
-        self.finish()
 
     def start(self, recipient: str, raw: bytes) -> None:
         """Send one message up to its final dot; finish() reads the server's verdict.
@@ -193,7 +164,7 @@ def connection() -> Iterator[Transport]:
         raise ConnectionFailed(_describe(error)) from error
     host = flask_connection.host
     assert host is not None
-    timeout = float(current_app.config.get("MAIL_TIMEOUT", 60))
+    timeout = float(current_app.config["MAIL_TIMEOUT"])
     if host.sock is not None:
         host.sock.settimeout(timeout)  # a server that stops answering must not hang the worker
     try:

@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from irev.extensions import db
 from irev.mail import is_capture
-from irev.services import outbox, video_links
+from irev.services import sending, video_links
 
 mail_cli = AppGroup("mail", help="Envoyer les e-mails en attente (liens de visio, confirmations…).")
 
@@ -28,7 +28,7 @@ def _check_schedule() -> None:
         raise click.ClickException(str(error)) from error
 
 
-def _describe(report: outbox.PassReport) -> str:
+def _describe(report: sending.PassReport) -> str:
     """Return the French summary of a pass."""
     sending = report.sending
     parts = [f"{report.queued} e-mail(s) programmé(s)"]
@@ -46,7 +46,7 @@ def _describe(report: outbox.PassReport) -> str:
 def send_command() -> None:
     """Programmer ce qui est dû (liens de visio…) puis envoyer les e-mails en attente."""
     _check_schedule()
-    report = outbox.run_pass()
+    report = sending.run_pass()
     click.echo(_describe(report))
     if report.sending.errors:
         click.echo(f"Dernière erreur : {report.sending.errors[-1]}", err=True)
@@ -57,13 +57,13 @@ def send_command() -> None:
     "--interval",
     type=click.FloatRange(min=0.1),
     default=None,
-    help="Secondes entre deux passes (défaut : IREV_MAIL_WORKER_INTERVAL, sinon 30).",
+    help="Secondes entre deux passes (défaut : IREV_MAIL_WORKER_INTERVAL, 30).",
 )
 @click.option("--once", is_flag=True, help="Une seule passe puis s'arrêter (tests, cron).")
 def worker_command(interval: float | None, once: bool) -> None:
     """Envoyer en continu : une passe toutes les 30 secondes, arrêt propre sur SIGTERM/SIGINT."""
     _check_schedule()
-    interval = interval or float(current_app.config.get("IREV_MAIL_WORKER_INTERVAL", 30))
+    interval = interval or float(current_app.config["IREV_MAIL_WORKER_INTERVAL"])
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
@@ -76,7 +76,7 @@ def worker_command(interval: float | None, once: bool) -> None:
     try:
         while not stopping.is_set():
             try:
-                report = outbox.run_pass(stop=stopping.is_set)
+                report = sending.run_pass(stop=stopping.is_set)
                 if report.queued or report.sending.delivered or report.sending.errors:
                     click.echo(_describe(report))
             except Exception:  # one bad pass (database restarting ...) must not end the worker

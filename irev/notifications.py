@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from email import charset as email_charset
-from email import message_from_bytes, message_from_string, policy
-from email.message import Message
+from email import message_from_string, policy
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import lru_cache
 from typing import Any
@@ -39,9 +38,6 @@ ICS_PUBLISH_KINDS = frozenset(
 )
 #: Kinds that carry a METHOD:CANCEL calendar.
 ICS_CANCEL_KINDS = frozenset({"meeting_cancelled_to_registrant"})
-
-#: What goes on the wire: CRLF line ends (the compat32 generator folds long headers).
-SMTP_POLICY = policy.compat32.clone(linesep="\r\n")
 
 #: UTF-8 bodies in quoted-printable: readable in the raw message, 7-bit safe on any server.
 #: (A charset object of our own: Flask-Mail changes the global "utf-8" one to 8-bit bodies.)
@@ -276,19 +272,6 @@ def build_raw(
     ]
     raw = mime.message_bytes(headers, rendered.text, rendered.html, attachments)
     return Built(raw=raw, message_id=message_id, recipient=email.to_address.strip())
-
-
-def build_message(
-    email: OutboundEmail, rendered: Rendered | None = None, *, ics_cache: dict | None = None
-) -> Message:
-    """Return the complete message for an outbox row, headers included (parsed back)."""
-    built = build_raw(email, rendered, ics_cache=ics_cache)
-    return message_from_bytes(built.raw, policy=SMTP_POLICY)
-
-
-def recipient(message: Message) -> str:
-    """Return the bare address a built message goes to."""
-    return parseaddr(str(message["To"]))[1]
 
 
 def preview(email: OutboundEmail) -> dict[str, Any]:

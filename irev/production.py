@@ -14,9 +14,6 @@ from irev import config as default_config
 
 log = logging.getLogger(__name__)
 
-#: HSTS sent in production: one year, subdomains included (the site is HTTPS only).
-HSTS_VALUE = "max-age=31536000; includeSubDomains"
-
 
 def is_development(app: Flask) -> bool:
     """Return True under `flask run --debug`, `make run` and the tests."""
@@ -64,12 +61,12 @@ def apply_production_settings(app: Flask) -> None:
         return
     app.config["IREV_HSTS"] = True
     app.config["PREFERRED_URL_SCHEME"] = "https"
-    if str(app.config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://"):
+    if str(app.config["RATELIMIT_STORAGE_URI"]).startswith("memory://"):
         log.warning(
             "rate limits are kept in memory: each gunicorn worker counts on its own; "
             "set FLASK_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379/0"
         )
-    if not int(app.config.get("IREV_PROXY_HOPS") or 0):
+    if not int(app.config["IREV_PROXY_HOPS"]):
         log.warning(
             "FLASK_IREV_PROXY_HOPS is 0: behind nginx set it to 1, or every visitor shares "
             "the proxy's address for rate limits"

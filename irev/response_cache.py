@@ -50,7 +50,7 @@ class ResponseCache:
         # The counter irev.services.cache.init_app made: what the kept responses were read under.
         self.freshness = cache.freshness_of(app)
         self.size = size
-        self.log = bool(app.config.get("IREV_REQUEST_LOG", True))
+        self.log = bool(app.config["IREV_REQUEST_LOG"])
         self.hits = 0
         self._entries: OrderedDict[Hashable, tuple[tuple[int, float], str, list, bytes]] = (
             OrderedDict()

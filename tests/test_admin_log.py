@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from irev import notifications
 from irev.extensions import db
 from irev.models import AuditEvent, EmailStatus, OutboundEmail, RegistrationState, utcnow
-from irev.services import audit, outbox
+from irev.services import audit, outbox, sending
 
 S = RegistrationState
 
@@ -18,7 +17,9 @@ S = RegistrationState
 def emails(create_registration):
     """A sent e-mail (with the exact message), a failed one and a pending one."""
     registration = create_registration(state=S.SEATED)
-    for kind in ("approved_to_registrant", "rejected_to_registrant", "seated_to_registrant"):
+    for position, kind in enumerate(
+        ("approved_to_registrant", "rejected_to_registrant", "seated_to_registrant")
+    ):
         outbox.enqueue(
             kind,
             registration.person.email,
@@ -26,16 +27,12 @@ def emails(create_registration):
             registration=registration,
             context={"reason": "Motif <b>gras</b>"},
         )
+        db.session.commit()
+        if position == 0:
+            assert sending.send_pending().captured == 1  # the worker's own path
     sent, failed, pending = db.session.scalars(
         db.select(OutboundEmail).order_by(OutboundEmail.id)
     ).all()
-    message = notifications.build_message(sent)
-    outbox.mark_sent(
-        sent,
-        subject=str(message["Subject"]),
-        message_id=str(message["Message-ID"]),
-        raw=message.as_bytes(),
-    )
     failed.status = EmailStatus.FAILED
     failed.attempts = 7
     failed.last_error = "550 5.1.1 Destinataire inconnu"

@@ -18,7 +18,7 @@ from irev.calendars import meeting_uid
 from irev.extensions import db
 from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationState, utcnow
 from irev.notifications import preview
-from irev.services import outbox
+from irev.services import email_log, outbox, sending
 from irev.tokens import read_token
 from tests.registration_support import rows
 
@@ -65,7 +65,7 @@ def test_video_link_message_as_received(
     seated = create_registration(meeting)
     db.session.commit()
 
-    report = outbox.run_pass()
+    report = sending.run_pass()
 
     assert report.sending.sent == 1
     [received] = smtp_server.received
@@ -146,7 +146,7 @@ def test_header_injection_and_html_are_neutralised(
     create_registration(meeting, person)
     db.session.commit()
 
-    outbox.run_pass()
+    sending.run_pass()
 
     [received] = smtp_server.received
     assert received.rcpt_tos == [person.email]
@@ -167,7 +167,7 @@ def test_every_message_to_a_person_carries_the_self_service_link(
     meeting.status = MeetingStatus.CANCELLED
     db.session.commit()
 
-    outbox.run_pass()
+    sending.run_pass()
 
     assert len(smtp_server.received) == 2
     for received in smtp_server.received:
@@ -197,8 +197,8 @@ def test_each_message_is_sent_once_over_one_connection_per_batch(
 
     monkeypatch.setattr(smtplib.SMTP, "connect", counting_connect)
 
-    first = outbox.send_pending()
-    second = outbox.send_pending()
+    first = sending.send_pending()
+    second = sending.send_pending()
 
     assert first.sent == 25 and second.sent == 0
     assert len(connections) == 3  # 25 messages in batches of 10
@@ -218,7 +218,7 @@ def test_server_down_then_back_every_message_arrives_once(
     db.session.commit()
     smtp_server.stop()
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.retried == 3 and report.sent == 0
     for row in rows():
@@ -228,13 +228,13 @@ def test_server_down_then_back_every_message_arrives_once(
         assert row.locked_until is None
         # the first retry within a minute
         assert timedelta(0) < row.next_attempt_at - utcnow() <= timedelta(minutes=1)
-    assert outbox.send_pending().sent == 0  # not due yet: nothing tried
+    assert sending.send_pending().sent == 0  # not due yet: nothing tried
 
     smtp_server.start()
     db.session.execute(update(OutboundEmail).values(next_attempt_at=utcnow()))
     db.session.commit()
-    assert outbox.send_pending().sent == 3
-    assert outbox.send_pending().sent == 0
+    assert sending.send_pending().sent == 3
+    assert sending.send_pending().sent == 0
 
     assert sorted(r.to for r in smtp_server.received) == sorted(
         r.person.email for r in registrations
@@ -261,7 +261,7 @@ def test_a_refused_recipient_does_not_block_the_others(
     db.session.commit()
     smtp_server.refused["inconnu@commune.example"] = code
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.sent == 2
     assert sorted(r.to for r in smtp_server.received) == sorted(
@@ -304,16 +304,16 @@ def test_a_message_still_failing_after_24_hours_is_marked_failed(
     with freeze_time("2024-05-02 07:59:00"):
         db.session.execute(update(OutboundEmail).values(next_attempt_at=utcnow()))
         db.session.commit()
-        outbox.send_pending()
+        sending.send_pending()
         [row] = rows()
         assert row.status is EmailStatus.PENDING
         assert row.next_attempt_at == row.created_at + timedelta(hours=24)
     with freeze_time("2024-05-02 08:00:00"):
-        outbox.send_pending()
+        sending.send_pending()
         [row] = rows()
         assert row.status is EmailStatus.FAILED
         assert row.attempts == 2
-        assert outbox.list_emails(failed_only=True).items == [row]
+        assert email_log.list_emails(failed_only=True).items == [row]
 
 
 class Killed(BaseException):
@@ -340,18 +340,18 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
 
     monkeypatch.setattr(transport_module.SmtpTransport, "start", send_then_die)
     with pytest.raises(Killed):
-        outbox.send_pending()
+        sending.send_pending()
     db.session.rollback()
     monkeypatch.setattr(transport_module.SmtpTransport, "start", original)
 
     statuses = [row.status for row in rows()]
     assert statuses == [EmailStatus.SENT] * 2 + [EmailStatus.PENDING] * 4
     # the dead worker's lease still holds its rows: another pass takes nothing yet
-    assert outbox.send_pending().sent == 0
+    assert sending.send_pending().sent == 0
     # the lease runs out
     db.session.execute(update(OutboundEmail).values(locked_until=utcnow() - timedelta(seconds=1)))
     db.session.commit()
-    assert outbox.send_pending().sent == 4
+    assert sending.send_pending().sent == 4
 
     counts = {r.person.email: len(smtp_server.to(r.person.email)) for r in registrations}
     assert counts == {r.person.email: 2 if i == 2 else 1 for i, r in enumerate(registrations)}
@@ -373,13 +373,13 @@ def test_a_stop_request_finishes_the_message_in_hand_and_releases_the_rest(
         original(self, recipient, raw)
 
     monkeypatch.setattr(transport_module.SmtpTransport, "start", send_during_sigterm)
-    report = outbox.send_pending(stop=stopping.is_set)
+    report = sending.send_pending(stop=stopping.is_set)
 
     assert report.sent == 1 and len(smtp_server.received) == 1
     left = rows(status=EmailStatus.PENDING)
     assert len(left) == 3 and all(row.locked_until is None for row in left)
     monkeypatch.setattr(transport_module.SmtpTransport, "start", original)
-    assert outbox.send_pending().sent == 3
+    assert sending.send_pending().sent == 3
 
 
 @pytest.mark.postgresql
@@ -400,7 +400,7 @@ def test_two_workers_on_postgresql_never_send_a_message_twice(
         with app.app_context():
             try:
                 start.wait()
-                reports.append(outbox.send_pending())
+                reports.append(sending.send_pending())
             except Exception as error:  # surfaced below
                 errors.append(error)
             finally:
@@ -473,9 +473,9 @@ def test_without_mail_server_messages_are_captured_for_staff(
     assert meeting.video_url in shown["text"] and meeting.title in shown["subject"]
     assert shown["attachments"] == [f"{meeting.slug}.ics"]
     assert registration.person.email in shown["to"]
-    page = outbox.list_emails(status="sent")
+    page = email_log.list_emails(status="sent")
     assert page.items == [row] and page.total == 1
-    assert outbox.count_by_status()["sent"] == 1
+    assert email_log.count_by_status()["sent"] == 1
 
 
 def test_worker_once_and_bad_schedule(
@@ -500,12 +500,12 @@ def test_send_again(app, smtp_server, create_meeting, create_registration):
     meeting = create_meeting(status=MeetingStatus.CANCELLED)
     queue(create_registration(meeting), "meeting_cancelled_to_registrant")
     db.session.commit()
-    outbox.send_pending()
+    sending.send_pending()
     [row] = rows()
 
-    copy = outbox.send_again(row)
+    copy = email_log.send_again(row)
     db.session.commit()
-    outbox.send_pending()
+    sending.send_pending()
 
     assert copy.id != row.id and copy.dedupe_key.endswith(":again:1")
     assert len(smtp_server.received) == 2
@@ -523,7 +523,7 @@ def test_a_line_break_in_a_header_is_refused_and_nothing_leaves(
     db.session.commit()
     app.config["MAIL_REPLY_TO"] = "m.petit@irev.fr\r\nBcc: pirate@evil.example"
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.sent == 0 and smtp_server.received == []
     [row] = rows()

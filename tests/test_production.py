@@ -14,7 +14,7 @@ from irev import ConfigurationError, create_app
 from irev.extensions import db
 from irev.logging import mask_path
 from irev.models import OutboundEmail
-from irev.services import outbox
+from irev.services import outbox, sending
 from irev.tokens import make_token
 from tests import factories
 from tests.conftest import TEST_CONFIG
@@ -181,7 +181,7 @@ def test_one_log_line_per_email_without_the_address(db_url, smtp_server, caplog)
             )
         db.session.commit()
         caplog.set_level(logging.INFO, logger="irev")
-        outbox.send_pending()
+        sending.send_pending()
         ids = set(db.session.scalars(db.select(OutboundEmail.id)))
         db.session.remove()
         db.engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from irev.extensions import db
 from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationState, utcnow
-from irev.services import outbox, video_links
+from irev.services import outbox, sending, video_links
 from irev.services.video_links import Offset, ScheduleError, parse_schedule
 from tests.factories import paris
 from tests.registration_support import rows
@@ -114,8 +114,8 @@ def test_only_seated_registrants_ever_receive_the_link(
             told(registration)
     db.session.commit()
 
-    outbox.run_pass()
-    outbox.run_pass()
+    sending.run_pass()
+    sending.run_pass()
 
     # several moments past: one message, not one per moment; and only to the seated person
     assert [r.to for r in smtp_server.received] == [seated.person.email]
@@ -138,15 +138,15 @@ def test_nothing_before_the_first_moment_then_the_day_before_then_one_hour_befor
     db.session.commit()
 
     with freeze_time(paris(2031, 3, 4, 9, 59)):
-        assert outbox.run_pass().queued == 0
+        assert sending.run_pass().queued == 0
     with freeze_time(paris(2031, 3, 4, 10, 0)):
-        assert outbox.run_pass().queued == 1
+        assert sending.run_pass().queued == 1
     with freeze_time(paris(2031, 3, 5, 15, 59)):
-        assert outbox.run_pass().queued == 0
+        assert sending.run_pass().queued == 0
     with freeze_time(paris(2031, 3, 5, 16, 0)):
-        assert outbox.run_pass().queued == 1
+        assert sending.run_pass().queued == 1
     with freeze_time(paris(2031, 3, 5, 16, 30)):
-        assert outbox.run_pass().queued == 0
+        assert sending.run_pass().queued == 0
 
     links = rows(registration_id=registration.id)
     assert [row.kind for row in links] == ["video_link_to_registrant"] * 2
@@ -176,13 +176,13 @@ def test_reminder_times_across_the_change_of_hour(
     assert moments == [day_before_utc, hour_before_utc]
 
     with freeze_time(day_before_utc - timedelta(minutes=1)):
-        assert outbox.run_pass().queued == 0
+        assert sending.run_pass().queued == 0
     with freeze_time(day_before_utc):  # 10:00 on the Paris clock, the day before
-        assert outbox.run_pass().sending.captured == 1
+        assert sending.run_pass().sending.captured == 1
     with freeze_time(hour_before_utc - timedelta(minutes=1)):
-        assert outbox.run_pass().queued == 0
+        assert sending.run_pass().queued == 0
     with freeze_time(hour_before_utc):
-        assert outbox.run_pass().sending.captured == 1
+        assert sending.run_pass().sending.captured == 1
 
     first, second = rows(registration_id=registration.id)
     assert first.sent_at == day_before_utc and second.sent_at == hour_before_utc
@@ -194,13 +194,13 @@ def test_a_late_seat_gets_the_link_at_once(smtp_server, create_meeting, create_r
     early = create_registration(meeting)
     waiting = create_registration(meeting, state=S.WAITING)
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
     assert [r.to for r in smtp_server.received] == [early.person.email]
 
     waiting.move_to(S.SEATED)  # promoted from the waiting list
     meeting.seats_taken += 1
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
 
     assert [r.to for r in smtp_server.received] == [early.person.email, waiting.person.email]
     text_part, _ = texts(smtp_server.received[1])
@@ -216,7 +216,7 @@ def test_during_the_meeting_a_late_seat_still_gets_the_link_but_not_after_it(
     too_late = create_registration(ended)
     db.session.commit()
 
-    outbox.run_pass()
+    sending.run_pass()
 
     assert [r.to for r in smtp_server.received] == [during.person.email]
     assert rows(registration_id=too_late.id) == []
@@ -232,7 +232,7 @@ def test_a_seat_lost_before_sending_is_never_sent(smtp_server, create_meeting, c
     meeting.seats_taken -= 1
     db.session.commit()
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.skipped == 1 and report.sent == 0
     assert smtp_server.received == []
@@ -246,7 +246,7 @@ def test_no_link_for_drafts_or_meetings_without_a_link(
     create_registration(create_meeting(starts_at=start_in(3), status=MeetingStatus.DRAFT))
     create_registration(create_meeting(starts_at=start_in(3), video_url=""))
     db.session.commit()
-    assert outbox.run_pass().queued == 0
+    assert sending.run_pass().queued == 0
     assert smtp_server.received == []
 
 
@@ -259,7 +259,7 @@ def test_a_link_changed_by_a_direct_database_update_sends_a_correction(
     meeting = create_meeting(starts_at=start_in(3))
     registrations = [create_registration(meeting) for _ in range(2)]
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
     old_url = meeting.video_url
 
     db.session.execute(
@@ -267,8 +267,8 @@ def test_a_link_changed_by_a_direct_database_update_sends_a_correction(
         {"id": meeting.id},
     )
     db.session.commit()
-    outbox.run_pass()
-    outbox.run_pass()
+    sending.run_pass()
+    sending.run_pass()
 
     assert len(smtp_server.received) == 4
     for registration in registrations:
@@ -293,15 +293,15 @@ def test_a_changed_time_after_sending_goes_to_every_active_registrant_with_a_hig
     for registration in (waiting, pending):
         told(registration, "waiting_to_registrant")
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
     [link] = smtp_server.received
     first_sequence = int(calendar_of(link).walk("VEVENT")[0]["SEQUENCE"])
 
     meeting.starts_at += timedelta(minutes=30)
     meeting.ends_at += timedelta(minutes=30)
     db.session.commit()
-    outbox.run_pass()
-    outbox.run_pass()
+    sending.run_pass()
+    sending.run_pass()
 
     assert sorted(r.to for r in smtp_server.received[1:]) == sorted(
         r.person.email for r in (seated, waiting, pending)
@@ -329,8 +329,8 @@ def test_a_time_change_before_any_link_tells_those_told_the_old_time_once(
     meeting.starts_at += timedelta(days=1)
     meeting.ends_at += timedelta(days=1)
     db.session.commit()
-    outbox.run_pass()
-    outbox.run_pass()
+    sending.run_pass()
+    sending.run_pass()
 
     [received] = smtp_server.received
     assert received.to == seated.person.email
@@ -344,13 +344,13 @@ def test_a_meeting_moved_later_after_the_link_is_corrected_at_once_then_sent_aga
     meeting = create_meeting(starts_at=start_in(3))
     registration = create_registration(meeting)
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
 
     meeting.starts_at += timedelta(days=7)
     meeting.ends_at += timedelta(days=7)
     db.session.commit()
-    outbox.run_pass()
-    outbox.run_pass()
+    sending.run_pass()
+    sending.run_pass()
 
     _first, correction = smtp_server.to(registration.person.email)
     assert "Informations mises à jour" in str(correction.message["Subject"])
@@ -366,12 +366,12 @@ def test_changing_back_to_earlier_details_is_a_new_correction(
     meeting = create_meeting(starts_at=start_in(3))
     registration = create_registration(meeting)
     db.session.commit()
-    outbox.run_pass()
+    sending.run_pass()
     original = meeting.video_passcode
     for passcode in ("autre", original):
         meeting.video_passcode = passcode
         db.session.commit()
-        outbox.run_pass()
+        sending.run_pass()
 
     messages = smtp_server.to(registration.person.email)
     assert len(messages) == 3
@@ -394,8 +394,8 @@ def test_a_cancelled_meeting_tells_every_active_registrant_once_with_a_cancel_ca
 
     meeting.status = MeetingStatus.CANCELLED
     db.session.commit()
-    report = outbox.run_pass()
-    outbox.run_pass()
+    report = sending.run_pass()
+    sending.run_pass()
 
     assert report.sending.skipped == 1  # the queued link is no longer true
     assert sorted(r.to for r in smtp_server.received) == sorted(r.person.email for r in active)

@@ -23,7 +23,7 @@ SIGN_IN_REFUSED = (
 
 def _sign_in_limit() -> str:
     """Return the rate limit of sign-in attempts per client address."""
-    return current_app.config.get("IREV_SIGN_IN_RATE_LIMIT", "10 per minute;50 per hour")
+    return current_app.config["IREV_SIGN_IN_RATE_LIMIT"]
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

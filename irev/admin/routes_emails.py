@@ -10,7 +10,7 @@ from irev.admin.email_labels import STATUS_LABELS
 from irev.admin.forms import EmptyForm
 from irev.extensions import db
 from irev.models import EmailStatus, OutboundEmail
-from irev.services import outbox
+from irev.services import email_log
 from irev.services.audit import record
 
 #: The HTML part is shown in a sandboxed frame: no script, no request, nothing from outside.
@@ -27,7 +27,7 @@ def emails():
     if status not in {s.value for s in EmailStatus}:
         status = ""
     search = " ".join(request.args.get("q", "").split())[:100]
-    page = outbox.list_emails(
+    page = email_log.list_emails(
         status or None, search=search, page=request.args.get("page", 1, type=int) or 1
     )
     return render_template(
@@ -35,7 +35,7 @@ def emails():
         page=page,
         status=status,
         search=search,
-        counts=outbox.count_by_status(),
+        counts=email_log.count_by_status(),
         labels=STATUS_LABELS,
     )
 
@@ -91,7 +91,7 @@ def email_send_again(email_id: int):
     if not form.validate_on_submit():
         return redirect(url_for("admin.email_detail", email_id=email.id), code=303)
     before = email.status
-    queued = outbox.send_again(email)
+    queued = email_log.send_again(email)
     record(
         actor(),
         "email.send_again",

@@ -16,20 +16,10 @@ from flask_limiter.util import get_remote_address
 from irev.extensions import limiter
 from irev.services.people import InvalidEmail, normalise_email
 
-DEFAULTS = {
-    # A person sends the form once or twice; an office behind one address sends a few more.
-    "IREV_RATELIMIT_SUBMIT_IP": "10 per minute;50 per hour",
-    # Nobody needs more than a handful of confirmation e-mails: this stops mail bombing.
-    "IREV_RATELIMIT_SUBMIT_EMAIL": "3 per minute;10 per day",
-    # Inline checks run once per changed field: generous, but not a free validation oracle.
-    "IREV_RATELIMIT_CHECK_IP": "60 per minute;600 per hour",
-    "IREV_RATELIMIT_CHECK_EMAIL": "60 per minute",
-}
-
 
 def limit(name: str):
     """Return a callable giving the configured limit string (Flask-Limiter calls it lazily)."""
-    return lambda: str(current_app.config.get(name, DEFAULTS[name]))
+    return lambda: str(current_app.config[name])
 
 
 def per_client_and_email(client_setting: str, email_setting: str):

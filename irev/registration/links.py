@@ -10,9 +10,6 @@ from irev.extensions import db
 from irev.models import Person, Registration
 from irev.tokens import ExpiredToken, InvalidToken, read_token
 
-#: Default validity of the self-service link, in days (see manage_max_age_days).
-MANAGE_LINK_DAYS = 400
-
 
 @dataclass
 class LinkProblem(Exception):
@@ -49,7 +46,7 @@ def manage_max_age_days() -> float:
     a year) plus a margin. Raising Person.link_version revokes every link at once, and the
     person's data are erased after the retention period anyway.
     """
-    return float(current_app.config.get("IREV_MANAGE_LINK_MAX_AGE_DAYS", MANAGE_LINK_DAYS))
+    return float(current_app.config["IREV_MANAGE_LINK_MAX_AGE_DAYS"])
 
 
 def read_confirm_link(token: str) -> tuple[str, int]:

@@ -1,41 +1,32 @@
-"""The e-mail outbox: queue messages in the caller's transaction; the worker sends them.
+"""The e-mail outbox: queue messages in the caller's transaction; lease and retry the rows.
 
-Sending, in short: claim due rows with a lease (FOR UPDATE SKIP LOCKED on PostgreSQL, so several
-workers never take the same row), render them, send the batch over one SMTP connection, and mark
-each row sent right after its own send, so that a worker killed mid-batch can repeat at most the
-message in hand. A failure is retried after 1, 2, 4, 8 ... minutes for 24 hours, then the row is
-marked failed for staff to see.
+Every e-mail is a row first, written with the change that causes it; nothing here talks SMTP.
+The worker (irev.services.sending) claims due rows here and sends them; staff read them through
+irev.services.email_log. This module imports neither, so any service may queue mail.
+
+A claimed row is leased (FOR UPDATE SKIP LOCKED on PostgreSQL, so several workers never take
+the same row). A failure is retried after 1, 2, 4, 8 ... minutes for IREV_MAIL_GIVE_UP_HOURS
+(24), then the row is marked failed for staff to see.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm.attributes import set_committed_value
 
 from irev.extensions import db
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
 
-log = logging.getLogger(__name__)
-
 #: Context key stamped on every message about a meeting: the times it announced.
 SCHEDULE_KEY = "_schedule"
-
-DEFAULT_BATCH_SIZE = 100
-DEFAULT_LEASE_SECONDS = 600
-DEFAULT_GIVE_UP_HOURS = 24
-#: Stop a batch this long before its lease ends, so that no other worker can take a row in hand.
-LEASE_MARGIN = timedelta(seconds=30)
 
 
 def schedule_version(meeting: Meeting) -> str:
@@ -153,24 +144,24 @@ def _insert_statement(dialect: str):
 # --- Settings ---------------------------------------------------------------------------------
 
 
-def _setting(name: str, default: float) -> float:
-    """Return a numeric setting (FLASK_<name> in the environment)."""
-    return float(current_app.config.get(name, default))
+def _setting(name: str) -> float:
+    """Return a numeric setting (default in irev/config.py, FLASK_<name> in the environment)."""
+    return float(current_app.config[name])
 
 
 def batch_size() -> int:
     """Return how many rows one batch claims (IREV_MAIL_BATCH_SIZE)."""
-    return max(1, int(_setting("IREV_MAIL_BATCH_SIZE", DEFAULT_BATCH_SIZE)))
+    return max(1, int(_setting("IREV_MAIL_BATCH_SIZE")))
 
 
 def lease_length() -> timedelta:
     """Return how long a worker holds the rows it claimed (IREV_MAIL_LEASE_SECONDS)."""
-    return timedelta(seconds=max(60.0, _setting("IREV_MAIL_LEASE_SECONDS", DEFAULT_LEASE_SECONDS)))
+    return timedelta(seconds=max(60.0, _setting("IREV_MAIL_LEASE_SECONDS")))
 
 
 def give_up_after() -> timedelta:
-    """Return how long a message is retried before it is marked failed (24 hours)."""
-    return timedelta(hours=_setting("IREV_MAIL_GIVE_UP_HOURS", DEFAULT_GIVE_UP_HOURS))
+    """Return how long a message is retried before it is marked failed (IREV_MAIL_GIVE_UP_HOURS)."""
+    return timedelta(hours=_setting("IREV_MAIL_GIVE_UP_HOURS"))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -212,17 +203,6 @@ def claim_due(limit: int, *, now: datetime | None = None) -> list[int]:
     return ids
 
 
-def mark_sent(email: OutboundEmail, *, subject: str, message_id: str, raw: bytes) -> None:
-    """Record that a message left (or was captured): what was sent, when, under which id."""
-    email.status = EmailStatus.SENT
-    email.sent_at = utcnow()
-    email.attempts = (email.attempts or 0) + 1
-    email.subject = subject[:300]
-    email.message_id = message_id[:300]
-    email.raw_message = raw.decode("utf-8", "replace")
-    email.locked_until = None
-
-
 def mark_failure(
     email: OutboundEmail, error: str, *, permanent: bool = False, now: datetime | None = None
 ) -> None:
@@ -250,354 +230,3 @@ def release(emails: Sequence[OutboundEmail]) -> None:
     """Give claimed rows back untouched (a stop request or a lease about to end)."""
     for email in emails:
         email.locked_until = None
-
-
-# --- Sending ----------------------------------------------------------------------------------
-
-
-@dataclass
-class SendReport:
-    """What one sending pass did."""
-
-    sent: int = 0
-    captured: int = 0
-    retried: int = 0
-    failed: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    def add(self, other: SendReport) -> None:
-        """Add the counts of another report to this one."""
-        self.sent += other.sent
-        self.captured += other.captured
-        self.retried += other.retried
-        self.failed += other.failed
-        self.skipped += other.skipped
-        self.errors.extend(other.errors)
-
-    @property
-    def delivered(self) -> int:
-        """Return the number of messages sent or captured."""
-        return self.sent + self.captured
-
-
-def send_pending(*, stop: Callable[[], bool] | None = None, limit: int | None = None) -> SendReport:
-    """Send every due message, batch by batch, each batch over one SMTP connection."""
-    report = SendReport()
-    stop = stop or (lambda: False)
-    while not stop():
-        ids = claim_due(limit or batch_size())
-        if not ids:
-            break
-        batch = send_batch(ids, stop=stop)
-        report.add(batch)
-        if batch.errors and not batch.delivered:
-            break  # the server is unreachable: the rows wait for their next attempt
-    return report
-
-
-@dataclass
-class _Prepared:
-    """A message rendered and serialised, ready for the wire."""
-
-    email: OutboundEmail
-    subject: str
-    message_id: str
-    recipient: str
-    raw: bytes
-
-
-def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) -> SendReport:
-    """Render and send claimed rows over one connection, committing each row's outcome at once.
-
-    While the server takes message n in (its final reply not yet read), this worker renders
-    message n+1. Message n+1 leaves only after message n is recorded as sent, so a worker killed
-    at any point can have sent at most one message it did not record.
-    """
-    from irev.mail import ConnectionFailed, connection
-
-    report = SendReport()
-    stop = stop or (lambda: False)
-    session = db.session()
-    # Rows and meetings loaded once stay usable across the per-message commits below.
-    previous_expire = session.expire_on_commit
-    session.expire_on_commit = False
-    emails = list(
-        db.session.scalars(
-            select(OutboundEmail).where(OutboundEmail.id.in_(ids)).order_by(OutboundEmail.id)
-        )
-    )
-    loaded = _preload(emails)  # held here: the identity map only keeps weak references
-    try:
-        with connection() as transport:
-            _send_all(emails, transport, report, stop)
-    except ConnectionFailed as error:  # the connection could not even open
-        _fail_all(emails, str(error), report)
-    finally:
-        session.expire_on_commit = previous_expire
-        loaded.clear()
-    return report
-
-
-def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -> None:
-    """Send the rows in order, one in flight at a time, recording each outcome."""
-    from irev.mail import ConnectionFailed, MessageRefused
-
-    ics_cache: dict = {}
-    in_flight: _Prepared | None = None
-    for position, email in enumerate(emails):
-        prepared = _prepare(email, report, ics_cache)  # the server handles in_flight meanwhile
-        if in_flight is not None:
-            try:
-                _finish(in_flight, transport, report)
-            except ConnectionFailed as error:
-                _fail_all([in_flight.email, *emails[position:]], str(error), report)
-                return
-            in_flight = None
-        if prepared is None:
-            continue
-        if stop() or _lease_ending(email):
-            release(emails[position:])
-            db.session.commit()
-            return
-        try:
-            transport.start(prepared.recipient, prepared.raw)
-        except MessageRefused as error:
-            _refused(prepared, error, report)
-            continue
-        except ConnectionFailed as error:
-            _fail_all(emails[position:], str(error), report)
-            return
-        in_flight = prepared
-    if in_flight is not None:
-        try:
-            _finish(in_flight, transport, report)
-        except ConnectionFailed as error:
-            _fail_all([in_flight.email], str(error), report)
-
-
-def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
-    """Render one row into wire bytes; record and return None if it must not or cannot go."""
-    from irev import notifications
-    from irev.services import video_links
-
-    reason = video_links.obsolete_reason(email)
-    if reason:
-        mark_skipped(email, reason)
-        db.session.commit()
-        report.skipped += 1
-        log.info("e-mail %s skipped: %s", email.id, reason)
-        return None
-    try:
-        rendered = notifications.render(email, ics_cache=ics_cache)
-        built = notifications.build_raw(email, rendered)
-    except Exception as error:  # a template bug must not stop the other messages
-        log.exception("e-mail %s could not be rendered", email.id)
-        _record_failure(email, f"rendu impossible : {error}", report)
-        return None
-    return _Prepared(
-        email=email,
-        subject=rendered.subject,
-        message_id=built.message_id,
-        recipient=built.recipient,
-        raw=built.raw,
-    )
-
-
-def _finish(prepared: _Prepared, transport, report: SendReport) -> None:
-    """Read the server's verdict on one message and record it; ConnectionFailed goes up."""
-    from irev.mail import MessageRefused
-
-    email = prepared.email
-    try:
-        transport.finish()
-    except MessageRefused as error:
-        _refused(prepared, error, report)
-        return
-    _record_sent(email, prepared)
-    if transport.captured:
-        report.captured += 1
-        log.info("e-mail %s captured (%s)", email.id, email.kind)
-    else:
-        report.sent += 1
-        log.info("e-mail %s sent (%s)", email.id, email.kind)
-
-
-def _refused(prepared: _Prepared, error, report: SendReport) -> None:
-    """Record a message the server refused (its recipient or its content)."""
-    email = prepared.email
-    log.warning("e-mail %s refused by the server (code %s)", email.id, error.code)
-    _record_failure(email, f"refusé par le serveur : {error}", report, error.permanent)
-
-
-def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
-    """Mark one row sent and commit at once (a plain UPDATE: this runs once per message)."""
-    context = dict(email.context or {})
-    meeting = db.session.get(Meeting, email.meeting_id) if email.meeting_id else None
-    if meeting is not None:
-        # The times the message actually announced (the meeting as rendered now).
-        context[SCHEDULE_KEY] = schedule_version(meeting)
-    values = {
-        "status": EmailStatus.SENT,
-        "sent_at": utcnow(),
-        "attempts": (email.attempts or 0) + 1,
-        "subject": prepared.subject[:300],
-        "message_id": prepared.message_id[:300],
-        "raw_message": prepared.raw.decode("utf-8", "replace"),
-        "locked_until": None,
-        "context": context,
-    }
-    db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
-    db.session.commit()
-    for name, value in values.items():  # the loaded row says the same, without a reload
-        set_committed_value(email, name, value)
-
-
-@cache
-def _mark_sent_statement():
-    """Build the UPDATE of _record_sent() once; the values are parameters."""
-    table = OutboundEmail.__table__
-    columns = ("status", "sent_at", "attempts", "subject", "message_id", "raw_message")
-    return (
-        update(table)
-        .where(table.c.id == bindparam("row_id"))
-        .values({name: bindparam(name) for name in (*columns, "locked_until", "context")})
-    )
-
-
-def _record_failure(
-    email: OutboundEmail, error: str, report: SendReport, permanent: bool = False
-) -> None:
-    """Mark one failed attempt, commit it and count it."""
-    mark_failure(email, error, permanent=permanent)
-    db.session.commit()
-    if email.status is EmailStatus.FAILED:
-        report.failed += 1
-    else:
-        report.retried += 1
-    report.errors.append(error)
-
-
-def _fail_all(emails: Sequence[OutboundEmail], error: str, report: SendReport) -> None:
-    """Mark a failed attempt on every row not yet sent (the connection is gone)."""
-    emails = [email for email in emails if email.status is EmailStatus.PENDING]
-    log.warning("SMTP connection failed, %d e-mail(s) wait: %s", len(emails), error)
-    now = utcnow()
-    for email in emails:
-        mark_failure(email, f"connexion au serveur impossible : {error}", now=now)
-        if email.status is EmailStatus.FAILED:
-            report.failed += 1
-        else:
-            report.retried += 1
-    db.session.commit()
-    report.errors.append(error)
-
-
-def _lease_ending(email: OutboundEmail) -> bool:
-    """Return True when this worker's hold on the row is about to end."""
-    return email.locked_until is None or utcnow() >= email.locked_until - LEASE_MARGIN
-
-
-def _preload(emails: Sequence[OutboundEmail]) -> list[Any]:
-    """Load the people, registrations, meetings and programmes of a batch in a few queries."""
-    loaded: list[Any] = []
-    for model, attribute in (
-        (Person, "person_id"),
-        (Registration, "registration_id"),
-        (Meeting, "meeting_id"),
-    ):
-        wanted = {getattr(email, attribute) for email in emails} - {None}
-        if wanted:
-            loaded.extend(db.session.scalars(select(model).where(model.id.in_(wanted))))
-    loaded.extend({meeting.programme for meeting in loaded if isinstance(meeting, Meeting)})
-    return loaded
-
-
-@dataclass
-class PassReport:
-    """What one pass of `mail send` did: messages queued, then the sending report."""
-
-    queued: int
-    sending: SendReport
-
-
-def run_pass(*, stop: Callable[[], bool] | None = None) -> PassReport:
-    """Queue what has become due (video links, changes, cancellations), then send what waits."""
-    from irev.services import video_links
-
-    scheduled = video_links.schedule_due()
-    db.session.commit()
-    return PassReport(queued=scheduled.total, sending=send_pending(stop=stop))
-
-
-# --- Staff: the e-mail log --------------------------------------------------------------------
-
-
-def list_emails(
-    status: EmailStatus | str | None = None,
-    *,
-    failed_only: bool = False,
-    kind: str | None = None,
-    search: str = "",
-    page: int = 1,
-    per_page: int = 50,
-):
-    """Return a page (Flask-SQLAlchemy Pagination) of e-mails, newest first, for staff."""
-    statement = select(OutboundEmail).order_by(OutboundEmail.id.desc())
-    if failed_only:
-        statement = statement.where(OutboundEmail.status == EmailStatus.FAILED)
-    elif status:
-        statement = statement.where(OutboundEmail.status == EmailStatus(status))
-    if kind:
-        statement = statement.where(OutboundEmail.kind == kind)
-    if search.strip():
-        pattern = f"%{search.strip().lower()}%"
-        statement = statement.where(
-            or_(
-                func.lower(OutboundEmail.to_address).like(pattern),
-                func.lower(OutboundEmail.subject).like(pattern),
-            )
-        )
-    return db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False)
-
-
-def count_by_status() -> dict[str, int]:
-    """Return how many e-mails are in each status (pending, sent, failed, skipped)."""
-    rows = db.session.execute(
-        select(OutboundEmail.status, func.count(OutboundEmail.id)).group_by(OutboundEmail.status)
-    )
-    counts = {status.value: 0 for status in EmailStatus}
-    counts.update({status.value: count for status, count in rows})
-    return counts
-
-
-def send_again(email: OutboundEmail) -> OutboundEmail:
-    """Queue a message again (staff "send again"); the caller commits and audits.
-
-    A failed or skipped row goes back to pending with a fresh 24-hour window; a sent row is
-    copied under a new key (the original stays as the proof of the first send).
-    """
-    if email.status is not EmailStatus.SENT:
-        email.status = EmailStatus.PENDING
-        email.next_attempt_at = utcnow()
-        email.created_at = utcnow()
-        email.locked_until = None
-        return email
-    copies = db.session.scalar(
-        select(func.count(OutboundEmail.id)).where(
-            OutboundEmail.dedupe_key.like(f"{email.dedupe_key}:again:%")
-        )
-    )
-    copy = OutboundEmail(
-        kind=email.kind,
-        dedupe_key=f"{email.dedupe_key}:again:{(copies or 0) + 1}",
-        to_address=email.to_address,
-        to_name=email.to_name,
-        person_id=email.person_id,
-        registration_id=email.registration_id,
-        meeting_id=email.meeting_id,
-        context=dict(email.context or {}),
-    )
-    db.session.add(copy)
-    db.session.flush()
-    return copy

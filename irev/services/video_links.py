@@ -127,7 +127,7 @@ def _parse_item(item: str, raw: str) -> Offset:
 
 def configured_schedule() -> list[Offset]:
     """Return the offsets of IREV_VIDEO_LINK_SCHEDULE."""
-    return parse_schedule(current_app.config.get("IREV_VIDEO_LINK_SCHEDULE", "veille@10:00,1h"))
+    return parse_schedule(current_app.config["IREV_VIDEO_LINK_SCHEDULE"])
 
 
 def send_moments(meeting: Meeting, offsets: list[Offset]) -> list[datetime]:

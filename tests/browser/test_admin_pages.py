@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from irev import notifications
 from irev.extensions import db
 from irev.models import (
     ApprovalMode,
@@ -22,7 +21,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.services import outbox, staff
+from irev.services import outbox, sending, staff
 from tests.browser.conftest import assert_accessible, poll
 
 S = RegistrationState
@@ -92,15 +91,9 @@ def data(live_server) -> dict[str, int]:
             dedupe_key="browser:approved",
             registration=seated,
         )
-        email = db.session.scalar(db.select(OutboundEmail).filter_by(dedupe_key="browser:approved"))
-        message = notifications.build_message(email)
-        outbox.mark_sent(
-            email,
-            subject=str(message["Subject"]),
-            message_id=str(message["Message-ID"]),
-            raw=message.as_bytes(),
-        )
         db.session.commit()
+        sending.send_pending()  # the worker's own path (captured: no MAIL_SERVER)
+        email = db.session.scalar(db.select(OutboundEmail).filter_by(dedupe_key="browser:approved"))
         ids = {
             "meeting": moderated.id,
             "past": past.id,

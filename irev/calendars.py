@@ -13,6 +13,7 @@ from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 from irev.dates import PARIS
 from irev.models import Meeting, MeetingMode, utcnow
 from irev.services.meetings import speaker_text
+from irev.urls import external_url
 
 PRODID = "-//IREV//Rencontres des élus//FR"
 TZID = "Europe/Paris"
@@ -32,7 +33,7 @@ def meeting_uid(meeting: Meeting) -> str:
 
 def meeting_page_url(meeting: Meeting) -> str:
     """Return the absolute address of the meeting's public page (works outside a request)."""
-    return f"{current_app.config['IREV_BASE_URL']}/seances/{meeting.slug}"
+    return external_url("public.meeting", slug=meeting.slug)
 
 
 def content_type(method: str = "PUBLISH") -> str:

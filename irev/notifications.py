@@ -25,6 +25,7 @@ from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import Meeting, OutboundEmail, Person, Programme, Registration, utcnow
 from irev.tokens import make_token
+from irev.urls import base_url, external_url
 
 #: Kinds that carry the meeting as a calendar (METHOD:PUBLISH), per the e-mail contract.
 ICS_PUBLISH_KINDS = frozenset(
@@ -66,21 +67,21 @@ def collapse(value: str) -> str:
     return " ".join(str(value).split())
 
 
-def base_url() -> str:
-    """Return the public address of the site, without a trailing slash."""
-    return str(current_app.config["IREV_BASE_URL"]).rstrip("/")
-
-
 def manage_url(person: Person) -> str:
     """Return the self-service link of a person (signed; void once link_version is raised)."""
     token = make_token("manage", {"p": person.id, "v": person.link_version})
-    return f"{base_url()}/inscription/gerer/{token}"
+    return external_url("registration.manage", token=token)
 
 
 def cancel_url(registration: Registration) -> str:
-    """Return the link that opens the page cancelling one registration (a button, then POST)."""
-    token = make_token("cancel", {"r": registration.id})
-    return f"{base_url()}/inscription/annuler/{token}"
+    """Return the link that opens the page cancelling one registration (a button, then POST).
+
+    It carries the person's link_version, like the self-service link: revoking a person's
+    links (raising the version) voids it too.
+    """
+    person = registration.person
+    token = make_token("cancel", {"r": registration.id, "v": person.link_version})
+    return external_url("registration.cancel_link", token=token)
 
 
 #: Kinds that may carry the connection details of the meeting.
@@ -144,6 +145,10 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         "meeting": meeting,
         "programme": programme,
         "base_url": base_url(),
+        "programme_url": external_url("public.index"),
+        "register_url": (
+            external_url("registration.form", seance=meeting.slug) if meeting is not None else None
+        ),
         "manage_url": manage_url(person) if to_person and person else None,
         "greeting_name": person.first_name if to_person and person else "",
     }

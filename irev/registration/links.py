@@ -29,6 +29,15 @@ def _tampered() -> LinkProblem:
     )
 
 
+def _revoked() -> LinkProblem:
+    return LinkProblem(
+        404,
+        "Lien plus valable",
+        "Ce lien n’est plus valable. Le dernier courriel que vous avez reçu de l’IREV "
+        "contient un lien à jour ; vous pouvez aussi vous inscrire de nouveau.",
+    )
+
+
 def _expired(what: str) -> LinkProblem:
     return LinkProblem(
         410,
@@ -66,19 +75,14 @@ def read_manage_link(token: str) -> Person:
         raise _tampered()
     person = db.session.get(Person, person_id)
     if person is None or person.anonymised_at is not None or person.link_version != version:
-        raise LinkProblem(
-            404,
-            "Lien plus valable",
-            "Ce lien n’est plus valable. Le dernier courriel que vous avez reçu de l’IREV "
-            "contient un lien à jour ; vous pouvez aussi vous inscrire de nouveau.",
-        )
+        raise _revoked()
     return person
 
 
 def read_cancel_link(token: str) -> Registration:
     """Return the registration named by a cancellation link, or raise LinkProblem."""
     payload = _read("cancel", token, manage_max_age_days(), "d’annulation")
-    registration_id = payload.get("r")
+    registration_id, version = payload.get("r"), payload.get("v")
     if not isinstance(registration_id, int):
         raise _tampered()
     registration = db.session.get(Registration, registration_id)
@@ -89,6 +93,10 @@ def read_cancel_link(token: str) -> Registration:
             "Cette inscription n’existe plus. Pour vous inscrire de nouveau, utilisez le "
             "formulaire d’inscription.",
         )
+    # A link made before links carried the version cannot be checked against a revocation:
+    # it is refused like a revoked one (every later e-mail carries a fresh link).
+    if not isinstance(version, int) or registration.person.link_version != version:
+        raise _revoked()
     return registration
 
 

@@ -242,7 +242,7 @@ def _notify_staff(registration: Registration) -> bool:
     address = programme.contact_email or current_app.config.get("MAIL_REPLY_TO") or ""
     if not address:
         return False
-    from irev.notifications import base_url
+    from irev.urls import external_url
 
     return outbox.enqueue(
         "new_request_to_staff",
@@ -254,7 +254,7 @@ def _notify_staff(registration: Registration) -> bool:
         to_name=programme.contact_name,
         person=registration.person,
         registration=registration,
-        context={"admin_url": f"{base_url()}/admin/"},
+        context={"admin_url": external_url("admin.dashboard")},
     )
 
 
@@ -456,10 +456,10 @@ def _window(now: datetime, parts: Iterable[object]) -> str:
 
 def confirm_url(person: Person, key: str) -> str:
     """Return the e-mailed link that opens the confirmation page of a request."""
-    from irev.notifications import base_url
+    from irev.urls import external_url
 
     token = make_token("confirm", {"k": key, "p": person.id})
-    return f"{base_url()}/inscription/confirmer/{token}"
+    return external_url("registration.confirm", token=token)
 
 
 def _send_request(

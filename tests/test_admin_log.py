@@ -106,9 +106,9 @@ def test_the_audit_log_filters_and_never_changes(staff_client, create_meeting):
     html = staff_client.get("/admin/journal").get_data(as_text=True)
     assert "3 action(s)" in html
     by_action = staff_client.get("/admin/journal?action=meeting.update").get_data(as_text=True)
-    assert "1 action(s)" in by_action and '<span class="kv__key">title</span> : B' in by_action
+    assert "1 action(s)" in by_action and '<span class="kv__key">Titre</span> : A → B' in by_action
     by_actor = staff_client.get("/admin/journal?acteur=equipe@").get_data(as_text=True)
-    assert "1 action(s)" in by_actor and "export.csv" in by_actor
+    assert "1 action(s)" in by_actor and "Inscriptions exportées (CSV)" in by_actor
     today = utcnow().date().isoformat()
     recent = staff_client.get(f"/admin/journal?du={today}").get_data(as_text=True)
     assert "2 action(s)" in recent
@@ -135,3 +135,75 @@ def test_audit_routes_only_read(app):
         for method in rule.methods
     }
     assert methods <= {"GET", "HEAD", "OPTIONS"}
+
+
+def _journal_rows(html: str) -> str:
+    """Return the table of the audit page (the filter lists name actions too)."""
+    return html.split('<table class="table table--audit">')[1].split("</table>")[0]
+
+
+def test_the_audit_log_speaks_french_with_names_and_links(staff_client, create_meeting):
+    """Bug 5: sentences with the person's name, French states, links, and no raw token."""
+    from irev.models import Person, Registration
+    from tests.factories import create_person, create_registration
+    from tests.registration_support import form_data
+
+    meeting = create_meeting(title="L’eau potable en régie")
+    moderated = create_meeting(title="Budget participatif")
+    waiting = create_registration(
+        meeting=moderated,
+        person=create_person(first_name="Dominique", last_name="Lefèvre"),
+        state=S.PENDING_APPROVAL,
+    )
+    db.session.commit()
+    # A request sent through the public form (its row stores the live request key) ...
+    assert staff_client.post("/inscription", data=form_data(meeting.slug)).status_code == 303
+    request_event = db.session.scalar(
+        db.select(AuditEvent).filter_by(action="registration.request")
+    )
+    request_key = request_event.after["request_key"]
+    assert request_key
+    # ... and an approval by staff, through its route.
+    approval = staff_client.post(f"/admin/inscriptions/{waiting.id}/valider")
+    assert approval.status_code == 303
+    camille = db.session.scalar(db.select(Person).filter_by(last_name="Durand"))
+    registration = db.session.get(Registration, waiting.id)
+    assert registration.state is S.SEATED
+
+    html = staff_client.get("/admin/journal").get_data(as_text=True)
+    rows = _journal_rows(html)
+    # Sentences, with each person's name linked to their page and each meeting to its list.
+    assert "Inscription validée : " in rows
+    assert f'<a href="/admin/personnes/{waiting.person_id}">Dominique Lefèvre</a>' in rows
+    assert f'<a href="/admin/seances/{moderated.id}/inscriptions">« Budget participatif »' in rows
+    assert "Demande d’inscription envoyée : " in rows
+    assert f'<a href="/admin/personnes/{camille.id}">Camille Durand</a>' in rows
+    assert f'<a href="/admin/seances/{meeting.id}/inscriptions">« L’eau potable en régie »' in rows
+    # States in French, before and after.
+    assert '<span class="kv__key">État</span> : À valider → Place attribuée' in rows
+    # Nothing a developer would write, and never the live token.
+    for raw in ("registration.approve", "registration.request", "pending_approval", "seated"):
+        assert raw not in rows
+    assert "n° " not in rows and "request_key" not in rows
+    assert request_key not in html
+    # The filters name actions and objects in French too (their values stay the stored ones).
+    assert '<option value="registration.approve">Inscription validée</option>' in html
+    assert '<option value="registration">Inscription</option>' in html
+
+
+def test_the_audit_log_tells_rows_it_does_not_know_in_french(staff_client, create_meeting):
+    """A writer added later (unknown action, unknown fields, a secret) still reads sanely."""
+    meeting = create_meeting(title="Mobilités rurales")
+    audit.record(
+        None,
+        "meeting.relocate",
+        meeting,
+        before={"room": "A"},
+        after={"room": "B", "access_token": "s3cr3t-t0ken"},
+    )
+    db.session.commit()
+    rows = _journal_rows(staff_client.get("/admin/journal").get_data(as_text=True))
+    assert "Séance modifiée : " in rows and "« Mobilités rurales »" in rows
+    assert "Le site (automatique)" in rows
+    assert "room</span> : A → B" in rows
+    assert "s3cr3t-t0ken" not in rows

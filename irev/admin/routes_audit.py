@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import render_template, request
 
-from irev.admin import bp
+from irev.admin import audit_text, bp
 from irev.extensions import db
 from irev.services import audit as audit_log
 
@@ -50,7 +50,8 @@ def audit():
     return render_template(
         "admin/audit.html",
         page=page,
+        events=audit_text.describe(page.items),
         filters=filters,
-        actions=actions,
-        objects=objects,
+        actions=[(a, audit_text.action_label(a)) for a in actions],
+        objects=[(o, audit_text.object_label(o)) for o in objects],
     )

@@ -82,7 +82,7 @@ class Freshness:
 
 def init_app(app: Flask) -> None:
     """Create the app's freshness counter (in the gunicorn master) and watch every commit."""
-    app.extensions[FRESHNESS] = Freshness(app.config.get("IREV_CACHE_SECONDS", 1.0))
+    app.extensions[FRESHNESS] = Freshness(app.config["IREV_CACHE_SECONDS"])
     _watch_commits()
 
 

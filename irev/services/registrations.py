@@ -77,7 +77,6 @@ class RequestResult:
     request_key: str | None
     requested: list[Registration] = field(default_factory=list)
     already: list[Registration] = field(default_factory=list)
-    email_queued: bool = False
 
 
 class RegistrationError(ValueError):
@@ -411,9 +410,9 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
         result.request_key = key
         # A new person's open request is exactly what was inserted above.
         pending = result.requested if created else None
-        result.email_queued = _send_request(person, key, result, now, pending)
+        _send_request(person, key, result, now, pending)
     else:
-        result.email_queued = _send_already(person, result.already, now)
+        _send_already(person, result.already, now)
     audit.record(
         None,
         "registration.request",

@@ -1,14 +1,27 @@
-"""iCalendar files (RFC 5545) for meetings: one stable UID per meeting, never the video link."""
+"""iCalendar files (RFC 5545) for meetings: one stable UID per meeting.
+
+The video link is never in a public calendar: only the attachment of a message that gives the
+link to a seated registrant carries it (irev.notifications decides who that is).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from functools import lru_cache
+from email.utils import parseaddr
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from icalendar import Calendar, Event, Timezone, vCalAddress, vText
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vText,
+)
 
 from irev.dates import PARIS
 from irev.models import Meeting, MeetingMode, utcnow
@@ -42,9 +55,19 @@ def content_type(method: str = "PUBLISH") -> str:
 
 
 def meeting_calendar(
-    meetings: Iterable[Meeting], *, method: str = "PUBLISH", name: str | None = None
+    meetings: Iterable[Meeting],
+    *,
+    method: str = "PUBLISH",
+    name: str | None = None,
+    sequence_offset: int = 0,
+    video: dict[str, Any] | None = None,
 ) -> bytes:
-    """Return a VCALENDAR with one VEVENT per meeting (CANCEL marks every event cancelled)."""
+    """Return a VCALENDAR with one VEVENT per meeting (CANCEL marks every event cancelled).
+
+    sequence_offset is added to the meeting's SEQUENCE (a personal cancellation must outrank
+    the PUBLISH its person received); video holds the connection details for a seated
+    registrant's own copy (url, meeting_id, passcode), never given for a public feed.
+    """
     if method not in METHODS:
         raise ValueError(f"unsupported iTIP method: {method}")
     meetings = list(meetings)
@@ -61,27 +84,36 @@ def meeting_calendar(
         calendar.add("refresh-interval", dt.timedelta(hours=12), parameters={"VALUE": "DURATION"})
         calendar.add("x-published-ttl", "PT12H")
     if meetings:
-        first = min(m.starts_at for m in meetings).astimezone(PARIS).year
-        last = max(m.ends_at for m in meetings).astimezone(PARIS).year
-        calendar.add_component(_paris_timezone(first, last))
+        calendar.add_component(paris_timezone())
     stamp = utcnow().replace(microsecond=0)
     for meeting in meetings:
-        calendar.add_component(_event(meeting, stamp, cancelled=method == "CANCEL"))
+        sequence = (meeting.sequence or 0) + sequence_offset
+        calendar.add_component(
+            _event(meeting, stamp, cancelled=method == "CANCEL", video=video, sequence=sequence)
+        )
     return calendar.to_ical()
 
 
-def _event(meeting: Meeting, stamp: dt.datetime, *, cancelled: bool) -> Event:
+def _event(
+    meeting: Meeting,
+    stamp: dt.datetime,
+    *,
+    cancelled: bool,
+    video: dict[str, Any] | None,
+    sequence: int,
+) -> Event:
     """Build the VEVENT of one meeting."""
     cancelled = cancelled or meeting.is_cancelled
+    video = None if cancelled else video
     event = Event()
     event.add("uid", meeting_uid(meeting))
     event.add("dtstamp", stamp)
-    event.add("sequence", meeting.sequence or 0)
+    event.add("sequence", sequence)
     event.add("dtstart", meeting.starts_at.astimezone(PARIS))
     event.add("dtend", meeting.ends_at.astimezone(PARIS))
     event.add("summary", _summary(meeting, cancelled=cancelled))
-    event.add("description", _description(meeting, cancelled=cancelled))
-    event.add("location", _location(meeting))
+    event.add("description", _description(meeting, cancelled=cancelled, video=video))
+    event.add("location", _location(meeting, video=video))
     event.add("url", meeting_page_url(meeting), parameters={"VALUE": "URI"})
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
@@ -89,7 +121,7 @@ def _event(meeting: Meeting, stamp: dt.datetime, *, cancelled: bool) -> Event:
         event.add("created", meeting.created_at.replace(microsecond=0))
     if meeting.updated_at:
         event.add("last-modified", meeting.updated_at.replace(microsecond=0))
-    event.add("organizer", _organizer(meeting))
+    event.add("organizer", _organizer())
     return event
 
 
@@ -100,7 +132,7 @@ def _summary(meeting: Meeting, *, cancelled: bool) -> str:
     return f"ANNULÉE – {summary}" if cancelled else summary
 
 
-def _description(meeting: Meeting, *, cancelled: bool) -> str:
+def _description(meeting: Meeting, *, cancelled: bool, video: dict[str, Any] | None) -> str:
     """Return the plain-text description: topic, speakers, partners, page address."""
     parts: list[str] = []
     if cancelled:
@@ -114,34 +146,83 @@ def _description(meeting: Meeting, *, cancelled: bool) -> str:
         parts.append("Avec " + ", ".join(speaker_text(s) for s in meeting.speakers) + ".")
     if meeting.partners:
         parts.append("Partenariat : " + ", ".join(meeting.partners) + ".")
-    if meeting.mode is MeetingMode.VIDEO:
+    if video:
+        parts.append(_video_text(video))
+    elif meeting.mode is MeetingMode.VIDEO:
         parts.append("Le lien de visioconférence est envoyé par courriel aux personnes inscrites.")
     parts.append(f"Informations et inscription : {meeting_page_url(meeting)}")
     return "\n\n".join(parts)
 
 
-def _location(meeting: Meeting) -> str:
-    """Return the address, or say it happens by video (never the link itself)."""
+def _video_text(video: dict[str, Any]) -> str:
+    """Return the connection details as the seated registrant's e-mail gives them."""
+    lines = ["Pour rejoindre la séance en visioconférence (Zoom) :", f"- lien : {video['url']}"]
+    if video.get("meeting_id"):
+        lines.append(f"- ID de réunion : {video['meeting_id']}")
+    if video.get("passcode"):
+        lines.append(f"- code secret : {video['passcode']}")
+    lines.append("Ce lien vous est destiné personnellement : merci de ne pas le diffuser.")
+    return "\n".join(lines)
+
+
+def _location(meeting: Meeting, *, video: dict[str, Any] | None) -> str:
+    """Return the address, or the video link for its seated registrant, or say it is by video."""
     if meeting.mode is MeetingMode.ON_SITE and meeting.address:
         return meeting.address
+    if video:
+        return str(video["url"])
     return VIDEO_LOCATION
 
 
-def _organizer(meeting: Meeting) -> vCalAddress:
-    """Return IREV as ORGANIZER (RFC 5546 asks for one in PUBLISH and CANCEL)."""
-    programme = meeting.programme
-    email = programme.contact_email or current_app.config.get("MAIL_REPLY_TO") or ""
+def _organizer() -> vCalAddress:
+    """Return IREV as ORGANIZER: the From address of the site's e-mails, in every calendar.
+
+    RFC 5546 asks for an ORGANIZER in PUBLISH and CANCEL, and mail clients act on a CANCEL only
+    when it comes from the organizer (RFC 6047 section 3): the same address as From.
+    """
+    name, email = parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))
     organizer = vCalAddress(f"mailto:{email}")
-    organizer.params["cn"] = vText("IREV – Rencontres des élus")
+    organizer.params["cn"] = vText(name or "IREV – Rencontres des élus")
     return organizer
 
 
-@lru_cache(maxsize=16)
-def _paris_timezone(first_year: int, last_year: int) -> Timezone:
-    """Return the Europe/Paris VTIMEZONE covering the given years (built from tzdata, cached)."""
-    return Timezone.from_tzid(
-        TZID, first_date=dt.date(first_year - 1, 1, 1), last_date=dt.date(last_year + 1, 12, 31)
+def paris_timezone() -> Timezone:
+    """Return the Europe/Paris VTIMEZONE in its yearly-rule form, as the tz database publishes it.
+
+    One DAYLIGHT and one STANDARD with a yearly RRULE (last Sunday of March at 02:00, last
+    Sunday of October at 03:00 local time): every client reads this form the same way. The
+    dated form icalendar derives from tzdata packs several dates into one RDATE line, which
+    ical.js (Thunderbird) and vobject read only the first of, and writes the March change at
+    03:00 instead of 02:00. The EU rule holds since 1996; meetings are never older.
+    """
+    timezone = Timezone()
+    timezone.add("tzid", TZID)
+    timezone.add("x-lic-location", TZID)
+    timezone.add_component(
+        _observance(TimezoneDaylight(), "CEST", 1, 2, dt.datetime(1970, 3, 29, 2), month=3)
     )
+    timezone.add_component(
+        _observance(TimezoneStandard(), "CET", 2, 1, dt.datetime(1970, 10, 25, 3), month=10)
+    )
+    return timezone
+
+
+def _observance(
+    observance: TimezoneDaylight | TimezoneStandard,
+    name: str,
+    hours_from: int,
+    hours_to: int,
+    start: dt.datetime,
+    *,
+    month: int,
+) -> TimezoneDaylight | TimezoneStandard:
+    """Fill one observance: offsets, local start, and the yearly rule "last Sunday of month"."""
+    observance.add("tzname", name)
+    observance.add("tzoffsetfrom", dt.timedelta(hours=hours_from))
+    observance.add("tzoffsetto", dt.timedelta(hours=hours_to))
+    observance.add("dtstart", start)  # local time, no TZID (RFC 5545 3.6.5)
+    observance.add("rrule", {"freq": "YEARLY", "bymonth": month, "byday": "-1SU"})
+    return observance
 
 
 def _host() -> str:

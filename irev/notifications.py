@@ -27,7 +27,7 @@ from irev.models import Meeting, OutboundEmail, Person, Programme, Registration,
 from irev.tokens import make_token
 from irev.urls import base_url, external_url
 
-#: Kinds that carry the meeting as a calendar (METHOD:PUBLISH), per the e-mail contract.
+#: Kinds that carry the meeting as a calendar (METHOD:PUBLISH) when their person has a seat.
 ICS_PUBLISH_KINDS = frozenset(
     {
         "seated_to_registrant",
@@ -37,8 +37,10 @@ ICS_PUBLISH_KINDS = frozenset(
         "meeting_changed_to_registrant",
     }
 )
-#: Kinds that carry a METHOD:CANCEL calendar.
-ICS_CANCEL_KINDS = frozenset({"meeting_cancelled_to_registrant"})
+#: Kinds telling someone their seat ended: a METHOD:CANCEL when they had one (context "was").
+SEAT_ENDED_KINDS = frozenset({"cancelled_to_registrant", "cancelled_by_organiser_to_registrant"})
+#: Kinds that carry a METHOD:CANCEL calendar (to those whose agenda holds the meeting).
+ICS_CANCEL_KINDS = frozenset({"meeting_cancelled_to_registrant", *SEAT_ENDED_KINDS})
 
 #: UTF-8 bodies in quoted-printable: readable in the raw message, 7-bit safe on any server.
 #: (A charset object of our own: Flask-Mail changes the global "utf-8" one to 8-bit bodies.)
@@ -127,6 +129,52 @@ def _addressed_to_person(email: OutboundEmail, person: Person | None) -> bool:
     return person is not None and not email.kind.endswith("_to_staff")
 
 
+def calendar_method(
+    email: OutboundEmail, registration: Registration | None, meeting: Meeting | None
+) -> str | None:
+    """Return which calendar a message carries: "PUBLISH", "CANCEL" or None.
+
+    Only a seat puts a meeting in someone's agenda, so only a seat decides: a seated person
+    gets PUBLISH (with the link when the message gives it), someone waiting or awaiting
+    approval gets no calendar at all, and whoever had a seat gets CANCEL when it ends (their
+    own cancellation, staff's, an erasure) or when the meeting is cancelled. The state that
+    counts is the one at sending, except for an ended seat, whose message recorded "was".
+    """
+    from irev.models import RegistrationState
+
+    if meeting is None or registration is None or registration.meeting_id != meeting.id:
+        return None
+    seated = registration.state is RegistrationState.SEATED
+    if email.kind in ICS_PUBLISH_KINDS:
+        return "PUBLISH" if seated and meeting.is_published else None
+    if email.kind in SEAT_ENDED_KINDS:
+        had_seat = (email.context or {}).get("was") == RegistrationState.SEATED.value
+        return "CANCEL" if had_seat else None
+    if email.kind in ICS_CANCEL_KINDS:
+        return "CANCEL" if seated else None
+    return None
+
+
+def sequence_offset(registration: Registration, method: str, kind: str) -> int:
+    """Return what a person's calendar adds to the meeting's SEQUENCE, so theirs only rises.
+
+    Each earlier registration of the person for the meeting (ended, since only one is active)
+    counts two: its PUBLISH and its CANCEL. The CANCEL that ends a seat adds one more, so it
+    outranks the PUBLISH before it, and a seat taken again later outranks that CANCEL (a client
+    ignores an update whose SEQUENCE is not higher). A cancelled meeting has raised its own.
+    """
+    from sqlalchemy import func, select
+
+    earlier = db.session.scalar(
+        select(func.count(Registration.id)).where(
+            Registration.person_id == registration.person_id,
+            Registration.meeting_id == registration.meeting_id,
+            Registration.id < registration.id,
+        )
+    )
+    return 2 * (earlier or 0) + (1 if method == "CANCEL" and kind in SEAT_ENDED_KINDS else 0)
+
+
 def template_context(email: OutboundEmail) -> dict[str, Any]:
     """Return what the templates of a message see (the e-mail contract)."""
     person = db.session.get(Person, email.person_id) if email.person_id else None
@@ -155,6 +203,7 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     if registration is not None and to_person:
         context["cancel_url"] = cancel_url(registration)
     context["video"] = video_details(email, registration, meeting)
+    context["calendar"] = calendar_method(email, registration, meeting)
     for key, value in (email.context or {}).items():
         context.setdefault(key, value)
     return context
@@ -181,29 +230,34 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
     text = _render_one(f"{email.kind}.txt", context).strip() + "\n"
     html = _render_one(f"{email.kind}.html", context)
     rendered = Rendered(subject=subject, text=text, html=html)
-    meeting = context["meeting"]
-    method = (
-        "PUBLISH"
-        if email.kind in ICS_PUBLISH_KINDS
-        else "CANCEL"
-        if email.kind in ICS_CANCEL_KINDS
-        else None
-    )
-    if meeting is not None and method:
-        rendered.attachments.append(_calendar(meeting, method, ics_cache))
+    method = context["calendar"]
+    if method:
+        rendered.attachments.append(
+            _calendar(email, context["registration"], context["meeting"], method, ics_cache)
+        )
     return rendered
 
 
 def _calendar(
-    meeting: Meeting, method: str, cache: dict | None
+    email: OutboundEmail,
+    registration: Registration,
+    meeting: Meeting,
+    method: str,
+    cache: dict | None,
 ) -> tuple[str, str, str, dict[str, str], bytes]:
-    """Return the meeting's .ics attachment (same UID and SEQUENCE as /seances/<slug>.ics)."""
+    """Return the .ics attachment: the UID of /seances/<slug>.ics, the person's own SEQUENCE.
+
+    A PUBLISH that goes with the video link carries it too (LOCATION and DESCRIPTION): the
+    seated person finds it in their agenda. The public files never hold it.
+    """
     from irev.calendars import meeting_calendar
 
-    key = (meeting.id, meeting.sequence, method)
+    video = video_details(email, registration, meeting) if method == "PUBLISH" else None
+    offset = sequence_offset(registration, method, email.kind)
+    key = (meeting.id, meeting.sequence, method, offset, tuple(sorted((video or {}).items())))
     data = cache.get(key) if cache is not None else None
     if data is None:
-        data = meeting_calendar([meeting], method=method)
+        data = meeting_calendar([meeting], method=method, sequence_offset=offset, video=video)
         if cache is not None:
             cache[key] = data
     filename = f"{meeting.slug}.ics" if method == "PUBLISH" else f"{meeting.slug}-annulation.ics"

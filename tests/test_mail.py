@@ -97,7 +97,8 @@ def test_video_link_message_as_received(
     assert '<html lang="fr">' in html
     assert "<img" not in html.lower()
 
-    # the calendar: same UID and SEQUENCE as the public .ics, Paris times, no video link
+    # the calendar: same UID and SEQUENCE as the public .ics, Paris times, and the seated
+    # person's own copy carries the link (the public files never do: tests/test_calendars.py)
     assert attachments == [calendar_part]
     assert calendar_part.get_content_type() == "text/calendar"
     assert calendar_part.get_param("method") == "PUBLISH"
@@ -109,7 +110,9 @@ def test_video_link_message_as_received(
     assert event["DTSTART"].dt == meeting.starts_at
     assert event["DTSTART"].params["TZID"] == "Europe/Paris"
     assert ics.walk("VTIMEZONE")
-    assert meeting.video_url.encode() not in calendar_part.get_payload(decode=True)
+    assert str(event["LOCATION"]) == meeting.video_url
+    assert meeting.video_url in str(event["DESCRIPTION"])
+    assert meeting.video_passcode in str(event["DESCRIPTION"])
 
     # the links: signed for the right person and registration
     manage = next(line for line in text.splitlines() if "/inscription/gerer/" in line)

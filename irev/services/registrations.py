@@ -659,7 +659,12 @@ def cancel_registration(
     registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
     registration.reason = reason.strip()
     if by_organiser:
-        _notify("cancelled_by_organiser_to_registrant", registration, reason=registration.reason)
+        _notify(
+            "cancelled_by_organiser_to_registrant",
+            registration,
+            reason=registration.reason,
+            was=before.value,
+        )
     elif before is not S.REQUESTED:
         _notify("cancelled_to_registrant", registration, was=before.value)
     _record_move(actor, "registration.cancel", registration, before)

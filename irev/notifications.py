@@ -27,15 +27,11 @@ from irev.models import Meeting, OutboundEmail, Person, Programme, Registration,
 from irev.tokens import make_token
 from irev.urls import base_url, external_url
 
+#: Kinds that announce a seat: their calendar (METHOD:PUBLISH) goes with what they say.
+SEAT_KINDS = frozenset({"seated_to_registrant", "promoted_to_registrant", "approved_to_registrant"})
 #: Kinds that carry the meeting as a calendar (METHOD:PUBLISH) when their person has a seat.
 ICS_PUBLISH_KINDS = frozenset(
-    {
-        "seated_to_registrant",
-        "promoted_to_registrant",
-        "approved_to_registrant",
-        "video_link_to_registrant",
-        "meeting_changed_to_registrant",
-    }
+    {*SEAT_KINDS, "video_link_to_registrant", "meeting_changed_to_registrant"}
 )
 #: Kinds telling someone their seat ended: a METHOD:CANCEL when they had one (context "was").
 SEAT_ENDED_KINDS = frozenset({"cancelled_to_registrant", "cancelled_by_organiser_to_registrant"})
@@ -137,14 +133,20 @@ def calendar_method(
     Only a seat puts a meeting in someone's agenda, so only a seat decides: a seated person
     gets PUBLISH (with the link when the message gives it), someone waiting or awaiting
     approval gets no calendar at all, and whoever had a seat gets CANCEL when it ends (their
-    own cancellation, staff's, an erasure) or when the meeting is cancelled. The state that
-    counts is the one at sending, except for an ended seat, whose message recorded "was".
+    own cancellation, staff's, an erasure) or when the meeting is cancelled.
+
+    Each calendar goes with what its message says: a message announcing a seat carries the
+    seat's PUBLISH even if the seat ended before the worker sent it (the CANCEL follows, in
+    order), a message ending a seat carries the CANCEL the seat it recorded ("was") calls for,
+    and the messages about the meeting (link, change, cancellation) follow the seat as it is.
     """
     from irev.models import RegistrationState
 
     if meeting is None or registration is None or registration.meeting_id != meeting.id:
         return None
     seated = registration.state is RegistrationState.SEATED
+    if email.kind in SEAT_KINDS:
+        return "PUBLISH" if meeting.is_published else None
     if email.kind in ICS_PUBLISH_KINDS:
         return "PUBLISH" if seated and meeting.is_published else None
     if email.kind in SEAT_ENDED_KINDS:

@@ -86,6 +86,28 @@ def test_times_carry_the_paris_tzid_with_a_matching_vtimezone(create_meeting):
     assert datetime(2023, 7, 5, 17, tzinfo=described).utcoffset() == timedelta(hours=2)
 
 
+def test_the_vtimezone_is_the_yearly_rule_form_every_client_reads(create_meeting):
+    # One DAYLIGHT and one STANDARD, each a yearly rule, as the tz database publishes
+    # Europe/Paris: no RDATE list (ical.js and vobject read only its first date), and the
+    # March change at 02:00 local time.
+    body = meeting_calendar([create_meeting()]).decode()
+    [timezone] = parse(body.encode()).walk("VTIMEZONE")
+    observances = {sub.name: sub for sub in timezone.subcomponents}
+    assert sorted(observances) == ["DAYLIGHT", "STANDARD"]
+    assert "RDATE" not in body
+    expected = {
+        "DAYLIGHT": ("19700329T020000", "+0100", "+0200", "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3"),
+        "STANDARD": ("19701025T030000", "+0200", "+0100", "FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10"),
+    }
+    for name, (start, offset_from, offset_to, rule) in expected.items():
+        sub = observances[name]
+        assert sub["DTSTART"].to_ical().decode() == start
+        assert "TZID" not in sub["DTSTART"].params  # local time, as RFC 5545 asks
+        assert str(sub["TZOFFSETFROM"].to_ical()) == offset_from
+        assert str(sub["TZOFFSETTO"].to_ical()) == offset_to
+        assert sub["RRULE"].to_ical().decode() == rule
+
+
 def test_one_vtimezone_for_many_meetings(create_programme, create_meeting):
     programme = create_programme()
     meetings = [
@@ -321,3 +343,36 @@ def test_calendar_routes_answer_404_for_drafts_and_unknown_meetings(client, crea
 
 def test_programme_calendar_without_a_programme_is_404(client):
     assert client.get("/calendrier.ics").status_code == 404
+
+
+def test_public_calendars_never_carry_the_video_link(client, create_programme, create_meeting):
+    programme = create_programme(year=2100)
+    meeting = create_meeting(
+        programme=programme,
+        video_url="https://zoom.example/j/98765432100?pwd=secret",
+        video_meeting_id="987 6543 2100",
+        video_passcode="Xy7secret",
+    )
+    db.session.commit()
+    for path in ("/calendrier.ics", f"/seances/{meeting.slug}.ics"):
+        response = client.get(path)
+        assert response.status_code == 200
+        unfolded = response.data.replace(b"\r\n ", b"")
+        for secret in (b"zoom.example", b"98765432100", b"987 6543 2100", b"Xy7secret"):
+            assert secret not in unfolded, path
+        assert str(only_event(response.data)["LOCATION"]) == VIDEO_LOCATION
+
+
+def test_a_seated_copy_carries_the_link_and_a_personal_cancel_outranks_it(create_meeting):
+    meeting = create_meeting(video_passcode="Xy7secret")
+    video = {"url": meeting.video_url, "meeting_id": "987 6543 2100", "passcode": "Xy7secret"}
+    own = only_event(meeting_calendar([meeting], video=video))
+    assert str(own["LOCATION"]) == meeting.video_url
+    assert meeting.video_url in str(own["DESCRIPTION"]) and "Xy7secret" in str(own["DESCRIPTION"])
+    assert str(own["URL"]).endswith(f"/seances/{meeting.slug}")
+    cancel = only_event(
+        meeting_calendar([meeting], method="CANCEL", sequence_offset=1, video=video)
+    )
+    assert int(cancel["SEQUENCE"]) == int(own["SEQUENCE"]) + 1
+    assert cancel["STATUS"] == "CANCELLED" and str(cancel["UID"]) == str(own["UID"])
+    assert b"Xy7secret" not in meeting_calendar([meeting], method="CANCEL", video=video)

@@ -27,7 +27,7 @@ import pytest
 from irev.calendars import meeting_uid
 from irev.extensions import db
 from irev.models import MeetingStatus, OutboundEmail, RegistrationState, utcnow
-from irev.services import outbox, registrations
+from irev.services import outbox, registrations, sending
 from tests import factories
 
 S = RegistrationState
@@ -252,7 +252,7 @@ def test_every_e_mail_attachment_is_read_right_around_the_changes_of_time(
             )
     db.session.commit()
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.sent == len(smtp_server.received) and report.failed == report.skipped == 0
     by_kind = received_calendars(smtp_server)
@@ -332,12 +332,12 @@ def test_a_time_change_sends_no_calendar_to_someone_without_a_seat(app, smtp_ser
             registration=registration,
         )
     db.session.commit()
-    outbox.send_pending()
+    sending.send_pending()
 
     meeting.starts_at += timedelta(hours=1)
     meeting.ends_at += timedelta(hours=1)
     db.session.commit()
-    report = outbox.run_pass()
+    report = sending.run_pass()
 
     assert report.queued == 2
     [_, (method, calendar)] = attachments_to(smtp_server, seated.person.email)
@@ -366,7 +366,7 @@ def test_promotion_then_own_cancellation_then_a_new_seat_keep_one_uid_and_rising
     registrations.add_meetings(person, [meeting], None)  # seated again
     db.session.commit()
 
-    report = outbox.send_pending()
+    report = sending.send_pending()
 
     assert report.failed == 0
     mine = db.select(OutboundEmail).filter_by(person_id=person.id).order_by(OutboundEmail.id)
@@ -401,7 +401,7 @@ def test_cancellation_by_staff_sends_a_cancel_from_the_organizer(app, smtp_serve
         registrations.cancel_registration(registration, None, by_organiser=True, reason="Doublon")
     db.session.commit()
 
-    outbox.send_pending()
+    sending.send_pending()
 
     [received] = smtp_server.to(seated.person.email)
     [(method, calendar)] = attachments_to(smtp_server, seated.person.email)
@@ -428,7 +428,7 @@ def test_the_video_link_message_carries_the_link_in_its_calendar(
     seated = factories.create_registration(meeting, state=S.SEATED)
     db.session.commit()
 
-    outbox.run_pass()
+    sending.run_pass()
 
     [received] = smtp_server.to(seated.person.email)
     [part] = list(received.message.iter_attachments())

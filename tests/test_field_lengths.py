@@ -24,7 +24,7 @@ from irev.models import (
     utcnow,
 )
 from irev.registration import forms as public_forms
-from irev.services import outbox
+from irev.services import sending
 from tests import factories
 from tests.registration_support import confirm_path, form_data
 
@@ -97,7 +97,7 @@ def test_the_recipient_name_holds_both_names_at_their_maximum():
 def assert_every_email_built() -> None:
     """Build every queued message (capture mode) and check none failed."""
     db.session.commit()
-    report = outbox.send_pending()
+    report = sending.send_pending()
     assert not report.errors
     db.session.expire_all()
     statuses = {e.kind: e.status for e in db.session.scalars(db.select(OutboundEmail))}

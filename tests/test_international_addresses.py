@@ -12,7 +12,7 @@ import pytest
 from irev import mime
 from irev.extensions import db
 from irev.models import EmailStatus, OutboundEmail, Person, Registration
-from irev.services import outbox
+from irev.services import sending
 from tests import factories
 from tests.registration_support import confirm_path, counts, form_data
 
@@ -50,7 +50,7 @@ def test_wire_address_refuses_what_it_cannot_carry(address):
 def delivered(smtp_server) -> list:
     """Run the worker once and return what the server received."""
     db.session.commit()
-    report = outbox.send_pending()
+    report = sending.send_pending()
     assert not report.errors
     return smtp_server.received
 

@@ -42,7 +42,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     sessions.init_app(app)
 
     import irev.models  # noqa: F401  (registers the tables on the metadata)
-    from irev import cli, errors, security, templating
+    from irev import cli, errors, request_guards, security, templating
 
     templating.init_app(app)
     from irev.services import cache
@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    request_guards.init_app(app)  # before the blueprints: their rules use its int converter
     _register_blueprints(app)
 
     from irev import response_cache

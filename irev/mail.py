@@ -17,6 +17,7 @@ from typing import Protocol
 from flask import current_app
 
 from irev.extensions import mail
+from irev.mime import HeaderError, wire_address
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,10 @@ class SmtpTransport:
         """
         host = self.host
         try:
+            address = wire_address(recipient)
+        except HeaderError as error:  # permanent: the same address is refused every time
+            raise MessageRefused(553, str(error)) from error
+        try:
             host.ehlo_or_helo_if_needed()
             options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
             code, detail = host.mail(self.envelope_from, options)
@@ -99,7 +104,7 @@ class SmtpTransport:
                 self._reset(code)
                 # Every message of the batch would meet the same refusal: the batch waits.
                 raise ConnectionFailed(f"expéditeur refusé : {code}")
-            code, detail = host.rcpt(recipient)
+            code, detail = host.rcpt(address)
             if code not in (250, 251):
                 self._reset(code)
                 raise MessageRefused(code, _text(detail))

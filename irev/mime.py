@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from email.utils import encode_rfc2231, formataddr
 from functools import lru_cache
 
+import idna
+
 CRLF = "\r\n"
 #: UTF-8 bytes per encoded word: "=?utf-8?b?" + 52 base64 characters + "?=" is 64 characters,
 #: so that even the first word, after "Subject: ", keeps its line within 76.
@@ -86,11 +88,31 @@ def _fold_ascii(name: str, value: str, width: int = 78) -> str:
     return f"{CRLF} ".join(lines)
 
 
-def mailbox(name: str, address: str) -> str:
-    """Return "Name <address>" for an address header; a non-ASCII name becomes encoded words."""
+@lru_cache(maxsize=256)
+def wire_address(address: str) -> str:
+    """Return an address as SMTP and headers carry it: an internationalised domain in ASCII.
+
+    mairie-exämple.fr becomes xn--mairie-exmple-jfb.fr (IDNA 2008 with UTS 46 mapping, as
+    email-validator checks it). A non-ASCII part before the @ would need SMTPUTF8, which the
+    forms refuse: such an address raises HeaderError instead of leaving half-encoded.
+    """
     address = header_value(address.strip())
     if not address or any(ch.isspace() for ch in address) or address.count("@") != 1:
         raise HeaderError("adresse e-mail invalide dans un en-tête")
+    if address.isascii():
+        return address
+    local, domain = address.split("@")
+    if not local.isascii():
+        raise HeaderError("adresse e-mail non ASCII avant @ (SMTPUTF8 non pris en charge)")
+    try:
+        return f"{local}@{idna.encode(domain, uts46=True).decode('ascii')}"
+    except idna.IDNAError as error:
+        raise HeaderError("domaine internationalisé invalide dans une adresse") from error
+
+
+def mailbox(name: str, address: str) -> str:
+    """Return "Name <address>" for an address header; a non-ASCII name becomes encoded words."""
+    address = wire_address(address)
     name = " ".join(str(name).split())  # user text: line breaks become spaces
     if not name:
         return address

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from irev.extensions import db
-from irev.models import Person, RegistrationState, utcnow
+from irev.models import OutboundEmail, Person, RegistrationState, utcnow
 from irev.notifications import manage_url, render
 from irev.tokens import make_token
 from tests.registration_support import (
@@ -448,3 +450,282 @@ def test_confirming_after_the_meeting_started_reports_it(client, meetings):
     assert "Les inscriptions à cette séance sont closes." in response.get_data(as_text=True)
     assert registrations() == []
     assert fresh(meetings["open"]).seats_taken == 0
+
+
+# --- one table of bad-input classes, over every rule of the URL map --------------------------
+#
+# Each class is applied to every rule of app.url_map (GET and POST), with a signed-in staff
+# client (public pages do not mind it). Each answer must be below 500, a 4xx must be French,
+# and a refused request saves nothing. NUL never reaches a stored text.
+
+HUGE = "9" * 23  # past 64 bits
+NUL = "a\x00b"
+ENGLISH = ("Bad Request", "Not Found", "Internal Server Error", "Method Not Allowed", "Not a valid")
+FRENCH_MARKERS = ("é", "è", "à", "ç", "ê", "’", "'")
+QUERY_KEYS = (
+    "q", "page", "etat", "departement", "mandat", "programme", "id", "numero", "action",
+    "acteur", "objet", "du", "au", "next", "retour", "seance", "dernier",
+)  # fmt: skip
+#: Destructive or session-ending rules go last, so that the others meet the rows they expect.
+LAST = ("admin.person_erase", "admin.meeting_cancel", "registration.cancel_everything",
+        "admin.sign_out")  # fmt: skip
+
+
+def valid_fields(world) -> dict:
+    """Return plausible values for every field of every form of the site (unknown are ignored)."""
+    return {
+        **form_data(world["meeting"].slug, email="nouvelle.personne@ville.example"),
+        "title": "Un titre",
+        "topic_announced": "y",
+        "day": "2031-03-27",
+        "start": "17:00",
+        "end": "19:00",
+        "mode": "video",
+        "capacity": "80",
+        "approval_mode": "automatic",
+        "video_url": "https://zoom.example/j/1",
+        "retention_months": "12",
+        "contact_email": "contact@irev.fr",
+        "reason": "Un motif",
+        "password": "une phrase de passe",
+        "action": "valider",
+        "ids": [str(world["registration"].id)],
+        f"presence-{world['past_registration'].id}": "present",
+        "retour": "/admin/",
+        "champ": "first_name",
+    }
+
+
+def with_each_value(data: dict, change) -> dict:
+    """Return data with change() applied to every value (and to each item of a list)."""
+    return {
+        key: [change(v) for v in value] if isinstance(value, list) else change(value)
+        for key, value in data.items()
+    }
+
+
+def nul_inside(value: str) -> str:
+    """Return value with a NUL character in its middle."""
+    middle = len(value) // 2
+    return f"{value[:middle]}\x00{value[middle:]}"
+
+
+# Each class: name -> function(world, rule, method) returning a list of (path values, query,
+# form) variants, or [] when the class does not apply to that rule and method.
+def _nul_path(world, rule, method):
+    strings = [a for a in rule.arguments if not isinstance(rule._converters[a], IntegerConverter)]
+    if not strings:
+        return [({}, {}, None, "%00")]
+    return [({name: NUL}, {}, None, "") for name in strings]
+
+
+def _nul_query(world, rule, method):
+    query = {key: NUL for key in QUERY_KEYS}
+    return [({}, query, None, ""), ({}, {"\x00": "x"}, None, "")]
+
+
+def _nul_form(world, rule, method):
+    if method != "POST":
+        return []
+    valid = valid_fields(world)
+    return [
+        ({}, {}, with_each_value(valid, nul_inside), ""),
+        ({}, {}, {**valid, "champ\x00": "x"}, ""),
+        *[({}, {}, {**valid, key: nul_inside(str(valid[key]))}, "") for key in (
+            "first_name", "email", "title", "q", "accessibility_needs", "password", "reason"
+        ) if key in valid],
+    ]  # fmt: skip
+
+
+def _huge_path(world, rule, method):
+    ints = [a for a in rule.arguments if isinstance(rule._converters[a], IntegerConverter)]
+    return [({name: HUGE}, {}, None, "") for name in ints]
+
+
+def _huge_query(world, rule, method):
+    keys = ("page", "programme", "id", "numero")
+    return [({}, dict.fromkeys(keys, value), None, "") for value in (HUGE, "²", "-1", "١٢")]
+
+
+def _huge_form(world, rule, method):
+    if method != "POST":
+        return []
+    valid = valid_fields(world)
+    return [
+        ({}, {}, {**valid, "ids": [HUGE, "²", "-1", "١"], f"presence-{HUGE}": "present",
+                  "presence-²": "present", "capacity": HUGE, "retention_months": HUGE}, ""),
+    ]  # fmt: skip
+
+
+#: Optional fields of the forms: a script or an old page may leave them out altogether.
+OPTIONAL_FIELDS = (
+    "phone", "accessibility_needs", "website", "address", "description", "speakers",
+    "partners", "video_url", "video_meeting_id", "video_passcode", "registration_opens_at",
+    "registration_closes_at", "audience", "format_line", "introduction", "planned_topics",
+    "contact_name", "contact_role", "contact_email", "contact_phone", "reason", "topic_announced",
+)  # fmt: skip
+
+
+def _absent_fields(world, rule, method):
+    if method != "POST":
+        return []
+    valid = valid_fields(world)
+    without = {k: v for k, v in valid.items() if k not in OPTIONAL_FIELDS}
+    return [({}, {}, {}, ""), ({}, {}, without, "")]
+
+
+def _dates(world, rule, method):
+    if method != "POST":
+        return []
+    valid = valid_fields(world)
+    return [
+        ({}, {}, {**valid, "day": day, "registration_opens_at": f"{day}T09:00",
+                  "registration_closes_at": f"{day}T10:00"}, "")
+        for day in ("0001-01-01", "9999-12-31")
+    ]  # fmt: skip
+
+
+def _international_email(world, rule, method):
+    if method != "POST":
+        return []
+    valid = valid_fields(world)
+    return [
+        ({}, {}, {**valid, "email": "josé@example.org", "contact_email": "josé@example.org"}, "")
+    ]
+
+
+BAD_INPUT_CLASSES = {
+    "NUL dans le chemin": _nul_path,
+    "NUL dans la requête": _nul_query,
+    "NUL dans le formulaire": _nul_form,
+    "entier géant dans le chemin": _huge_path,
+    "entier géant dans la requête": _huge_query,
+    "entier géant dans le formulaire": _huge_form,
+    "champs facultatifs absents": _absent_fields,
+    "dates hors limites": _dates,
+    "adresse non ASCII": _international_email,
+}
+
+
+@pytest.fixture
+def world(app, staff_client, client):
+    """Rows every rule can name: a programme, meetings, a person, registrations, an e-mail."""
+    from irev.notifications import cancel_url
+    from irev.services import outbox as outbox_service
+    from tests import factories
+
+    meetings = season()
+    person = factories.create_person(email="personne@ville.example")
+    registration = factories.create_registration(meeting=meetings["open"], person=person)
+    past_registration = factories.create_registration(meeting=meetings["past"], person=person)
+    outbox_service.enqueue(
+        "seated_to_registrant", person.email, dedupe_key="test:world", registration=registration
+    )
+    db.session.commit()
+    client.post("/inscription", data=form_data("seance-ouverte"))
+    return {
+        "meeting": meetings["open"],
+        "past": meetings["past"],
+        "person": person,
+        "registration": registration,
+        "past_registration": past_registration,
+        "email": db.session.scalar(db.select(OutboundEmail)),
+        "manage": path_of(manage_url(person)).rsplit("/", 1)[1],
+        "confirm": confirm_path().rsplit("/", 1)[1],
+        "cancel": path_of(cancel_url(registration)).rsplit("/", 1)[1],
+    }
+
+
+def rule_values(world, rule) -> dict:
+    """Return valid values for the arguments of a rule."""
+    token = {
+        "registration.confirm": "confirm",
+        "registration.confirm_post": "confirm",
+        "registration.cancel_link": "cancel",
+    }.get(rule.endpoint, "manage")
+    meeting = world["past"] if rule.endpoint == "admin.attendance" else world["meeting"]
+    values = {
+        "meeting_id": meeting.id,
+        "registration_id": world["registration"].id,
+        "person_id": world["person"].id,
+        "email_id": world["email"].id,
+        "programme_id": world["meeting"].programme_id,
+        "slug": world["meeting"].slug,
+        "fmt": "csv",
+        "token": world[token],
+    }
+    return {name: values[name] for name in rule.arguments}
+
+
+def stored_state() -> dict:
+    """Return the row count of every table."""
+    return {
+        table.name: db.session.scalar(db.select(db.func.count()).select_from(table))
+        for table in db.metadata.sorted_tables
+    }
+
+
+def stored_nul() -> list[str]:
+    """Return table.column for every stored text holding a NUL character."""
+    found = []
+    for table in db.metadata.sorted_tables:
+        for column in table.columns:
+            if isinstance(column.type, db.String):
+                rows = db.session.execute(db.select(column).where(column.is_not(None))).scalars()
+                if any("\x00" in str(value) for value in rows):
+                    found.append(f"{table.name}.{column.name}")
+    return found
+
+
+def build_path(rule, values: dict, suffix: str) -> str:
+    """Return the path of rule with values (quoted, NUL included), plus a raw suffix."""
+    from urllib.parse import quote
+
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(rf"<(?:\w+:)?{name}>", quote(str(value), safe=""), path)
+    return path + suffix
+
+
+def is_french(html: str) -> bool:
+    """Return True for a body written in French (and free of Werkzeug's English pages)."""
+    return any(m in html for m in FRENCH_MARKERS) and not any(e in html for e in ENGLISH)
+
+
+@pytest.mark.parametrize("bad_class", list(BAD_INPUT_CLASSES))
+def test_every_rule_survives_every_class_of_bad_input(app, staff_client, world, bad_class):
+    from tests.admin_helpers import sign_in
+
+    make_variants = BAD_INPUT_CLASSES[bad_class]
+    rules = sorted(
+        (r for r in app.url_map.iter_rules() if r.endpoint != "static"),
+        key=lambda r: (r.endpoint in LAST, LAST.index(r.endpoint) if r.endpoint in LAST else 0),
+    )
+    failures, tried = [], 0
+    for rule in rules:
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            for changes, query, form, suffix in make_variants(world, rule, method):
+                values = {**rule_values(world, rule), **changes}
+                path = build_path(rule, values, suffix)
+                before = stored_state()
+                response = staff_client.open(
+                    path, method=method, query_string=query, data=form or {}
+                )
+                tried += 1
+                html = response.get_data(as_text=True)
+                label = f"{method} {rule.endpoint} {path[:60]!r} {sorted(query)[:3]}"
+                if response.status_code >= 500:
+                    failures.append(f"{label}: {response.status_code}")
+                elif response.status_code >= 400:
+                    if not is_french(html):
+                        failures.append(f"{label}: {response.status_code} not French")
+                    if stored_state() != before:
+                        failures.append(f"{label}: refused, yet rows changed")
+                db.session.rollback()
+                if rule.endpoint == "admin.sign_out":
+                    sign_in(staff_client)
+    assert tried
+    assert stored_nul() == []
+    for check in ("/calendrier.ics", f"/seances/{world['meeting'].slug}.ics", "/"):
+        assert staff_client.get(check).status_code == 200
+    assert failures == [], "\n".join(failures)

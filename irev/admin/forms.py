@@ -1,6 +1,16 @@
-"""Forms of the staff area (Flask-WTF: CSRF on every one)."""
+"""Forms of the staff area (Flask-WTF: CSRF on every one).
+
+Every form derives from StaffForm, which gives each text field two rules wherever it is
+declared: a field missing from the body (a script, an old page) reads as empty text, never
+None, and control characters are refused with a French message (NUL, which PostgreSQL
+refuses in text, and the others, which break exports; tabs and line breaks stay allowed in
+multi-line fields).
+"""
 
 from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,6 +26,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.meta import DefaultMeta
 from wtforms.validators import (
     URL,
     Email,
@@ -27,6 +38,68 @@ from wtforms.validators import (
 )
 
 from irev.services.moderation import department_choices, mandate_choices
+from irev.services.people import InvalidEmail, normalise_email
+
+#: The dates a meeting or a registration window may take (the calendars need real years).
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+DATE_RANGE_MESSAGE = "Saisissez une date entre le 1er janvier 2000 et le 31 décembre 2100."
+
+
+def empty_if_absent(value):
+    """Read a text field missing from the submitted form as empty text."""
+    return "" if value is None else value
+
+
+def no_control_characters(form, field) -> None:
+    """Refuse control characters (tab and line breaks only in a multi-line field)."""
+    multiline = isinstance(field, TextAreaField)
+    allowed = {"\t", "\n", "\r"} if multiline else {"\t"}
+    text = field.data if isinstance(field.data, str) else ""
+    if not multiline and ("\r" in text or "\n" in text):
+        single_line(form, field)  # says why: the value would end up in e-mail headers
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
+        raise ValidationError(f"« {field.label.text} » contient un caractère non autorisé.")
+
+
+def within_date_range(form, field) -> None:
+    """Refuse a date outside FIRST_DAY to LAST_DAY (year 1 or 9999 break the calendars)."""
+    value = field.data
+    day = value.date() if isinstance(value, datetime) else value
+    if isinstance(day, date) and not FIRST_DAY <= day <= LAST_DAY:
+        raise ValidationError(DATE_RANGE_MESSAGE)
+
+
+def deliverable_email(form, field) -> None:
+    """Refuse an address the site could not deliver to (see normalise_email)."""
+    if field.data:
+        try:
+            normalise_email(field.data)
+        except InvalidEmail as error:
+            raise ValidationError(str(error)) from error
+
+
+class StaffForm(FlaskForm):
+    """Base of the staff forms: the text-field rules of the module docstring, in one place."""
+
+    class Meta:
+        #: WTForms' own messages ("Not a valid choice") in French, without Flask-Babel.
+        locales = ("fr",)
+
+        def get_translations(self, form):
+            """Use WTForms' bundled French catalogue (Flask-WTF's needs Flask-Babel)."""
+            return DefaultMeta.get_translations(self, form)
+
+        def bind_field(self, form, unbound_field, options):
+            """Add empty_if_absent and no_control_characters to every text field."""
+            if issubclass(unbound_field.field_class, StringField):
+                kwargs = unbound_field.kwargs
+                options["filters"] = [*kwargs.get("filters", ()), empty_if_absent]
+                options["validators"] = [
+                    no_control_characters,
+                    *(kwargs.get("validators") or ()),
+                ]
+            return unbound_field.bind(form=form, **options)
 
 
 def single_line(form, field) -> None:
@@ -67,7 +140,7 @@ DateTimeLocalField = _french(
 )
 
 
-class SignInForm(FlaskForm):
+class SignInForm(StaffForm):
     """Staff sign-in."""
 
     email = EmailField(
@@ -78,11 +151,11 @@ class SignInForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(StaffForm):
     """A form with only its CSRF token: one-button actions."""
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(StaffForm):
     """Reject or cancel with an optional reason that goes into the e-mail."""
 
     reason = TextAreaField("Motif", validators=[Optional(), _max(1000)])
@@ -91,7 +164,7 @@ class ReasonForm(FlaskForm):
 DATE_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 
-class MeetingForm(FlaskForm):
+class MeetingForm(StaffForm):
     """Every field of a meeting; dates and times are Paris wall-clock times."""
 
     title = StringField(
@@ -99,7 +172,10 @@ class MeetingForm(FlaskForm):
         validators=[_required("Saisissez le titre de la séance."), _max(300), single_line],
     )
     topic_announced = BooleanField("Le thème est annoncé (sinon « Thème à venir » est affiché)")
-    day = DateField("Date", validators=[_required("Saisissez la date de la séance (jj/mm/aaaa).")])
+    day = DateField(
+        "Date",
+        validators=[_required("Saisissez la date de la séance (jj/mm/aaaa)."), within_date_range],
+    )
     start = TimeField("Heure de début", validators=[_required("Saisissez l'heure de début.")])
     end = TimeField("Heure de fin", validators=[_required("Saisissez l'heure de fin.")])
     mode = RadioField(
@@ -129,10 +205,14 @@ class MeetingForm(FlaskForm):
         validators=[_required("Choisissez le mode de validation.")],
     )
     registration_opens_at = DateTimeLocalField(
-        "Ouverture des inscriptions", format=DATE_TIME_FORMAT, validators=[Optional()]
+        "Ouverture des inscriptions",
+        format=DATE_TIME_FORMAT,
+        validators=[Optional(), within_date_range],
     )
     registration_closes_at = DateTimeLocalField(
-        "Clôture des inscriptions", format=DATE_TIME_FORMAT, validators=[Optional()]
+        "Clôture des inscriptions",
+        format=DATE_TIME_FORMAT,
+        validators=[Optional(), within_date_range],
     )
     video_url = StringField(
         "Lien de la visioconférence",
@@ -147,7 +227,7 @@ class MeetingForm(FlaskForm):
     video_passcode = StringField("Code secret", validators=[Optional(), _max(60), single_line])
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(StaffForm):
     """The programme's texts, contact person and retention period."""
 
     title = StringField(
@@ -168,6 +248,7 @@ class ProgrammeForm(FlaskForm):
             Optional(),
             _max(254),
             Email("Saisissez une adresse e-mail valide, par exemple nom@irev.fr."),
+            deliverable_email,
         ],
     )
     contact_phone = StringField(
@@ -182,7 +263,7 @@ class ProgrammeForm(FlaskForm):
     )
 
 
-class PersonForm(FlaskForm):
+class PersonForm(StaffForm):
     """A person's details, as staff take them on the phone or correct them."""
 
     first_name = StringField(
@@ -197,6 +278,7 @@ class PersonForm(FlaskForm):
             _required("Saisissez l'adresse e-mail."),
             _max(254),
             Email("Saisissez une adresse e-mail valide, par exemple prenom.nom@mairie.fr."),
+            deliverable_email,
         ],
     )
     phone = StringField("Téléphone", validators=[Optional(), _max(40), single_line])
@@ -226,7 +308,7 @@ class PersonForm(FlaskForm):
             raise ValidationError("Choisissez le département.")
 
 
-class EraseForm(FlaskForm):
+class EraseForm(StaffForm):
     """Confirmation before erasing a person's data."""
 
     confirm = BooleanField(

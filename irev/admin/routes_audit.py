@@ -8,6 +8,7 @@ from flask import render_template, request
 
 from irev.admin import audit_text, bp
 from irev.extensions import db
+from irev.request_guards import database_id, page_number
 from irev.services import audit as audit_log
 
 PER_PAGE = 50
@@ -29,7 +30,7 @@ def audit():
         "action": args.get("action", "")[:80],
         "acteur": " ".join(args.get("acteur", "").split())[:100],
         "objet": args.get("objet", "")[:40],
-        "numero": args.get("numero", "") if args.get("numero", "").isdigit() else "",
+        "numero": args.get("numero", "") if database_id(args.get("numero")) is not None else "",
         "du": args.get("du", "") if _day(args.get("du", "")) else "",
         "au": args.get("au", "") if _day(args.get("au", "")) else "",
     }
@@ -44,7 +45,7 @@ def audit():
         )
     )
     page = db.paginate(
-        query, page=args.get("page", 1, type=int) or 1, per_page=PER_PAGE, error_out=False
+        query, page=args.get("page", 1, type=page_number), per_page=PER_PAGE, error_out=False
     )
     actions, objects = audit_log.recorded_actions_and_objects()
     return render_template(

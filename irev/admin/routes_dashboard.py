@@ -9,6 +9,7 @@ from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, PersonForm, ReasonForm
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
+from irev.request_guards import database_ids
 from irev.services import moderation
 from irev.services import registrations as registration_services
 from irev.services.moderation import STATE_LABELS, RegistrationFilters
@@ -178,7 +179,7 @@ def bulk(meeting_id: int):
     meeting = get_or_404(Meeting, meeting_id)
     form = ReasonForm()
     action = request.form.get("action", "")
-    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    ids = database_ids(request.form.getlist("ids"))
     selected = moderation.registrations_of(meeting, ids)
     if not form.validate_on_submit() or action not in moderation.BULK_ACTIONS or not selected:
         message = (

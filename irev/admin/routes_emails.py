@@ -10,6 +10,7 @@ from irev.admin.email_labels import STATUS_LABELS
 from irev.admin.forms import EmptyForm
 from irev.extensions import db
 from irev.models import EmailStatus, OutboundEmail
+from irev.request_guards import page_number
 from irev.services import email_log
 from irev.services.audit import record
 
@@ -28,7 +29,7 @@ def emails():
         status = ""
     search = " ".join(request.args.get("q", "").split())[:100]
     page = email_log.list_emails(
-        status or None, search=search, page=request.args.get("page", 1, type=int) or 1
+        status or None, search=search, page=request.args.get("page", 1, type=page_number)
     )
     return render_template(
         "admin/emails.html",

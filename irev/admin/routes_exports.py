@@ -10,6 +10,7 @@ from irev.admin.forms import EmptyForm
 from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Programme, utcnow
+from irev.request_guards import database_id
 from irev.services import exports, figures
 from irev.services.audit import record
 
@@ -67,8 +68,9 @@ def attendance(meeting_id: int):
     if meeting.is_past() and form.validate_on_submit():
         marks = {}
         for key, value in request.form.items():
-            if key.startswith("presence-") and key[9:].isdigit():
-                marks[int(key[9:])] = figures.ATTENDANCE_VALUES.get(value)
+            registration_id = database_id(key.removeprefix("presence-"))
+            if key.startswith("presence-") and registration_id is not None:
+                marks[registration_id] = figures.ATTENDANCE_VALUES.get(value)
         changed = figures.mark_attendance(meeting, marks, actor())
         db.session.commit()
         flash(f"Présence enregistrée ({changed} modification(s)).", "success")

@@ -9,6 +9,7 @@ from irev.admin.common import actor, get_or_404
 from irev.admin.forms import EmptyForm, MeetingForm, ProgrammeForm
 from irev.extensions import db
 from irev.models import Meeting, MeetingStatus, Programme
+from irev.request_guards import whole_number
 from irev.services import meetings_admin
 from irev.services.meetings_admin import MeetingError
 
@@ -40,7 +41,7 @@ def meetings():
 @bp.route("/seances/nouvelle", methods=["GET", "POST"])
 def meeting_new():
     """Create a meeting (as a draft) in a programme."""
-    programme = _programme(request.args.get("programme", type=int))
+    programme = _programme(request.args.get("programme", type=whole_number))
     form = MeetingForm()
     if form.validate_on_submit():
         try:
@@ -142,7 +143,7 @@ def meeting_cancel(meeting_id: int):
 @bp.route("/programme", methods=["GET", "POST"])
 def programme():
     """Edit the programme's texts, contact person and retention period."""
-    current = _programme(request.args.get("id", type=int))
+    current = _programme(request.args.get("id", type=whole_number))
     data = meetings_admin.programme_form_data(current) if request.method == "GET" else None
     form = ProgrammeForm(data=data)
     if form.validate_on_submit():

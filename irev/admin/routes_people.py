@@ -11,6 +11,7 @@ from irev.admin.common import actor, get_or_404
 from irev.admin.forms import EraseForm, PersonForm
 from irev.extensions import db
 from irev.models import OutboundEmail, Person, Registration
+from irev.request_guards import page_number
 from irev.services import gdpr
 from irev.services.audit import record
 
@@ -19,7 +20,7 @@ from irev.services.audit import record
 def people():
     """Search people by name, e-mail or local authority."""
     query = " ".join(request.args.get("q", "").split())[:100]
-    page = gdpr.search_people(query, page=request.args.get("page", 1, type=int) or 1)
+    page = gdpr.search_people(query, page=request.args.get("page", 1, type=page_number))
     return render_template("admin/people.html", page=page, query=query)
 
 

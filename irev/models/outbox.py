@@ -34,7 +34,8 @@ class OutboundEmail(db.Model):
     #: (registration or meeting, kind, version): the same message can never be queued twice.
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     to_address: Mapped[str] = mapped_column(String(254))
-    to_name: Mapped[str] = mapped_column(String(200), default="")
+    #: A person's full name: first name (100), a space, last name (100).
+    to_name: Mapped[str] = mapped_column(String(201), default="")
     person_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL"), index=True
     )

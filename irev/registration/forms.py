@@ -55,7 +55,9 @@ def mandate_label(value: str) -> str:
 
 
 def strip(value):
-    """Trim surrounding whitespace from text input."""
+    """Trim surrounding whitespace from text input; a field missing from the form reads as ''."""
+    if value is None:
+        return ""
     return value.strip() if isinstance(value, str) else value
 
 

@@ -182,7 +182,7 @@ class RegistrationFilters:
         if state not in {s.value for s in RegistrationState}:
             state = ""
         try:
-            page = max(int(args.get("page", 1)), 1)
+            page = min(max(int(args.get("page", 1)), 1), 100_000)  # page × size within 64 bits
         except ValueError:
             page = 1
         return cls(

@@ -17,6 +17,14 @@ from irev.models import Person, utcnow
 EMAIL_MAX_LENGTH = 254
 
 
+#: Why an address whose part before the @ is not ASCII is refused.
+NON_ASCII_MAILBOX = (
+    "Nous ne pouvons pas écrire à une adresse dont la partie avant le signe @ contient des "
+    "accents ou d’autres caractères spéciaux. Saisissez une autre adresse, par exemple "
+    "jose.martin@commune.fr."
+)
+
+
 class InvalidEmail(ValueError):
     """The text is not a usable e-mail address; the message says why, in French."""
 
@@ -56,6 +64,10 @@ def normalise_email(raw: str) -> str:
 
     No DNS lookup: a valid-looking address is enough here, the confirmation e-mail proves the
     rest. The whole address is lowered: two spellings of one mailbox must be one person.
+    An internationalised domain (mairie-exämple.fr) is kept as typed, in Unicode, and goes on
+    the wire in its ASCII form (irev.mime.wire_address). A non-ASCII mailbox name (josé@…)
+    would need SMTPUTF8 from every relay on the way, which nothing guarantees: it is refused
+    here, with a message, rather than accepted and never delivered.
     """
     # One submission checks its address three times (form, and both rate-limit keys).
     return _normalise_email(raw or "")
@@ -75,6 +87,8 @@ def _normalise_email(raw: str) -> str:
         raise InvalidEmail(
             "Saisissez une adresse électronique valide, par exemple prenom.nom@commune.fr."
         ) from error
+    if not result.local_part.isascii():
+        raise InvalidEmail(NON_ASCII_MAILBOX)
     return result.normalized.lower()
 
 

@@ -102,27 +102,31 @@ class LiveServer:
         """Return what the mail worker wrote so far."""
         return self.worker_log_path.read_text(encoding="utf-8", errors="replace")
 
-    def wait_for_mail(self, to: str, contains: str, timeout: float = MAIL_TIMEOUT) -> Received:
-        """Wait until a message to `to` whose plain text holds `contains` reaches the SMTP
-        server; return the latest such message."""
+    def wait_for_mail(self, to: str, *contains: str, timeout: float = MAIL_TIMEOUT) -> Received:
+        """Wait until a message to `to` whose plain text holds every `contains` reaches the
+        SMTP server; return the latest such message."""
         deadline = time.monotonic() + timeout
         while True:
             with self.smtp.lock:
-                found = [m for m in self.smtp.to(to) if contains in plain_text(m)]
+                found = [
+                    m for m in self.smtp.to(to) if all(text in plain_text(m) for text in contains)
+                ]
             if found:
                 return found[-1]
             if time.monotonic() > deadline:
+                subjects = [str(m.message["Subject"]) for m in self.smtp.to(to)]
                 raise AssertionError(
                     f"no e-mail to {to} holding {contains!r} within {timeout} s; "
-                    f"received: {[str(m.message['Subject']) for m in self.smtp.to(to)]}\n"
-                    f"mail worker log:\n{self.worker_log()[-3000:]}"
+                    f"received: {subjects}\nmail worker log:\n{self.worker_log()[-3000:]}"
                 )
             time.sleep(0.1)
 
-    def mail_link(self, to: str, path: str) -> str:
-        """Wait for a message to `to` linking to this site under `path`; return the link."""
+    def mail_link(self, to: str, path: str, also: str | None = None) -> str:
+        """Wait for a message to `to` linking to this site under `path` (and holding `also`,
+        when given); return the link."""
         pattern = re.compile(re.escape(self.url + path) + r"[^\s<>\"]*")
-        match = pattern.search(plain_text(self.wait_for_mail(to, self.url + path)))
+        wanted = (self.url + path, also) if also else (self.url + path,)
+        match = pattern.search(plain_text(self.wait_for_mail(to, *wanted)))
         assert match, f"no link under {path} in the e-mail to {to}"
         return match.group(0)
 

@@ -4,8 +4,9 @@ Every step is what an elected official or a staff member does, on the site serve
 docs/deploy.md describes (tests/browser/conftest.py: gunicorn over TLS, no test mode, Secure
 cookies, HSTS, Flask-WTF's strict HTTPS referrer check), and every link is read from an e-mail
 that production's mail worker delivered to aiosmtpd: register, confirm from the e-mail, cancel
-one meeting, add one, correct the details, withdraw from the reminder's link; then a staff
-sign-in and one moderation action. Runs on SQLite, and on PostgreSQL with TEST_DATABASE_URL.
+one meeting, add two, correct the details, withdraw from the reminder's link, cancel all that
+is left; then a staff sign-in and one moderation action. Runs on SQLite, and on PostgreSQL
+with TEST_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def live_server_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def meetings(live_server) -> dict[str, str]:
     """Add tomorrow's meeting to the demo programme and moderate one meeting; return the
-    slugs and titles the tests use: first (to cancel), added (to add), moderated."""
+    slugs and titles the tests use: first (to cancel), added and added_too (to add, then
+    cancel all), moderated."""
     with live_server.app.app_context():
         programme = get_current_programme()
         starts = (utcnow() + timedelta(days=1)).replace(microsecond=0)
@@ -84,7 +86,8 @@ def meetings(live_server) -> dict[str, str]:
             )
             .order_by(Meeting.starts_at)
         ).all()
-        first, added, moderated = upcoming[0], upcoming[1], upcoming[-1]
+        assert len(upcoming) >= 4, "the demo programme has too few meetings to come"
+        first, added, added_too, moderated = upcoming[0], upcoming[1], upcoming[2], upcoming[-1]
         moderated.approval_mode = ApprovalMode.MODERATED
         staff.create_staff(STAFF_EMAIL, STAFF_PASSWORD, "Équipe de modération")
         db.session.commit()
@@ -92,6 +95,7 @@ def meetings(live_server) -> dict[str, str]:
             "first": first.slug,
             "first_title": first.title,
             "added": added.slug,
+            "added_too": added_too.slug,
             "moderated": moderated.slug,
             "moderated_id": str(moderated.id),
         }
@@ -192,11 +196,13 @@ def test_an_official_registers_confirms_and_manages_everything_from_the_emails(
     expect(page.locator(".notification")).to_contain_text("est annulée")
     assert states_of(live_server, email)[meetings["first"]] is S.CANCELLED_BY_PERSON
 
-    # ... add another ...
+    # ... add two others ...
     page.check(f"#ajout-{meetings['added']}")
+    page.check(f"#ajout-{meetings['added_too']}")
     page.click("text=M’inscrire à ces séances")
     expect(page.locator("h1")).to_have_text("Votre inscription est enregistrée")
     assert states_of(live_server, email)[meetings["added"]] is S.SEATED
+    assert states_of(live_server, email)[meetings["added_too"]] is S.SEATED
 
     # ... and correct the details.
     page.goto(manage)
@@ -219,9 +225,19 @@ def test_an_official_registers_confirms_and_manages_everything_from_the_emails(
     assert_accessible(page)
     page.click("text=Oui, annuler mon inscription")
     expect(page.locator("h1")).to_have_text("Votre inscription est annulée")
+    assert states_of(live_server, email)[SOON] is S.CANCELLED_BY_PERSON
+    assert states_of(live_server, email)[meetings["added"]] is S.SEATED
+
+    # Last, everything still to come at once.
+    page.goto(manage)
+    page.click("text=Annuler toutes mes inscriptions à venir")
+    assert_accessible(page)
+    page.click("text=Oui, annuler toutes mes inscriptions")
+    expect(page.locator(".notification")).to_contain_text("2 inscriptions annulées.")
     assert states_of(live_server, email) == {
         meetings["first"]: S.CANCELLED_BY_PERSON,
-        meetings["added"]: S.SEATED,
+        meetings["added"]: S.CANCELLED_BY_PERSON,
+        meetings["added_too"]: S.CANCELLED_BY_PERSON,
         SOON: S.CANCELLED_BY_PERSON,
     }
 
@@ -230,7 +246,8 @@ def test_an_official_registers_confirms_and_manages_everything_from_the_emails(
     for url, referer in posts:
         assert referer is not None and referer.startswith(live_server.url + "/"), (url, referer)
     token_posts = [(url, ref) for url, ref in posts if TOKEN_PATH.search(url)]
-    assert len(token_posts) == 5, token_posts  # confirm, cancel, add, details, withdraw
+    # confirm, cancel one, add, correct details, withdraw, cancel all
+    assert len(token_posts) == 6, token_posts
     assert all(TOKEN_PATH.search(referer) for _, referer in token_posts)
     statuses = [int(status) for _, status in SERVED_POST.findall(live_server.log())]
     assert statuses and all(status < 400 for status in statuses), statuses

@@ -18,6 +18,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
+#: Pages whose URL holds an e-mailed token send this instead of the default. A token must never
+#: leave in a Referer to another site, but the page's own form POST needs its Referer: over
+#: HTTPS, Flask-WTF (WTF_CSRF_SSL_STRICT) refuses a POST without a same-origin Referer, and
+#: `no-referrer` would make every button on such a page answer 400. `same-origin` sends the
+#: full URL to this site only (whose logs mask tokens) and nothing to any other.
+TOKEN_PAGE_REFERRER_POLICY = "same-origin"
+
 #: Sent with every response unless the view set its own value.
 HEADERS = (
     ("Content-Security-Policy", CONTENT_SECURITY_POLICY),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import re
+import ssl
 from urllib.parse import urlencode
 
 _CSRF = (
@@ -22,25 +23,50 @@ def csrf_token(html: str) -> str | None:
 
 
 class Client:
-    """A visitor over plain HTTP to one app instance on 127.0.0.1, keeping its cookies by hand.
+    """A visitor to one app instance on 127.0.0.1, keeping its cookies by hand.
 
-    In production mode the app's cookies are Secure; behind nginx they travel over HTTPS. Here
-    the hop is loopback HTTP, so cookies are kept here rather than by a cookie jar. Redirects
-    are not followed.
+    With `tls` (a context trusting the test run's authority, see tests/servers.py) it talks
+    HTTPS as a browser does, certificate verified. Without it, plain HTTP: the benchmarks talk
+    to gunicorn the way nginx does, on loopback, where the app's Secure cookies would be
+    dropped by a cookie jar; so cookies are kept here, whatever the scheme. Like a browser
+    under `Referrer-Policy: same-origin`, every request after the first sends the URL of the
+    last page fetched as its Referer (Flask-WTF requires it on POSTs over HTTPS). Redirects are
+    not followed.
     """
 
-    def __init__(self, port: int, address: str = "", timeout: float = 30) -> None:
+    def __init__(
+        self,
+        port: int,
+        address: str = "",
+        timeout: float = 30,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.port = port
         self.address = address
         self.timeout = timeout
+        self.tls = tls
+        self.origin = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         self.cookies: dict[str, str] = {}
+        #: The last page fetched, sent as the Referer of the next request.
+        self.page = ""
+
+    def _connection(self) -> http.client.HTTPConnection:
+        """Open a connection to the instance (TLS, certificate verified, when configured)."""
+        if self.tls is not None:
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=self.timeout, context=self.tls
+            )
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
 
     def request(
         self, method: str, path: str, form: dict | None = None, headers: dict | None = None
     ) -> tuple[int, str]:
         """Send one request; return the status and the body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+        connection = self._connection()
         headers = dict(headers or {})
+        if self.page:
+            headers.setdefault("Referer", self.origin + self.page)
         if self.address:
             headers["X-Forwarded-For"] = self.address  # one proxy hop (FLASK_IREV_PROXY_HOPS=1)
         body = None
@@ -56,6 +82,8 @@ class Client:
             for header in response.headers.get_all("Set-Cookie") or []:
                 name, _, value = header.split(";", 1)[0].partition("=")
                 self.cookies[name] = value
+            if method == "GET":
+                self.page = path
             return response.status, text
         finally:
             connection.close()

@@ -250,7 +250,7 @@ def test_a_tampered_confirmation_link_is_refused(client, requested, method):
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Lien incorrect" in html and "Recommencer mon inscription" in html
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert [r.state for r in registrations()] == [S.REQUESTED]
 
 

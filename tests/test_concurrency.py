@@ -1,8 +1,10 @@
 """Never overbook: 200 confirmations at once for 50 seats, through gunicorn with 4 workers.
 
 Runs on whichever database the suite uses (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set; CI runs both). The server is production-like: CSRF on, several
-processes and threads, each request its own transaction.
+TEST_DATABASE_URL is set; CI runs both). The server runs as in production: TLS, production
+mode (CSRF with its strict HTTPS referrer check, Secure cookies), several processes and
+threads, each request its own transaction. No mail worker runs: the e-mails are counted in the
+outbox, where the confirmations write them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from irev.services import registrations as service
 from tests import factories, servers
 from tests.conftest import TEST_CONFIG, database_url, drop_schema
 from tests.http_client import Client, csrf_token
+from tests.smtp_server import SmtpServer
 
 PEOPLE = 200
 SEATS = 50
@@ -32,15 +35,25 @@ S = RegistrationState
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A migrated database with one 50-seat meeting and 200 unconfirmed requests, served by
-    gunicorn (4 workers, 8 threads each)."""
+def smtp():
+    """The SMTP server production mode requires (nothing is sent: no worker runs here)."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, smtp):
+    """A migrated database with one 50-seat meeting and 200 unconfirmed requests, served over
+    TLS by gunicorn (4 workers, 8 threads each)."""
     from flask_migrate import upgrade
 
     tmp = tmp_path_factory.mktemp("concurrency")
+    tls = servers.make_tls(tmp / "tls")
     url_db, schema = database_url(tmp)
     port = servers.free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = servers.origin(port)
     secret = secrets.token_urlsafe(32)
     app = create_app(
         {
@@ -66,12 +79,14 @@ def server(tmp_path_factory):
         db.session.commit()
         meeting_id = meeting.id
         db.session.remove()
-    env = servers.server_env(url_db, base, secret_key=secret)
+    env = servers.server_env(url_db, base, mail_port=smtp.port, secret_key=secret)
     log_path = tmp / "gunicorn.log"
     try:
-        with servers.gunicorn(port, env, log_path, workers=WORKERS, threads=THREADS):
+        with servers.gunicorn(port, env, log_path, tls=tls, workers=WORKERS, threads=THREADS):
             yield {
                 "base": base,
+                "port": port,
+                "tls": tls,
                 "paths": paths,
                 "app": app,
                 "meeting_id": meeting_id,
@@ -86,8 +101,8 @@ def server(tmp_path_factory):
 class Visitor:
     """One person's browser: its cookies, the confirmation page, then the button."""
 
-    def __init__(self, base: str, path: str) -> None:
-        self.client = Client(int(base.rsplit(":", 1)[1]), timeout=120)
+    def __init__(self, server: dict, path: str) -> None:
+        self.client = Client(server["port"], timeout=120, tls=server["tls"].client_context())
         self.path = path
         self.csrf = ""
 
@@ -103,7 +118,7 @@ class Visitor:
 
 
 def test_200_confirmations_for_50_seats(server, capsys):
-    visitors = [Visitor(server["base"], path) for path in server["paths"]]
+    visitors = [Visitor(server, path) for path in server["paths"]]
     with ThreadPoolExecutor(max_workers=32) as pool:
         assert set(pool.map(lambda v: v.open_link(), visitors)) == {200}
 

@@ -212,3 +212,37 @@ def test_mask_path(path, logged):
         assert "eJ" not in masked and "q9P0" not in masked
     else:
         assert masked == logged
+
+
+@pytest.mark.parametrize("referer", [None, "https://autre-site.example/page"])
+def test_token_pages_send_same_origin_and_their_buttons_work_over_https(prod_app, referer):
+    """Over HTTPS Flask-WTF wants a same-origin Referer on every POST: a token page must let the
+    browser send it to this site (same-origin), never to another, and the check stays on."""
+    from irev.models import RegistrationState
+    from irev.notifications import cancel_url
+    from tests.http_client import csrf_token
+
+    registration = factories.create_registration(state=RegistrationState.SEATED)
+    db.session.commit()
+    with prod_app.test_request_context():
+        url = cancel_url(registration)
+    client = prod_app.test_client()
+    page = client.get(url, base_url="https://rencontres.irev.fr")
+    assert page.status_code == 200
+    assert page.headers["Referrer-Policy"] == "same-origin"
+    assert page.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    form = {"csrf_token": csrf_token(page.get_data(as_text=True))}
+    headers = {"Referer": referer} if referer else {}
+    refused = client.post(url, data=form, headers=headers, base_url="https://rencontres.irev.fr")
+    assert refused.status_code == 400  # the CSRF referrer check is still on
+    assert "La page a expiré" in refused.get_data(as_text=True)
+    db.session.refresh(registration)
+    assert registration.state is RegistrationState.SEATED
+    # What Chromium sends under `same-origin`: the page's own URL.
+    done = client.post(
+        url, data=form, headers={"Referer": url}, base_url="https://rencontres.irev.fr"
+    )
+    assert done.status_code == 200
+    assert "Votre inscription est annulée" in done.get_data(as_text=True)
+    db.session.refresh(registration)
+    assert registration.state is RegistrationState.CANCELLED_BY_PERSON

@@ -257,7 +257,7 @@ def test_opening_the_link_changes_nothing_and_the_button_confirms(client, meetin
     path = confirm_path()
     page = client.get(path)
     assert page.status_code == 200
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert "no-store" in page.headers["Cache-Control"]
     assert "Confirmer mon inscription" in page.get_data(as_text=True)
     assert registrations(S.REQUESTED)  # still unconfirmed after a GET
@@ -374,7 +374,7 @@ def test_manage_page_lists_registrations_and_offers_the_rest(client, meetings):
     response = client.get(manage_path(person))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert "Séance ouverte" in html and "Inscription confirmée, votre place est réservée" in html
     assert "Annuler mon inscription" in html
     assert 'id="ajout-seance-seconde"' in html and 'id="ajout-seance-ouverte"' not in html
@@ -469,7 +469,7 @@ def test_cancel_link_from_the_video_email(client, meetings):
     path = path_of(cancel_url(registration))
     page = client.get(path)
     assert page.status_code == 200 and "Libérer votre place ?" in page.get_data(as_text=True)
-    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Referrer-Policy"] == "same-origin"
     assert fresh(registration).state is S.SEATED
     done = client.post(path)
     assert done.status_code == 200 and "Votre inscription est annulée" in done.get_data(

@@ -1,6 +1,7 @@
 """Scale-out: two gunicorn instances and two mail workers on one PostgreSQL schema and one Redis.
 
-Proves, with real processes talking HTTP and SMTP on 127.0.0.1: no overbooking when people
+Proves, with real processes talking HTTPS and SMTP on 127.0.0.1 (each instance in production
+mode over TLS, as nginx would reach it from outside): no overbooking when people
 confirm at the same moment through both instances, rate limits counted across instances (Redis),
 and every e-mail delivered exactly once although two workers share the outbox.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
-import sys
 import threading
 import time
 import uuid
@@ -43,7 +43,6 @@ from tests.smtp_server import SmtpServer
 pytestmark = pytest.mark.postgresql
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 REDIS = ("127.0.0.1", 6379)
 #: This test's own loopback ports, when free.
 PORTS = range(5620, 5660)
@@ -96,21 +95,20 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture(scope="module")
 def cluster(shared_db, redis_url, smtp, tmp_path_factory) -> Iterator[dict]:
-    """Two gunicorn instances (two workers each) and two mail workers, as in production."""
+    """Two gunicorn instances (two workers each, over TLS) and two mail workers, as in
+    production."""
     logs = tmp_path_factory.mktemp("logs")
+    tls = servers.make_tls(logs / "tls")
     env = servers.server_env(
         shared_db,
         "https://rencontres.irev.test",
-        testing=False,
+        mail_port=smtp.port,
         secret_key="scale-out-" + uuid.uuid4().hex * 2,
         extra={
-            "FLASK_MAIL_SERVER": "127.0.0.1",
-            "FLASK_MAIL_PORT": str(smtp.port),
             "FLASK_IREV_PROXY_HOPS": "1",
             "FLASK_RATELIMIT_STORAGE_URI": redis_url,
             # A fresh prefix: counts from an earlier run never leak into this one.
             "FLASK_RATELIMIT_KEY_PREFIX": f"irev-scale-{uuid.uuid4().hex[:12]}",
-            "FLASK_IREV_MAIL_WORKER_INTERVAL": "0.5",
             "GUNICORN_WORKERS": "2",
             "GUNICORN_MAX_REQUESTS": "0",
         },
@@ -123,6 +121,7 @@ def cluster(shared_db, redis_url, smtp, tmp_path_factory) -> Iterator[dict]:
                     port,
                     env,
                     logs / f"web-{name}.log",
+                    tls=tls,
                     startup_timeout=START_TIMEOUT,
                     stop_timeout=30,
                     new_session=True,
@@ -131,13 +130,13 @@ def cluster(shared_db, redis_url, smtp, tmp_path_factory) -> Iterator[dict]:
                     graceful_timeout=None,
                 )
             )
-        workers = []
-        for name in ("1", "2"):
-            command = [str(BIN / "flask"), "--app", "wsgi", "mail", "worker"]
-            worker = servers.start(command, env, logs / f"mail-{name}.log", new_session=True)
-            stack.callback(servers.stop, worker, 30)
-            workers.append(worker)
-        yield {"ports": ports, "logs": logs, "workers": workers}
+        workers = [
+            stack.enter_context(
+                servers.mail_worker(env, logs / f"mail-{name}.log", interval=0.5, new_session=True)
+            )
+            for name in ("1", "2")
+        ]
+        yield {"ports": ports, "logs": logs, "workers": workers, "tls": tls.client_context()}
 
 
 @pytest.fixture
@@ -181,15 +180,20 @@ def test_rate_limits_are_counted_across_instances(cluster, data):
     statuses = []
     for n in range(limit):
         # One client address, alternating instances: each instance alone sees 5 submissions.
-        client = Client(port_a if n % 2 == 0 else port_b, "198.51.100.7")
+        client = Client(port_a if n % 2 == 0 else port_b, "198.51.100.7", tls=cluster["tls"])
         statuses.append(client.register(f"limite-{n}@commune.example", meeting.slug))
     assert statuses == [303] * limit
     # The 11th, through either instance, is refused: both count in the same Redis.
     for port in (port_a, port_b):
-        client = Client(port, "198.51.100.7")
+        client = Client(port, "198.51.100.7", tls=cluster["tls"])
         assert client.register(f"limite-plus-{port}@commune.example", meeting.slug) == 429
     # Another address is not affected.
-    assert Client(port_b, "198.51.100.8").register("autre@commune.example", meeting.slug) == 303
+    assert (
+        Client(port_b, "198.51.100.8", tls=cluster["tls"]).register(
+            "autre@commune.example", meeting.slug
+        )
+        == 303
+    )
 
 
 def test_no_overbooking_and_every_email_once(cluster, data, smtp):
@@ -198,7 +202,7 @@ def test_no_overbooking_and_every_email_once(cluster, data, smtp):
     addresses = [f"elu{n}@scale.example" for n in range(PEOPLE)]
     # Each person registers through one instance or the other, from their own address.
     for n, email in enumerate(addresses):
-        client = Client(port_a if n % 2 else port_b, f"192.0.2.{n + 1}")
+        client = Client(port_a if n % 2 else port_b, f"192.0.2.{n + 1}", tls=cluster["tls"])
         assert client.register(email, meeting.slug) == 303
 
     # The workers deliver the confirmation e-mails; each holds the link.
@@ -220,7 +224,7 @@ def test_no_overbooking_and_every_email_once(cluster, data, smtp):
     # Everybody opens their link (through either instance), then all confirm at the same moment.
     visitors = []
     for n, email in enumerate(addresses):
-        client = Client(port_b if n % 2 else port_a, f"192.0.2.{n + 1}")
+        client = Client(port_b if n % 2 else port_a, f"192.0.2.{n + 1}", tls=cluster["tls"])
         visitors.append((client, links[email], client.csrf(links[email])))
     barrier = threading.Barrier(PEOPLE, timeout=60)
 

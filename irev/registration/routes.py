@@ -11,6 +11,7 @@ from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link
+from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
 from irev.services.meetings import seat_status
 
@@ -210,9 +211,9 @@ def link_problem(problem: LinkProblem):
 
 @bp.after_request
 def private_pages(response):
-    """Keep tokens out of Referer headers and personal pages out of caches and indexes."""
+    """Keep tokens out of cross-site Referers and personal pages out of caches and indexes."""
     if request.view_args and "token" in request.view_args:
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = TOKEN_PAGE_REFERRER_POLICY
         response.headers["X-Robots-Tag"] = "noindex, nofollow"
     if (request.view_args and "token" in request.view_args) or request.method == "POST":
         response.headers["Cache-Control"] = "no-store"

@@ -1,13 +1,19 @@
-"""Browser tests: Debian's Chromium through Playwright, against the app served by gunicorn.
+"""Browser tests: Debian's Chromium through Playwright, against the app served by gunicorn
+as in production.
 
 Fixtures here:
-- `browser_type_launch_args` (session): launches /usr/bin/chromium headless; never
-  `playwright install`.
-- `live_server` (module): a database built by the real migrations, the demo programme, and
-  gunicorn (2 workers) on a free loopback port. Module scope because starting gunicorn costs
-  a couple of seconds, while each test module gets its own database and server: rows one
-  module creates never leak into another, and a module can change the server's environment
-  by overriding `live_server_env`.
+- `tls` (session): a certificate authority made for the run and a server certificate for
+  127.0.0.1 (tests/servers.py).
+- `browser_type_launch_args` (session): launches /usr/bin/chromium headless, trusting the
+  run's server certificate (by its public key); never `playwright install`.
+- `live_server` (module): a database built by the real migrations, the demo programme,
+  gunicorn (2 workers) over TLS on a free loopback port in production mode (no FLASK_TESTING:
+  Secure cookies, HSTS, an https:// base URL, Flask-WTF's strict referrer check), a real SMTP
+  server (aiosmtpd) and production's mail worker (`flask mail worker`) delivering to it.
+  `live_server.mail_link(to, path)` waits for a message to arrive there and returns the link
+  it holds. Module scope because starting the processes costs a couple of seconds, while each
+  test module gets its own database and servers: rows one module creates never leak into
+  another, and a module can change the server's environment by overriding `live_server_env`.
 - `js_off_page`: a page in a context with JavaScript disabled.
 - `assert_accessible(page)`: axe-core (WCAG 2.0/2.1 A and AA) must find 0 violations.
 
@@ -17,6 +23,8 @@ reason where Chromium is missing (see tests/conftest.py), and fails in CI.
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +37,7 @@ from irev import create_app
 from irev.extensions import db
 from tests import servers
 from tests.conftest import TEST_CONFIG, database_url, drop_schema
+from tests.smtp_server import Received, SmtpServer
 
 CHROMIUM_PATH = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -42,6 +51,8 @@ CHROMIUM_ARGS = [
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 #: Seconds gunicorn may take to answer /healthz before the fixture gives up.
 STARTUP_TIMEOUT = 30
+#: Seconds an e-mail may take to reach the SMTP server (the worker passes every 0.2 s).
+MAIL_TIMEOUT = 30
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -53,9 +64,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
-    """Launch Debian's Chromium, headless, without background traffic."""
-    return {"executable_path": CHROMIUM_PATH, "headless": True, "args": CHROMIUM_ARGS}
+def tls(tmp_path_factory: pytest.TempPathFactory) -> servers.Tls:
+    """A certificate authority for this run and a server certificate for 127.0.0.1."""
+    return servers.make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(tls: servers.Tls) -> dict[str, Any]:
+    """Launch Debian's Chromium, headless, without background traffic, trusting the server
+    certificate made for this run (that key only: any other certificate error still fails)."""
+    trust = f"--ignore-certificate-errors-spki-list={tls.spki_sha256}"
+    return {"executable_path": CHROMIUM_PATH, "headless": True, "args": [*CHROMIUM_ARGS, trust]}
 
 
 # --- the live server ---------------------------------------------------------------------
@@ -63,17 +82,60 @@ def browser_type_launch_args() -> dict[str, Any]:
 
 @dataclass
 class LiveServer:
-    """A running gunicorn: its address, and an in-process app on the same database."""
+    """A running gunicorn and mail worker: the site's address, the SMTP server that receives
+    its mail, and an in-process app on the same database (to seed rows and read outcomes)."""
 
     url: str
     database_url: str
     app: Flask
     log_path: Path
+    smtp: SmtpServer
+    tls: servers.Tls
+    worker_log_path: Path
     env: dict[str, str] = field(default_factory=dict)
 
     def log(self) -> str:
         """Return what gunicorn wrote so far (access and error logs)."""
         return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def worker_log(self) -> str:
+        """Return what the mail worker wrote so far."""
+        return self.worker_log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_mail(self, to: str, *contains: str, timeout: float = MAIL_TIMEOUT) -> Received:
+        """Wait until a message to `to` whose plain text holds every `contains` reaches the
+        SMTP server; return the latest such message."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.smtp.lock:
+                found = [
+                    m for m in self.smtp.to(to) if all(text in plain_text(m) for text in contains)
+                ]
+            if found:
+                return found[-1]
+            if time.monotonic() > deadline:
+                subjects = [str(m.message["Subject"]) for m in self.smtp.to(to)]
+                raise AssertionError(
+                    f"no e-mail to {to} holding {contains!r} within {timeout} s; "
+                    f"received: {subjects}\nmail worker log:\n{self.worker_log()[-3000:]}"
+                )
+            time.sleep(0.1)
+
+    def mail_link(self, to: str, path: str, also: str | None = None) -> str:
+        """Wait for a message to `to` linking to this site under `path` (and holding `also`,
+        when given); return the link."""
+        pattern = re.compile(re.escape(self.url + path) + r"[^\s<>\"]*")
+        wanted = (self.url + path, also) if also else (self.url + path,)
+        match = pattern.search(plain_text(self.wait_for_mail(to, *wanted)))
+        assert match, f"no link under {path} in the e-mail to {to}"
+        return match.group(0)
+
+
+def plain_text(received: Received) -> str:
+    """Return the plain-text part of a received message."""
+    part = received.message.get_body(preferencelist=("plain",))
+    assert part is not None, f"no text/plain part in {received.message['Subject']}"
+    return part.get_content()
 
 
 def _build_database(url: str, base_url: str) -> Flask:
@@ -99,22 +161,54 @@ def live_server_env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
+def module_smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free loopback port, for one module's live server."""
+    server = SmtpServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
 def live_server(
-    tmp_path_factory: pytest.TempPathFactory, live_server_env: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    live_server_env: dict[str, str],
+    module_smtp: SmtpServer,
+    tls: servers.Tls,
 ) -> Iterator[LiveServer]:
-    """Serve the app with gunicorn on a fresh database holding the demo programme."""
+    """Serve the app as in production (gunicorn over TLS, mail worker, SMTP server) on a fresh
+    database holding the demo programme."""
     tmp = tmp_path_factory.mktemp("live")
     url_db, schema = database_url(tmp)
     port = servers.free_port()
-    url = f"http://127.0.0.1:{port}"
+    url = servers.origin(port)
     app = _build_database(url_db, url)
-    env = servers.server_env(url_db, url, extra=live_server_env)
+    env = servers.server_env(url_db, url, mail_port=module_smtp.port, extra=live_server_env)
     log_path = tmp / "gunicorn.log"
+    worker_log_path = tmp / "mail-worker.log"
     try:
-        with servers.gunicorn(
-            port, env, log_path, startup_timeout=STARTUP_TIMEOUT, workers=2, access_log=True
+        with (
+            servers.gunicorn(
+                port,
+                env,
+                log_path,
+                tls=tls,
+                startup_timeout=STARTUP_TIMEOUT,
+                workers=2,
+                access_log=True,
+            ),
+            servers.mail_worker(env, worker_log_path),
         ):
-            yield LiveServer(url=url, database_url=url_db, app=app, log_path=log_path, env=env)
+            yield LiveServer(
+                url=url,
+                database_url=url_db,
+                app=app,
+                log_path=log_path,
+                smtp=module_smtp,
+                tls=tls,
+                worker_log_path=worker_log_path,
+                env=env,
+            )
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -123,12 +217,13 @@ def live_server(
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    """Attach gunicorn's log to the report of a failed browser test."""
+    """Attach gunicorn's and the mail worker's logs to the report of a failed browser test."""
     report = yield
     if report.failed and call.when in ("setup", "call"):
         server = getattr(item, "funcargs", {}).get("live_server")
         if isinstance(server, LiveServer):
             report.sections.append(("gunicorn log", server.log()[-20000:]))
+            report.sections.append(("mail worker log", server.worker_log()[-5000:]))
     return report
 
 

@@ -1,7 +1,8 @@
 """Registration in Chromium, end to end: JavaScript on and off, keyboard only, axe in every state.
 
-The live server is production-like (CSRF and rate limits on, gunicorn); e-mails stay in the
-outbox, where the tests read the links a person would click.
+The live server runs as in production (gunicorn over TLS, CSRF with its strict HTTPS referrer
+check, rate limits, Secure cookies); the mail worker delivers to a real SMTP server, where the
+tests read the links a person would click.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from irev.extensions import db
-from irev.models import Meeting, OutboundEmail, Person, Registration, RegistrationState
+from irev.models import Meeting, Person, Registration, RegistrationState
 from tests.browser.conftest import assert_accessible, poll
 
 S = RegistrationState
@@ -43,17 +44,9 @@ def shoot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def last_email(live_server, kind: str, to: str) -> OutboundEmail:
-    """Return the last queued e-mail of a kind to an address."""
-    with live_server.app.app_context():
-        mail = db.session.scalar(
-            sa.select(OutboundEmail)
-            .where(OutboundEmail.kind == kind, OutboundEmail.to_address == to)
-            .order_by(OutboundEmail.id.desc())
-        )
-        assert mail is not None, f"no {kind} e-mail to {to}"
-        db.session.expunge(mail)
-        return mail
+def confirm_link(live_server, to: str) -> str:
+    """Return the confirmation link of the request e-mail received for an address."""
+    return live_server.mail_link(to, "/inscription/confirmer/")
 
 
 def states_of(live_server, to: str) -> dict[str, S]:
@@ -130,8 +123,7 @@ def test_with_javascript_the_whole_flow(page, live_server):
     assert_accessible(page)
     assert states_of(live_server, email) == {FIRST: S.REQUESTED}
 
-    mail = last_email(live_server, "request_to_registrant", email)
-    page.goto(mail.context["confirm_url"])
+    page.goto(confirm_link(live_server, email))
     assert states_of(live_server, email) == {FIRST: S.REQUESTED}  # opening changes nothing
     assert_accessible(page)
     page.click("text=Confirmer mon inscription")
@@ -226,7 +218,7 @@ def test_keyboard_only(page, live_server):
     page.wait_for_url("**/inscription/envoyee")
     assert states_of(live_server, email) == {FIRST: S.REQUESTED}
 
-    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    page.goto(confirm_link(live_server, email))
     page.focus("button[type=submit]")
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Votre place est réservée.")
@@ -251,7 +243,7 @@ def test_without_javascript(js_off_page, live_server):
     fill_valid(page, email)
     page.click("button[type=submit]")
     page.wait_for_url("**/inscription/envoyee")
-    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    page.goto(confirm_link(live_server, email))
     page.click("text=Confirmer mon inscription")
     page.wait_for_selector("text=Votre place est réservée.")
     assert states_of(live_server, email) == {FIRST: S.SEATED}
@@ -272,7 +264,7 @@ def test_pages_behind_links_look_right(page, live_server, width):
     page.check("#whole_season")
     page.click("button[type=submit]")
     page.wait_for_url("**/inscription/envoyee")
-    page.goto(last_email(live_server, "request_to_registrant", email).context["confirm_url"])
+    page.goto(confirm_link(live_server, email))
     shoot(page, f"confirm-{width}")
     page.click("text=Confirmer mon inscription")
     page.wait_for_selector(".results")

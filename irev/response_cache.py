@@ -1,18 +1,18 @@
 """Finished responses of the shared public pages, replayed to anonymous visitors without Flask.
 
 The programme page, a meeting page and the seat fragment look the same to every visitor who has
-no cookie, and irev.services.cache already knows when they were last checked against the
-database (a commit by any worker of the instance, or IREV_CACHE_SECONDS, makes that check
-stale). Running Flask's whole request cycle only to send the same bytes again costs more than
-the page itself: context, session, hooks, headers. This WSGI middleware keeps the finished
-response (status, headers, body, exactly as Flask sent it after every hook) and sends it again
-while the check it came from is fresh. Anything else goes through Flask as usual:
+no cookie, and irev.page_cache (with irev.services.cache) already knows when they were last
+checked against the database (a commit by any worker of the instance, or IREV_CACHE_SECONDS,
+makes that check stale). Running Flask's whole request cycle only to send the same bytes
+again costs more than the page itself: context, session, hooks, headers. This WSGI middleware
+keeps the finished response (status, headers, body, exactly as Flask sent it after every hook)
+and sends it again while the check it came from is fresh. Anything else goes through Flask as usual:
 
 - only GET requests WITHOUT a Cookie header are answered here: a cookie may carry a session
   (a message to show, a CSRF token, a signed-in staff member), so such visitors always get
   Flask; so do HEAD and every other method;
-- a response is kept only when the view said so (PageCache marks it shareable in the WSGI
-  environ), with status 200 and no Set-Cookie;
+- a response is kept only when the view said so (irev.page_cache.PageCache marks it shareable
+  in the WSGI environ), with status 200 and no Set-Cookie;
 - the key holds everything the response depends on: scheme, host, path, query string and
   whether the request came from htmx (the views answer HX-Request with a fragment);
 - every answer is logged like any other request (irev.logging: one line, tokens masked).

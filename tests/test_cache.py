@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from flask import flash, render_template_string
 from freezegun import freeze_time
 
+from irev import page_cache
 from irev.extensions import db
 from irev.models import Meeting, RegistrationState, utcnow
 from irev.services import cache
@@ -34,13 +35,13 @@ def page(client) -> str:
 
 def hits(app) -> int:
     """Return how many answers came from a kept page or a kept finished response."""
-    return cache.pages().hits + app.extensions["irev_response_cache"].hits
+    return page_cache.pages().hits + app.extensions["irev_response_cache"].hits
 
 
 def test_second_view_is_served_from_the_cache(app, client, meeting):
     first = page(client)
     assert "Mixité sociale dans l’habitat" in first
-    pages = cache.pages()
+    pages = page_cache.pages()
     assert (pages.misses, hits(app)) == (1, 0)
     assert page(client) == first
     assert (pages.misses, hits(app)) == (1, 1)
@@ -84,7 +85,7 @@ def test_the_page_follows_the_clock(client, meeting):
 
 
 def test_a_render_with_a_csrf_token_is_never_shared(app):
-    pages = cache.PageCache()
+    pages = page_cache.PageCache()
     bodies = []
     for _ in range(2):
         with app.app_context(), app.test_request_context():
@@ -96,7 +97,7 @@ def test_a_render_with_a_csrf_token_is_never_shared(app):
 
 
 def test_a_visitor_with_a_message_gets_a_fresh_page(app):
-    pages = cache.PageCache()
+    pages = page_cache.PageCache()
     with app.app_context(), app.test_request_context():
         assert pages.get_or_render("k", 1, lambda: "anonymous") == "anonymous"
     with app.app_context(), app.test_request_context():
@@ -143,7 +144,7 @@ def other_process_update(db_url: str, meeting, **values) -> None:
 def test_the_seat_fragment_is_served_from_the_cache_and_announces_changes(app, client, meeting):
     first = seats(client, meeting)
     assert "2 places restantes sur 2" in first and 'id="annonces"' not in first
-    pages = cache.pages()
+    pages = page_cache.pages()
     misses = pages.misses
     assert seats(client, meeting) == first
     assert pages.misses == misses and hits(app) >= 1
@@ -264,7 +265,7 @@ def test_the_programme_page_reads_the_waiting_lists_in_one_statement(
 
     def statements_of_a_render() -> int:
         db.session.commit()
-        cache.pages().clear()
+        page_cache.pages().clear()
         counted = []
         listener = lambda *args: counted.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
@@ -279,3 +280,20 @@ def test_the_programme_page_reads_the_waiting_lists_in_one_statement(
     for days in (11, 12, 13):
         full_meeting(days)
     assert statements_of_a_render() == one
+
+
+def test_data_cache_in_services_knows_nothing_of_the_web() -> None:
+    """irev.services.cache imports neither request/session/current_user nor the WSGI layer."""
+    import ast
+    from pathlib import Path
+
+    source = Path(cache.__file__).read_text(encoding="utf-8")
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            imported |= {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+    web = {"flask.request", "flask.session", "flask_login.current_user"}
+    assert not imported & web
+    assert not [name for name in imported if "response_cache" in name or "page_cache" in name]

@@ -6,9 +6,9 @@ import logging
 
 import pytest
 
+from irev import page_cache
 from irev.extensions import db
 from irev.response_cache import EXTENSION
-from irev.services import cache
 
 HX = {"HX-Request": "true"}
 
@@ -56,7 +56,7 @@ def test_a_visitor_with_a_cookie_always_goes_through_flask(app, client, meeting)
     client.get("/")
     client.get("/")
     assert replayed(app) == 0
-    assert cache.pages().hits == 2  # the page itself is still reused inside Flask
+    assert page_cache.pages().hits == 2  # the page itself is still reused inside Flask
 
 
 def test_signed_in_staff_never_get_a_kept_response(app, staff_client, meeting):

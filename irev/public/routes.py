@@ -7,7 +7,7 @@ import datetime as dt
 from flask import Response, abort, redirect, render_template, request, url_for
 from sqlalchemy import text
 
-from irev import calendars
+from irev import calendars, page_cache
 from irev.extensions import db
 from irev.public import bp
 from irev.public.helpers import preload_waiting
@@ -24,8 +24,8 @@ ACCESSIBILITY_PLAN_YEARS = (2027, 2028, 2029)
 @bp.get("/")
 def index():
     """Show the programme: upcoming meetings, planned topics, past meetings, contact."""
-    # Rendered again only when something shown changed (see irev.services.cache).
-    return cache.pages().get_or_render("public.index", cache.programme_version, _render_index)
+    # Rendered again only when something shown changed (see irev.page_cache).
+    return page_cache.pages().get_or_render("public.index", cache.programme_version, _render_index)
 
 
 def _render_index() -> str:
@@ -43,7 +43,7 @@ def _render_index() -> str:
 def meeting(slug: str):
     """Show one meeting in full, with its seats and calendar link (never the video link)."""
     render = lambda: _render_meeting(slug)  # noqa: E731
-    return cache.pages().get_or_render(("public.meeting", slug), None, render)
+    return page_cache.pages().get_or_render(("public.meeting", slug), None, render)
 
 
 def _render_meeting(slug: str) -> str:
@@ -58,7 +58,7 @@ def seats(slug: str):
     if not request.headers.get("HX-Request"):
         meeting_service.get_public_meeting(slug)  # 404 when unknown
         return redirect(url_for("public.meeting", slug=slug, _anchor=f"places-{slug}"), 303)
-    token, quiet, announced = cache.pages().get_or_render(
+    token, quiet, announced = page_cache.pages().get_or_render(
         ("public.seats", slug), None, lambda: _render_seats(slug)
     )
     last_seen = request.args.get("dernier", "")

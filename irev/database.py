@@ -1,6 +1,9 @@
 """Engine settings per database: SQLite needs help to serve several processes at once.
 
-PostgreSQL needs nothing here. SQLite gets, on every new connection:
+Every engine hides the values bound to its statements from error texts (hide_parameters): a
+failed INSERT would otherwise print the person's address and name into the error log.
+
+PostgreSQL needs nothing else. SQLite gets, on every new connection:
 - WAL journal: readers never block the writer, the writer never blocks readers;
 - a busy timeout: a writer waits for the lock instead of failing at once;
 - its own transaction control: the driver's implicit BEGIN is switched off and we emit
@@ -24,10 +27,13 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def init_app(app: Flask) -> None:
-    """Attach the SQLite connection settings to the app's engines."""
+    """Hide bound values from every engine's errors; attach the SQLite connection settings."""
     with app.app_context():
         engines = [db.engine, *db.engines.values()]
     for engine in {id(e): e for e in engines}.values():
+        # create_engine(hide_parameters=True) sets this same attribute, which every error and
+        # echo line reads; Flask-SQLAlchemy made the engine before this runs.
+        engine.hide_parameters = True
         if engine.dialect.name == "sqlite":
             configure_sqlite(engine)
 

@@ -1,17 +1,37 @@
-"""French error pages with the right status codes; never a stack trace."""
+"""French error pages with the right status codes; never a stack trace.
+
+While the database is unreachable every page answers 503 with Retry-After and the French page
+« Service momentanément indisponible »: the page is rendered without a query (the signed-in
+staff member, whose account would have to be read again, is forgotten for that response), and
+each failed request writes one line, not a traceback. The pool then reconnects by itself
+(pool_pre_ping), so the site recovers without a restart.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException, InternalServerError
 
-from irev.extensions import db
+from irev.extensions import db, login_manager
+from irev.logging import mask_path
 
 log = logging.getLogger(__name__)
+
+#: Seconds a visitor is asked to wait before trying again while the database is down.
+RETRY_AFTER_SECONDS = 30
+#: Errors that mean "the database cannot be reached now", not a bug: they answer 503.
+UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 #: Title and explanation per status, in French.
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -32,7 +52,19 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "Erreur du serveur",
         "Une erreur inattendue s'est produite. Nous en sommes informés ; réessayez plus tard.",
     ),
+    503: (
+        "Service momentanément indisponible",
+        "Le site ne peut pas répondre pour le moment. Réessayez dans quelques minutes : "
+        "si vous envoyiez un formulaire, il n'a pas été enregistré.",
+    ),
 }
+
+#: Served when even the error page cannot be rendered: plain French, no template, no query.
+FALLBACK_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>{title} – IREV</title></head>
+<body><main><p>Erreur {status}</p><h1>{title}</h1><p>{message}</p>
+<p><a href="/">Retour au programme des rencontres</a></p></main></body></html>
+"""
 
 
 def render_error(status: int, detail: str | None = None):
@@ -40,6 +72,42 @@ def render_error(status: int, detail: str | None = None):
     title, message = MESSAGES.get(status, MESSAGES[400 if status < 500 else 500])
     template = "errors/_error.html" if request.headers.get("HX-Request") else "errors/error.html"
     return render_template(template, status=status, title=title, message=detail or message), status
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Return True when error, or an error it came from, says the database is unreachable."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, UNAVAILABLE):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def render_unavailable():
+    """Render the 503 page without one query: no signed-in user to reload, no transaction."""
+    # Rendering current_user would read the account again (or refresh its expired attributes).
+    g._login_user = login_manager.anonymous_user()
+    with contextlib.suppress(SQLAlchemyError):  # the connection is gone; the pool drops it
+        db.session.rollback()
+    body, status = _render_safely(503)
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
+def _render_safely(status: int):
+    """Render the error page, or the fixed French page if rendering fails too."""
+    try:
+        return render_error(status)
+    except Exception:  # the last resort must answer, whatever failed
+        log.warning("error page %s could not be rendered; plain page sent", status)
+        title, message = MESSAGES[status]
+        return FALLBACK_PAGE.format(status=status, title=title, message=message), status
+
+
+def _where() -> str:
+    """Return "METHOD /path" with tokens masked, for a log line."""
+    return f"{request.method} {mask_path(request.path)}"
 
 
 def init_app(app: Flask) -> None:
@@ -61,15 +129,25 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
+        if isinstance(error, InternalServerError) and database_unavailable(
+            error.original_exception
+        ):
+            return render_unavailable()
+        if (error.code or 500) >= 500:
+            return _render_safely(error.code or 500)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.path)
+        if database_unavailable(error):
+            # One line per request: the cause, never the statement's values or a traceback.
+            log.error("database unavailable on %s: %s", _where(), type(error).__name__)
+            return render_unavailable()
+        log.exception("unexpected error on %s", _where())
         # A failed statement leaves the transaction aborted (PostgreSQL refuses every later
         # query), and rendering the page queries the database: start clean.
         try:
             db.session.rollback()
         except SQLAlchemyError:
             log.warning("rollback failed after an unexpected error")
-        return render_error(500)
+        return _render_safely(500)

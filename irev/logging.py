@@ -3,6 +3,12 @@
 Request lines (logger ``irev.request``): method, path with signed tokens masked, status, duration.
 The e-mail worker (``irev.services.outbox``) writes one line per e-mail: the outbox row's id and
 kind, never an address. Both go to stderr, which systemd sends to the journal.
+
+Whatever else gets logged (an error with its traceback, gunicorn's "Error handling request
+<path>", SQLAlchemy's pool) passes through `scrub()` when the record is made: the process's log
+record factory masks tokens, e-mail addresses, SQL parameters and PostgreSQL's DETAIL text (which
+can quote a whole row) in the message, its arguments and the formatted traceback. Values bound to
+SQL statements never reach an error's text in the first place (irev.database: hide_parameters).
 """
 
 from __future__ import annotations
@@ -24,6 +30,23 @@ _SIGNED_TOKEN = re.compile(r"^\.?[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{1
 _RANDOM_TOKEN = re.compile(r"^(?=.*[A-Z])(?=.*[0-9])[A-Za-z0-9_-]{24,}$")
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
+#: Signed tokens anywhere in a text: payload.timestamp.signature (payload compressed: ".eJ…").
+_SIGNED_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9_.-])\.?[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{4,8}\.[A-Za-z0-9_-]{16,}"
+    r"(?![A-Za-z0-9_-])"
+)
+#: Random tokens anywhere in a text: 24+ URL-safe characters with an upper-case letter and a digit.
+_RANDOM_IN_TEXT = re.compile(
+    r"(?<![A-Za-z0-9_-])(?=[A-Za-z0-9_-]*[A-Z])(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{24,}"
+    r"(?![A-Za-z0-9_-])"
+)
+#: E-mail addresses, internationalised ones included.
+_NOT_IN_ADDRESS = r"[^\s@<>\"'`()\[\],;:/=]"
+_EMAIL = re.compile(rf"{_NOT_IN_ADDRESS}+@{_NOT_IN_ADDRESS}+\.{_NOT_IN_ADDRESS}+")
+#: What SQLAlchemy appends to an error when parameters are not hidden, and PostgreSQL's DETAIL.
+_PARAMETERS = re.compile(r"\[parameters: .*?\](?=\s*(?:\(|$))", re.MULTILINE | re.DOTALL)
+_DETAIL = re.compile(r"^(\s*DETAIL:).*$", re.MULTILINE)
+
 
 def mask_path(path: str) -> str:
     """Return path with every segment that looks like a token replaced by <jeton>."""
@@ -34,8 +57,49 @@ def mask_path(path: str) -> str:
     )
 
 
+def scrub(text: str) -> str:
+    """Return text with tokens, e-mail addresses, SQL parameters and DETAIL values masked."""
+    if not text:
+        return text
+    text = _PARAMETERS.sub("[parameters: <masqués>]", text)
+    text = _DETAIL.sub(r"\1 <masqué>", text)
+    text = _EMAIL.sub("<adresse>", text)
+    text = _SIGNED_IN_TEXT.sub(MASK, text)
+    return _RANDOM_IN_TEXT.sub(MASK, text)
+
+
+def install_record_factory() -> None:
+    """Scrub every log record of the process when it is made, whichever logger makes it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "_irev_scrubbing", False):
+        return
+
+    def make_record(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        _scrub_record(record)
+        return record
+
+    make_record._irev_scrubbing = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)
+
+
+def _scrub_record(record: logging.LogRecord) -> None:
+    """Replace a record's message, arguments and traceback by their scrubbed text."""
+    try:
+        message = record.getMessage()
+    except Exception:
+        message = f"{record.msg!r} {record.args!r}"
+    record.msg, record.args = scrub(message), ()
+    if record.exc_info and record.exc_info[0] is not None:
+        # Formatters reuse exc_text when it is set: the raw traceback is never formatted again.
+        record.exc_text = scrub(logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = scrub(record.stack_info)
+
+
 def init_app(app: Flask) -> None:
     """Send the irev.* loggers somewhere readable and log each request."""
+    install_record_factory()
     logger = logging.getLogger("irev")
     logger.setLevel(app.config["IREV_LOG_LEVEL"])
     # Alembic's env.py runs logging.config.fileConfig, which disables loggers it does not name.

@@ -1,0 +1,436 @@
+"""Valid HTML on every page and state (RGAA criterion 8.2), checked by the Nu HTML Checker.
+
+Every public and staff page is rendered with the in-process client in the states a visitor
+meets (empty form, form with errors, after sending, pages reached through real e-mailed links,
+error pages...), written to files, and checked by vnu in ONE run (one JVM start). htmx
+fragments are checked inside a minimal valid document. Every GET rule of the URL map is either
+rendered here or listed in NOT_HTML with the reason, so a new page cannot be forgotten.
+
+vnu comes from the npm registry (`make tools`, .tools/node_modules/vnu-jar), Java from Debian.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy.exc import OperationalError
+
+from irev.extensions import db
+from irev.models import (
+    OutboundEmail,
+    Person,
+    Registration,
+    RegistrationState,
+    utcnow,
+)
+from irev.notifications import cancel_url, manage_url
+from tests import factories
+from tests.admin_helpers import create_staff, sign_in
+from tests.registration_support import confirm_path, form_data, path_of, season
+
+ROOT = Path(__file__).resolve().parents[1]
+VNU = ROOT / ".tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+JAVA = shutil.which("java")
+
+#: GET rules that answer something other than an HTML page, and why they are not checked here.
+NOT_HTML = {
+    "static": "CSS, JavaScript and images, not HTML",
+    "public.healthz": "plain text for the load balancer",
+    "public.meeting_calendar": "iCalendar file (tests/test_calendars.py reads it with two parsers)",
+    "public.programme_calendar": "iCalendar file (tests/test_calendars.py)",
+    "admin.export_meeting": "CSV / spreadsheet download (tests/test_exports.py)",
+    "admin.export_programme": "CSV / spreadsheet download (tests/test_exports.py)",
+    "admin.person_export": "JSON download of a person's data (tests/test_gdpr.py)",
+}
+
+#: Wraps an htmx fragment so that the checker sees a complete document.
+FRAGMENT_PAGE = (
+    '<!doctype html>\n<html lang="fr"><head><meta charset="utf-8"><title>{title}</title>'
+    "</head><body>\n{body}\n</body></html>\n"
+)
+TABLE_FRAGMENT_PAGE = FRAGMENT_PAGE.replace("{body}", "<table><tbody>{body}</tbody></table>")
+#: htmx takes a <title> found in a response for the page's title; it never lands in the body.
+TITLE = re.compile(r"<title>(.*?)</title>", re.DOTALL)
+
+
+def as_document(fragment: str) -> str:
+    """Return an htmx fragment inside a minimal valid document (its <title> in the head)."""
+    found = TITLE.search(fragment)
+    title = found.group(1) if found else "Fragment"
+    body = TITLE.sub("", fragment, count=1).strip()
+    template = TABLE_FRAGMENT_PAGE if body.startswith("<tr") else FRAGMENT_PAGE
+    return template.format(title=title, body=body)
+
+
+@pytest.fixture
+def app_config() -> dict:
+    """Error pages rendered as in production (no exception propagated to the test)."""
+    return {"PROPAGATE_EXCEPTIONS": False}
+
+
+@dataclass
+class Pages:
+    """The rendered pages, and which endpoints they came from."""
+
+    app: Flask
+    folder: Path
+    files: dict[Path, str] = field(default_factory=dict)
+    endpoints: set[str] = field(default_factory=set)
+    unexpected: list[str] = field(default_factory=list)
+
+    def keep(self, name: str, response, expected: tuple[int, ...], fragment: bool) -> str:
+        """Check the status, write the body to a file named after the state, return the body."""
+        body = response.get_data(as_text=True)
+        if response.status_code not in expected:
+            self.unexpected.append(f"{name}: {response.status_code} {body[-300:]!r}")
+        if fragment:
+            if body.lstrip().lower().startswith("<!doctype"):
+                self.unexpected.append(f"{name}: a full page answered an htmx request")
+            if not body.strip():
+                return body
+            document = as_document(body)
+        else:
+            assert response.mimetype == "text/html", (name, response.mimetype)
+            document = body
+        path = self.folder / f"{len(self.files):03d}-{name}.html"
+        path.write_text(document, encoding="utf-8")
+        self.files[path] = name
+        return body
+
+    def _note(self, url: str, method: str) -> None:
+        """Remember the endpoint a URL belongs to."""
+        adapter = self.app.url_map.bind("irev.test")
+        try:
+            endpoint, _ = adapter.match(urlsplit(url).path, method=method)
+        except Exception:  # an unknown URL (the 404 page) or a refused method (405)
+            return
+        if method == "GET":
+            self.endpoints.add(endpoint)
+
+    def get(self, client, name: str, url: str, expected=(200,), fragment=False, target=None):
+        """GET url (as htmx aiming at target when fragment) and keep the page."""
+        self._note(url, "GET")
+        headers = {"HX-Request": "true"} if fragment else {}
+        if target:
+            headers["HX-Target"] = target
+        response = client.get(url, headers=headers, follow_redirects=True)
+        return self.keep(name, response, expected, fragment)
+
+    def post(self, client, name: str, url: str, data=None, expected=(200,), fragment=False):
+        """POST data to url, follow a redirect as a browser does, and keep the page."""
+        self._note(url, "POST")
+        headers = {"HX-Request": "true"} if fragment else {}
+        response = client.post(url, data=data or {}, headers=headers, follow_redirects=True)
+        return self.keep(name, response, expected, fragment)
+
+
+def meeting_form(**changes) -> dict:
+    """Return a complete, valid staff meeting form."""
+    data = {
+        "title": "Mixité sociale dans l’habitat",
+        "topic_announced": "y",
+        "day": "2030-03-27",
+        "start": "17:00",
+        "end": "19:00",
+        "mode": "video",
+        "address": "",
+        "description": "Présentation de la séance.",
+        "speakers": "Camille Durand ; chargée de mission ; ANCT\nJean Petit",
+        "partners": "Banque des Territoires\n\nANCT",
+        "capacity": "80",
+        "approval_mode": "automatic",
+        "registration_opens_at": "2030-02-01T09:00",
+        "registration_closes_at": "",
+        "video_url": "https://zoom.us/j/123",
+        "video_meeting_id": "123 456 789",
+        "video_passcode": "secret",
+    }
+    data.update(changes)
+    return data
+
+
+def render_public(pages: Pages, app: Flask) -> dict:
+    """Render every public page and state; return the ids the staff pages need."""
+    client = app.test_client()
+    pages.get(client, "programme-absent", "/")
+    meetings = season(capacity=40)
+    programme = meetings["open"].programme
+    full = factories.create_meeting(
+        programme=programme,
+        slug="seance-complete",
+        title="Séance complète",
+        starts_at=utcnow().replace(microsecond=0) + timedelta(days=20),
+        capacity=1,
+    )
+    factories.create_registration(meeting=full)
+    factories.create_registration(meeting=full, state=RegistrationState.WAITING)
+    db.session.commit()
+    open_slug = meetings["open"].slug
+
+    pages.get(client, "programme", "/")
+    for key, meeting in (*meetings.items(), ("full", full)):
+        expected = (404,) if key == "draft" else (200,)
+        pages.get(client, f"seance-{key}", f"/seances/{meeting.slug}", expected)
+    pages.get(client, "seance-places", f"/seances/{open_slug}/places", fragment=True)
+    pages.get(client, "seance-complete-places", f"/seances/{full.slug}/places", fragment=True)
+    pages.get(client, "accessibilite", "/accessibilite")
+    pages.get(client, "mentions-legales", "/mentions-legales")
+    pages.get(client, "donnees-personnelles", "/donnees-personnelles")
+
+    pages.get(client, "formulaire-vide", "/inscription")
+    pages.get(client, "formulaire-une-seance", f"/inscription?seance={open_slug}")
+    pages.get(client, "formulaire-places", "/inscription/places", fragment=True)
+    wrong = form_data(open_slug, email="pas-une-adresse", first_name="", data_notice=None)
+    pages.post(client, "formulaire-erreurs", "/inscription", wrong, expected=(422,))
+    pages.post(
+        client, "formulaire-erreurs-htmx", "/inscription", wrong, expected=(200, 422), fragment=True
+    )
+    pages.post(
+        client,
+        "formulaire-controle-champ",
+        "/inscription/valider",
+        {**wrong, "field": "email"},
+        fragment=True,
+    )
+    pages.post(
+        client,
+        "formulaire-envoye",
+        "/inscription",
+        form_data(open_slug, meetings["moderated"].slug),
+    )
+    pages.get(client, "formulaire-envoye-direct", "/inscription/envoyee")
+
+    confirm = confirm_path()
+    pages.get(client, "confirmer", confirm)
+    pages.post(client, "confirmer-fait", confirm)
+    pages.get(client, "confirmer-deja", confirm, expected=(409,))
+
+    person = db.session.scalar(db.select(Person).where(Person.email == form_data()["email"]))
+    registration = db.session.scalar(
+        db.select(Registration).where(
+            Registration.person_id == person.id, Registration.meeting_id == meetings["open"].id
+        )
+    )
+    manage = path_of(manage_url(person))
+    pages.get(client, "gerer", manage)
+    pages.get(client, "coordonnees", f"{manage}/coordonnees")
+    pages.post(
+        client,
+        "coordonnees-erreurs",
+        f"{manage}/coordonnees",
+        {"first_name": "", "last_name": "", "organisation": "", "mandate": "", "department": ""},
+        expected=(422,),
+    )
+    details = {
+        name: form_data()[name]
+        for name in ("first_name", "last_name", "phone", "organisation", "mandate", "department")
+    }
+    pages.post(
+        client, "coordonnees-enregistrees", f"{manage}/coordonnees", {**details, "phone": ""}
+    )
+    pages.post(client, "ajouter-erreur", f"{manage}/ajouter", {}, expected=(422,))
+    pages.post(client, "ajouter-fait", f"{manage}/ajouter", {"meetings": [meetings["second"].slug]})
+
+    one = f"{manage}/annuler/{registration.id}"
+    pages.get(client, "annuler-une", one)
+    cancel = path_of(cancel_url(registration))
+    pages.get(client, "lien-annulation", cancel)
+    pages.post(client, "annuler-une-fait", one)
+    pages.get(client, "lien-annulation-deja", cancel, expected=(409,))
+    pages.get(client, "tout-annuler", f"{manage}/tout-annuler")
+    pages.post(client, "tout-annuler-fait", f"{manage}/tout-annuler")
+    pages.get(
+        client, "lien-invalide", "/inscription/gerer/faux-jeton", expected=(400, 403, 404, 410)
+    )
+    pages.get(
+        client,
+        "lien-confirmation-invalide",
+        "/inscription/confirmer/faux",
+        expected=(400, 403, 404, 410),
+    )
+
+    pages.get(client, "erreur-404", "/page-inexistante", expected=(404,))
+    pages.get(client, "erreur-404-htmx", "/page-inexistante", expected=(404,), fragment=True)
+    pages.get(client, "erreur-405", "/inscription/valider", expected=(405,))
+    pages.get(client, "erreur-500", "/_test/erreur", expected=(500,))
+    pages.get(client, "erreur-503", "/_test/base-indisponible", expected=(503,))
+    return {"meetings": meetings, "full": full, "person": person}
+
+
+def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
+    """Render every staff page and state, signed in, with registrations of every kind."""
+    client = app.test_client()
+    create_staff()
+    pages.get(client, "equipe-connexion", "/admin/connexion")
+    pages.post(
+        client,
+        "equipe-connexion-erreur",
+        "/admin/connexion",
+        {"email": "", "password": ""},
+        expected=(200, 401, 422),
+    )
+    assert sign_in(client).status_code == 303
+
+    meetings, full, person = ids["meetings"], ids["full"], ids["person"]
+    moderated = meetings["moderated"]
+    pending = factories.create_registration(
+        meeting=moderated, state=RegistrationState.PENDING_APPROVAL
+    )
+    factories.create_registration(meeting=moderated, state=RegistrationState.PENDING_APPROVAL)
+    factories.create_registration(meeting=moderated, state=RegistrationState.REJECTED)
+    seated = factories.create_registration(meeting=meetings["second"])
+    db.session.commit()
+    programme_id = moderated.programme_id
+
+    pages.get(client, "tableau-de-bord", "/admin/")
+    pages.get(client, "seances", "/admin/seances")
+    pages.get(client, "seance-nouvelle", f"/admin/seances/nouvelle?programme={programme_id}")
+    pages.post(
+        client,
+        "seance-nouvelle-erreurs",
+        f"/admin/seances/nouvelle?programme={programme_id}",
+        meeting_form(title="", capacity="0", day=""),
+        expected=(422,),
+    )
+    pages.get(client, "seance-modifier", f"/admin/seances/{moderated.id}/modifier")
+    pages.post(
+        client,
+        "seance-modifier-erreurs",
+        f"/admin/seances/{moderated.id}/modifier",
+        meeting_form(start="20:00", end="18:00"),
+        expected=(422,),
+    )
+    pages.get(client, "seance-annuler", f"/admin/seances/{meetings['second'].id}/annuler")
+    for key, meeting in (
+        ("moderee", moderated),
+        ("complete", full),
+        ("annulee", meetings["cancelled"]),
+    ):
+        url = f"/admin/seances/{meeting.id}/inscriptions"
+        pages.get(client, f"inscriptions-{key}", url)
+    url = f"/admin/seances/{moderated.id}/inscriptions"
+    pages.get(client, "inscriptions-filtre", f"{url}?etat=pending_approval&q=Martin")
+    pages.get(
+        client,
+        "inscriptions-htmx",
+        f"{url}?etat=pending_approval",
+        fragment=True,
+        target="resultats",
+    )
+    pages.get(client, "compteurs-htmx", url, fragment=True, target="seance-compteurs")
+    pages.get(client, "inscriptions-page-vide", f"{url}?q=personne")
+    pages.post(client, "valider-htmx", f"/admin/inscriptions/{pending.id}/valider", fragment=True)
+    pages.post(
+        client,
+        "lot-sans-selection",
+        f"/admin/seances/{moderated.id}/inscriptions/lot",
+        {"action": "approve"},
+        expected=(200, 422),
+    )
+    pages.get(client, "refuser", f"/admin/inscriptions/{pending.id}/refuser")
+    pages.post(
+        client,
+        "refuser-erreur",
+        f"/admin/inscriptions/{pending.id}/refuser",
+        {"reason": "x" * 1001},
+        expected=(422,),
+    )
+    pages.get(client, "annuler-place", f"/admin/inscriptions/{seated.id}/annuler")
+    pages.get(client, "inscrire", f"/admin/seances/{moderated.id}/inscrire")
+    pages.post(
+        client,
+        "inscrire-erreurs",
+        f"/admin/seances/{moderated.id}/inscrire",
+        {"email": "x"},
+        expected=(422,),
+    )
+    pages.get(client, "presence", f"/admin/seances/{meetings['past'].id}/presence")
+    pages.get(client, "emargement", f"/admin/seances/{meetings['second'].id}/emargement")
+    pages.get(client, "chiffres", "/admin/chiffres")
+    pages.get(client, "chiffres-programme", f"/admin/programmes/{programme_id}/chiffres")
+    pages.get(client, "chiffres-seance", f"/admin/seances/{moderated.id}/chiffres")
+    pages.get(client, "personnes", "/admin/personnes")
+    pages.get(client, "personnes-recherche", "/admin/personnes?q=Durand")
+    pages.get(client, "personne", f"/admin/personnes/{person.id}")
+    pages.get(client, "personne-modifier", f"/admin/personnes/{person.id}/modifier")
+    pages.post(
+        client,
+        "personne-modifier-erreurs",
+        f"/admin/personnes/{person.id}/modifier",
+        {"first_name": "", "email": "x"},
+        expected=(422,),
+    )
+    pages.get(client, "personne-effacer", f"/admin/personnes/{person.id}/effacer")
+    pages.get(client, "programme", f"/admin/programme?id={programme_id}")
+    pages.get(client, "programme-nouveau", "/admin/programme")
+    pages.post(
+        client,
+        "programme-erreurs",
+        f"/admin/programme?id={programme_id}",
+        {"title": "", "retention_months": "0"},
+        expected=(422,),
+    )
+    pages.get(client, "emails", "/admin/emails")
+    pages.get(client, "emails-filtre", "/admin/emails?etat=pending&q=camille")
+    email = db.session.scalar(db.select(OutboundEmail).order_by(OutboundEmail.id.desc()).limit(1))
+    pages.get(client, "email", f"/admin/emails/{email.id}")
+    pages.get(client, "email-apercu", f"/admin/emails/{email.id}/apercu.html")
+    pages.get(client, "journal", "/admin/journal")
+    pages.get(client, "journal-filtre", "/admin/journal?action=registration.approve")
+    pages.get(client, "equipe-404", "/admin/seances/999999/modifier", expected=(404,))
+
+
+def render_everything(app: Flask, folder: Path) -> Pages:
+    """Render every page and state into folder."""
+
+    @app.get("/_test/erreur")
+    def _boom():
+        raise RuntimeError("a bug")
+
+    @app.get("/_test/base-indisponible")
+    def _database_down():
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+
+    pages = Pages(app=app, folder=folder)
+    ids = render_public(pages, app)
+    render_staff(pages, app, ids)
+    pages.endpoints |= {"_boom", "_database_down"}
+    assert not pages.unexpected, "\n".join(pages.unexpected)
+    return pages
+
+
+def test_every_get_rule_is_checked_or_listed(app: Flask, tmp_path: Path) -> None:
+    pages = render_everything(app, tmp_path)
+    rules = {rule.endpoint for rule in app.url_map.iter_rules() if "GET" in (rule.methods or ())}
+    forgotten = sorted(rules - pages.endpoints - set(NOT_HTML))
+    assert not forgotten, f"GET rules neither checked nor listed in NOT_HTML: {forgotten}"
+    assert not set(NOT_HTML) - rules, "NOT_HTML names a rule that no longer exists"
+
+
+@pytest.mark.skipif(JAVA is None, reason="needs Java: apt-get install -y default-jre-headless")
+@pytest.mark.skipif(not VNU.exists(), reason="needs vnu.jar: run `make tools` (npm vnu-jar)")
+def test_every_page_is_valid_html(app: Flask, tmp_path: Path) -> None:
+    pages = render_everything(app, tmp_path)
+    assert len(pages.files) > 80
+    command = [JAVA, "-jar", str(VNU), "--errors-only", "--format", "json", "--stdout"]
+    result = subprocess.run(
+        [*command, *map(str, pages.files)], capture_output=True, text=True, check=False
+    )
+    messages = json.loads(result.stdout or "{}").get("messages", [])
+    errors = [m for m in messages if m.get("type") == "error" or m.get("subType") == "fatal"]
+    report = [
+        f"{pages.files.get(Path(urlsplit(m.get('url', '')).path), m.get('url'))}:"
+        f"{m.get('lastLine')}: {m.get('message')}  [{(m.get('extract') or '').strip()[:120]}]"
+        for m in errors
+    ]
+    assert not errors, f"{len(errors)} vnu error(s):\n" + "\n".join(report)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -30,8 +30,10 @@ log = logging.getLogger(__name__)
 
 #: Seconds a visitor is asked to wait before trying again while the database is down.
 RETRY_AFTER_SECONDS = 30
-#: Errors that mean "the database cannot be reached now", not a bug: they answer 503.
-UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+#: Driver errors that may mean "the database cannot be reached now" rather than a bug.
+UNAVAILABLE = (OperationalError, InterfaceError)
+#: SQLite's words for a database that cannot answer now (statement-level errors).
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk I/O error")
 
 #: Title and explanation per status, in French.
 MESSAGES: dict[int, tuple[str, str]] = {
@@ -78,11 +80,23 @@ def database_unavailable(error: BaseException | None) -> bool:
     """Return True when error, or an error it came from, says the database is unreachable."""
     seen: set[int] = set()
     while error is not None and id(error) not in seen:
-        if isinstance(error, UNAVAILABLE):
+        if _unreachable(error):
             return True
         seen.add(id(error))
         error = error.__cause__ or error.__context__
     return False
+
+
+def _unreachable(error: BaseException) -> bool:
+    """Return True for a lost or refused connection, False for a bad statement (a bug)."""
+    if isinstance(error, DisconnectionError | PoolTimeoutError):
+        return True
+    if not isinstance(error, UNAVAILABLE):
+        return False
+    if error.connection_invalidated or error.statement is None:
+        return True  # the connection dropped, or none could be opened (refused, timed out)
+    # SQLite has no server to lose: its file is locked for too long, or cannot be opened.
+    return any(sign in str(error.orig) for sign in SQLITE_UNAVAILABLE)
 
 
 def render_unavailable():

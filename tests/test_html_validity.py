@@ -398,7 +398,8 @@ def render_everything(app: Flask, folder: Path) -> Pages:
 
     @app.get("/_test/base-indisponible")
     def _database_down():
-        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+        # As SQLAlchemy raises it when no connection can be opened (no statement ran).
+        raise OperationalError(None, None, Exception("connection refused"))
 
     pages = Pages(app=app, folder=folder)
     ids = render_public(pages, app)

@@ -110,13 +110,17 @@ def outage(app: Flask) -> Iterator[None]:
     with app.app_context():
         engine = db.engine
     dbapi = engine.dialect.loaded_dbapi
-    message = "connection to server at 127.0.0.1, port 5432 failed: Connection refused"
+    if engine.dialect.name == "sqlite":
+        refused = lost = "unable to open database file"
+    else:
+        refused = 'connection to server at "127.0.0.1", port 5432 failed: Connection refused'
+        lost = "server closed the connection unexpectedly"
 
     def refuse_connect(dialect, conn_rec, cargs, cparams):
-        raise dbapi.OperationalError(message)
+        raise dbapi.OperationalError(refused)
 
     def refuse_statement(cursor, statement, parameters, context):
-        raise dbapi.OperationalError("server closed the connection unexpectedly")
+        raise dbapi.OperationalError(lost)
 
     hooks = [
         ("do_connect", refuse_connect),

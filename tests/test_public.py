@@ -750,7 +750,7 @@ def test_french_500_page_after_a_database_error(app, client):
     assert "table_that_does_not_exist" not in response.get_data(as_text=True)
 
 
-def test_french_500_page_when_the_database_is_gone(app, client):
+def test_french_503_page_when_the_database_is_gone(app, client):
     from sqlalchemy import create_engine
 
     def needs_database():
@@ -758,8 +758,9 @@ def test_french_500_page_when_the_database_is_gone(app, client):
 
     app.add_url_rule("/test-sans-base", "needs_database", needs_database)
     db._app_engines[app][None] = create_engine("sqlite:////nonexistent/dir/db.sqlite3")
-    _, page = get(client, "/test-sans-base", 500)
-    assert page.find("h1").text == "Erreur du serveur"
+    response, page = get(client, "/test-sans-base", 503)
+    assert page.find("h1").text == "Service momentanément indisponible"
+    assert response.headers["Retry-After"].isdigit()
 
 
 def test_a_running_meeting_is_in_progress_and_a_past_one_promises_nothing(

@@ -1,5 +1,6 @@
-"""A real PostgreSQL outage under gunicorn, in production mode: the French 503 page for every
-visitor, staff signed in included, logs without tokens or personal data, recovery by itself.
+"""A real PostgreSQL outage under gunicorn, in production mode over TLS: the French 503 page
+for every visitor, staff signed in included, logs without tokens or personal data, recovery by
+itself.
 
 gunicorn reaches PostgreSQL through a TCP relay this test owns. Cutting the relay closes every
 open connection (PostgreSQL seems to vanish mid-session) and refuses new ones, as a stopped
@@ -11,9 +12,10 @@ from __future__ import annotations
 import contextlib
 import http.client
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -32,7 +34,6 @@ from tests.registration_support import confirm_path, form_data, path_of, season
 pytestmark = pytest.mark.postgresql
 
 SECRET = "outage-" + "s" * 40
-BASE_URL = "https://rencontres.irev.fr"
 EMAIL = form_data()["email"]
 NAMES = ("Camille", "Durand", "Roubaix")
 
@@ -106,15 +107,19 @@ def _close(one: socket.socket) -> None:
 
 @dataclass
 class Visitor:
-    """A browser-like visitor of the served site: its own cookies, every response's headers."""
+    """A browser-like visitor of the served site over verified HTTPS: its own cookies, the
+    same-origin Referer on every request, and every response's headers."""
 
     port: int
-    cookies: dict[str, str]
+    tls: ssl.SSLContext
+    cookies: dict[str, str] = field(default_factory=dict)
 
     def request(self, method: str, path: str, form: dict | None = None):
         """Send one request; return status, headers and body."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        headers = {"X-Forwarded-For": "203.0.113.7"}
+        connection = http.client.HTTPSConnection(
+            "127.0.0.1", self.port, timeout=30, context=self.tls
+        )
+        headers = {"X-Forwarded-For": "203.0.113.7", "Referer": servers.origin(self.port) + path}
         body = None
         if form is not None:
             body = urlencode(form, doseq=True)
@@ -141,12 +146,15 @@ class Visitor:
 
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[int, Relay, Path, dict]]:
-    """Seed the database, serve it with gunicorn through the relay; yield port, relay, log."""
+    """Seed the database, serve it with gunicorn over TLS through the relay."""
+    tls = servers.make_tls(tmp_path / "tls")
+    port = servers.free_port()
+    base_url = servers.origin(port)
     app = create_app(
         {
             **TEST_CONFIG,
             "SECRET_KEY": SECRET,
-            "IREV_BASE_URL": BASE_URL,
+            "IREV_BASE_URL": base_url,
             "SQLALCHEMY_DATABASE_URI": db_url,
         }
     )
@@ -158,38 +166,32 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[int, Relay, Path, dict
         db.session.remove()
         db.engine.dispose()
     parts = urlsplit(db_url)
-    relay = Relay((parts.hostname or "127.0.0.1", parts.port or 5432))
-    relayed = db_url.replace(
-        parts.netloc, parts.netloc.replace(f":{parts.port or 5432}", f":{relay.port}"), 1
-    )
+    pg_port = parts.port or 5432
+    relay = Relay((parts.hostname or "127.0.0.1", pg_port))
+    relayed = db_url.replace(parts.netloc, parts.netloc.replace(f":{pg_port}", f":{relay.port}"))
     assert f":{relay.port}" in relayed
-    port = servers.free_port()
     log = tmp_path / "gunicorn.log"
     env = servers.server_env(
         relayed,
-        BASE_URL,
-        testing=False,
+        base_url,
+        mail_port=servers.free_port(),  # nothing is sent: the web never talks SMTP
         secret_key=SECRET,
-        extra={
-            "FLASK_MAIL_SERVER": "smtp.irev.test",
-            "FLASK_IREV_PROXY_HOPS": "1",
-            "FLASK_IREV_CACHE_SECONDS": "0",
-        },
+        extra={"FLASK_IREV_PROXY_HOPS": "1", "FLASK_IREV_CACHE_SECONDS": "0"},
     )
     config = str(servers.ROOT / "deploy" / "gunicorn.conf.py")
     try:
-        with servers.gunicorn(port, env, log, workers=1, config=config):
-            yield port, relay, log, {"app": app, "slug": slug}
+        with servers.gunicorn(port, env, log, tls=tls, workers=1, config=config):
+            yield port, relay, log, {"app": app, "slug": slug, "tls": tls.client_context()}
     finally:
         relay.cut()
 
 
 def test_outage_under_gunicorn_gives_the_french_503_and_clean_logs(served) -> None:
     port, relay, log, seeded = served
-    app, slug = seeded["app"], seeded["slug"]
-    anonymous = Visitor(port, {})
+    app, slug, tls = seeded["app"], seeded["slug"], seeded["tls"]
+    anonymous = Visitor(port, tls)
     assert anonymous.post_form("/inscription", form_data(slug))[0] == 303
-    staff = Visitor(port, {})
+    staff = Visitor(port, tls)
     signed = staff.post_form("/admin/connexion", {"email": "equipe@irev.fr", "password": PASSWORD})
     assert signed[0] == 303
     with app.app_context():
@@ -210,7 +212,7 @@ def test_outage_under_gunicorn_gives_the_french_503_and_clean_logs(served) -> No
         f"/admin/personnes/{person_id}",
         "/admin/journal",
     ]
-    cookieless = Visitor(port, {})
+    cookieless = Visitor(port, tls)
     # The forms' tokens, taken before the outage as an open browser tab holds them.
     forms = {}
     for path in ("/inscription", confirm, f"{manage}/coordonnees"):

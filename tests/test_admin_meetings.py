@@ -233,7 +233,13 @@ def test_publish_unpublish_and_cancel(staff_client, create_meeting, create_regis
     assert meeting.status is MeetingStatus.CANCELLED
     assert [e.kind for e in outbox()] == ["meeting_cancelled_to_registrant"]
     actions = [e.action for e in db.session.scalars(db.select(AuditEvent).order_by(AuditEvent.id))]
-    assert actions == ["meeting.publish", "meeting.unpublish", "meeting.publish", "meeting.cancel"]
+    assert actions == [
+        "meeting.publish",
+        "meeting.unpublish",
+        "meeting.publish",
+        "meeting.cancel",
+        "registration.cancel",  # the seat ended with the meeting
+    ]
     # A cancelled meeting stays cancelled.
     staff_client.post(f"/admin/seances/{meeting.id}/publier")
     db.session.expire_all()

@@ -24,7 +24,7 @@ from irev.models import (
     Programme,
     StaffUser,
 )
-from irev.services import audit
+from irev.services import audit, seats
 
 #: Fields a meeting form edits (and the audit log compares).
 MEETING_FIELDS = (
@@ -291,13 +291,15 @@ def _set_capacity(meeting: Meeting, capacity: int) -> None:
 
 def _offer_free_seats(meeting: Meeting, actor: StaffUser) -> None:
     """Give newly added seats to the waiting list, in order (each person is e-mailed)."""
-    from irev.services import registrations
-
-    registrations.fill_free_seats(meeting, actor)
+    seats.offer_free_seats(meeting, actor)
 
 
 def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> None:
-    """Publish, unpublish (back to draft) or cancel a meeting; a cancelled one stays so."""
+    """Publish, unpublish (back to draft) or cancel a meeting; a cancelled one stays so.
+
+    Publishing offers the seats freed while it was a draft to the waiting list; cancelling
+    ends every registration holding or awaiting a seat (each person is e-mailed once).
+    """
     if meeting.status is MeetingStatus.CANCELLED:
         raise MeetingError("Cette séance est annulée : elle ne peut plus changer de statut.")
     if meeting.status is status:
@@ -311,6 +313,12 @@ def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> Non
         MeetingStatus.CANCELLED: "meeting.cancel",
     }[status]
     audit.record(actor, action, meeting, before={"status": before}, after={"status": status})
+    if status is MeetingStatus.PUBLISHED:
+        seats.offer_free_seats(meeting, actor)
+    elif status is MeetingStatus.CANCELLED:
+        from irev.services.registrations import cancel_meeting_registrations
+
+        cancel_meeting_registrations(meeting, actor)
     schedule_emails()
 
 

@@ -19,11 +19,10 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from flask import current_app
-from sqlalchemy import and_, or_, update
+from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from irev.dates import long_date, meeting_when
 from irev.extensions import db
 from irev.models import (
     ACTIVE_STATES,
@@ -34,15 +33,30 @@ from irev.models import (
     Programme,
     Registration,
     RegistrationState,
-    StaffUser,
     utcnow,
 )
-from irev.services import audit, outbox
+from irev.services import audit, outbox, seats
 from irev.services.people import PersonDetails, get_or_create_person, normalise_email, update_person
+from irev.services.registration_events import (
+    MEETING_CANCELLED,
+    STATE_SENTENCES,
+    Actor,
+    meeting_lines,
+    notify,
+    notify_staff,
+    record_move,
+)
+from irev.services.seats import (
+    first_waiting,
+    free_seat,
+    offer_free_seats,
+    release_seat,
+    take_seat,
+    waiting_position,
+)
 from irev.tokens import make_token
 
 S = RegistrationState
-Actor = StaffUser | Person | None
 
 #: Identical submissions within this many seconds send one e-mail, not two.
 DUPLICATE_WINDOW_SECONDS = 600
@@ -95,47 +109,6 @@ class AlreadyConfirmed(RegistrationError):
         self.registrations = registrations
 
 
-# --- seats --------------------------------------------------------------------------------
-
-
-def take_seat(meeting: Meeting) -> bool:
-    """Take one seat if one is free, atomically; return False when the meeting is full.
-
-    A conditional UPDATE: the database checks and increments in one statement, so two
-    transactions can never both take the last seat (on PostgreSQL the second waits for the
-    first's row lock, then re-checks the condition; SQLite has one writer at a time).
-    """
-    result = db.session.execute(
-        update(Meeting)
-        .where(Meeting.id == meeting.id, Meeting.seats_taken < Meeting.capacity)
-        # A seat count is not an edit of the meeting: keep updated_at as it is.
-        .values(seats_taken=Meeting.seats_taken + 1, updated_at=Meeting.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(meeting, ["seats_taken"])
-    return result.rowcount == 1
-
-
-def release_seat(meeting: Meeting) -> None:
-    """Give one seat back (never below zero), atomically."""
-    db.session.execute(
-        update(Meeting)
-        .where(Meeting.id == meeting.id, Meeting.seats_taken > 0)
-        .values(seats_taken=Meeting.seats_taken - 1, updated_at=Meeting.updated_at)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(meeting, ["seats_taken"])
-
-
-def _lock_meeting(meeting: Meeting) -> None:
-    """Hold the meeting's row until commit, so waiting-list moves happen one at a time.
-
-    PostgreSQL: SELECT ... FOR UPDATE. SQLite ignores FOR UPDATE; there a writing transaction
-    holds the database's single write lock from its start (see irev.database).
-    """
-    db.session.execute(db.select(Meeting.id).where(Meeting.id == meeting.id).with_for_update())
-
-
 # --- reading ------------------------------------------------------------------------------
 
 
@@ -185,123 +158,7 @@ def person_registrations(person: Person) -> list[Registration]:
     )
 
 
-def waiting_position(registration: Registration) -> int:
-    """Return the registration's place on its meeting's waiting list (1 is next)."""
-    ahead = db.session.scalar(
-        db.select(db.func.count(Registration.id)).where(
-            Registration.meeting_id == registration.meeting_id,
-            Registration.state == S.WAITING,
-            or_(
-                Registration.state_changed_at < registration.state_changed_at,
-                and_(
-                    Registration.state_changed_at == registration.state_changed_at,
-                    Registration.id < registration.id,
-                ),
-            ),
-        )
-    )
-    return int(ahead or 0) + 1
-
-
-def first_waiting(meeting: Meeting) -> Registration | None:
-    """Return the registration at the head of the meeting's waiting list."""
-    return db.session.scalar(
-        db.select(Registration)
-        .where(Registration.meeting_id == meeting.id, Registration.state == S.WAITING)
-        .order_by(Registration.state_changed_at, Registration.id)
-        .limit(1)
-        .with_for_update()
-    )
-
-
-# --- e-mails and audit --------------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    """Return a compact, unique-enough version string for a dedupe key."""
-    return str(int(moment.timestamp() * 1_000_000))
-
-
-def _notify(kind: str, registration: Registration, **context) -> bool:
-    """Queue an e-mail about one registration to its person."""
-    person = registration.person
-    return outbox.enqueue(
-        kind,
-        person.email,
-        dedupe_key=f"registration:{registration.id}:{kind}:{_stamp(registration.state_changed_at)}",
-        person=person,
-        registration=registration,
-        context=context,
-    )
-
-
-def _notify_staff(registration: Registration) -> bool:
-    """Tell the programme's contact that a registration awaits approval."""
-    programme = registration.meeting.programme
-    address = programme.contact_email or current_app.config.get("MAIL_REPLY_TO") or ""
-    if not address:
-        return False
-    from irev.urls import external_url
-
-    return outbox.enqueue(
-        "new_request_to_staff",
-        address,
-        dedupe_key=(
-            f"registration:{registration.id}:new_request_to_staff:"
-            f"{_stamp(registration.state_changed_at)}"
-        ),
-        to_name=programme.contact_name,
-        person=registration.person,
-        registration=registration,
-        context={"admin_url": external_url("admin.dashboard")},
-    )
-
-
-def _record_move(actor: Actor, action: str, registration: Registration, before: S) -> None:
-    """Audit a state change of a registration."""
-    audit.record(
-        actor,
-        action,
-        registration,
-        before={"state": before},
-        after={"state": registration.state, "reason": registration.reason or None},
-    )
-
-
-def _meeting_lines(meetings: Iterable[Meeting]) -> list[dict[str, str]]:
-    """Return meetings as JSON-friendly {title, when} pairs for e-mail contexts."""
-    return [
-        {
-            "title": m.title,
-            "when": meeting_when(m.starts_at, m.ends_at),
-            "date": long_date(m.starts_at),
-        }
-        for m in meetings
-    ]
-
-
 # --- placing a confirmed registration -----------------------------------------------------
-
-
-def _seat_or_wait(registration: Registration) -> int | None:
-    """Seat the registration if a seat is free, else put it on the waiting list.
-
-    Return its waiting position, or None when seated. The first attempt is a plain
-    conditional UPDATE; only when the meeting looks full is its row locked and the seat tried
-    again, so that a seat freed meanwhile (whose promotion saw nobody waiting) is not left
-    empty, and waiting positions are handed out one at a time, in order.
-    """
-    meeting = registration.meeting
-    if take_seat(meeting):
-        registration.move_to(S.SEATED)
-        return None
-    _lock_meeting(meeting)
-    if take_seat(meeting):
-        registration.move_to(S.SEATED)
-        return None
-    registration.move_to(S.WAITING)  # timestamp taken under the lock: it orders the list
-    db.session.flush()
-    return waiting_position(registration)
 
 
 def _place(registration: Registration, actor: Actor) -> MeetingResult:
@@ -312,18 +169,18 @@ def _place(registration: Registration, actor: Actor) -> MeetingResult:
     if meeting.approval_mode is ApprovalMode.MODERATED:
         registration.move_to(S.PENDING_APPROVAL)
         db.session.flush()
-        _notify("pending_to_registrant", registration)
-        _notify_staff(registration)
+        notify("pending_to_registrant", registration)
+        notify_staff(registration)
         result = MeetingResult(meeting, Outcome.PENDING, registration)
     else:
-        position = _seat_or_wait(registration)
+        position = seats.place(registration, actor)
         if position is None:
-            _notify("seated_to_registrant", registration)
+            notify("seated_to_registrant", registration)
             result = MeetingResult(meeting, Outcome.SEATED, registration)
         else:
-            _notify("waiting_to_registrant", registration, position=position)
+            notify("waiting_to_registrant", registration, position=position)
             result = MeetingResult(meeting, Outcome.WAITING, registration, position)
-    _record_move(actor, "registration.confirm", registration, before)
+    record_move(actor, "registration.confirm", registration, before)
     return result
 
 
@@ -490,8 +347,8 @@ def _send_request(
         meeting=meetings[0],  # the programme's contact and reply address come through it
         context={
             "confirm_url": confirm_url(person, key),
-            "meetings": _meeting_lines(meetings),
-            "already": _meeting_lines(r.meeting for r in result.already),
+            "meetings": meeting_lines(meetings),
+            "already": meeting_lines(r.meeting for r in result.already),
             "max_age_days": int(current_app.config["IREV_LINK_MAX_AGE_DAYS"]),
         },
     )
@@ -500,7 +357,7 @@ def _send_request(
 def _send_already(person: Person, registrations: list[Registration], now: datetime) -> bool:
     """Queue the e-mail telling a registered person that nothing new was needed."""
     suffix = _window(now, sorted(r.id for r in registrations))
-    lines = _meeting_lines(r.meeting for r in registrations)
+    lines = meeting_lines(r.meeting for r in registrations)
     for line, registration in zip(lines, registrations, strict=True):
         line["state"] = STATE_SENTENCES[registration.state]
     return outbox.enqueue(
@@ -511,18 +368,6 @@ def _send_already(person: Person, registrations: list[Registration], now: dateti
         meeting=registrations[0].meeting,
         context={"meetings": lines},
     )
-
-
-#: How a person's registration is described to them, by state.
-STATE_SENTENCES: dict[RegistrationState, str] = {
-    S.REQUESTED: "en attente de votre confirmation (lien envoyé par courriel)",
-    S.SEATED: "inscription confirmée, votre place est réservée",
-    S.PENDING_APPROVAL: "demande en cours d’examen par l’équipe de l’IREV",
-    S.WAITING: "sur liste d’attente",
-    S.REJECTED: "demande non retenue",
-    S.CANCELLED_BY_PERSON: "annulée à votre demande",
-    S.CANCELLED_BY_ORGANISER: "annulée par l’IREV",
-}
 
 
 # --- confirmation by link -----------------------------------------------------------------
@@ -633,12 +478,12 @@ def approve_registration(registration: Registration, actor: Actor) -> Registrati
     before = registration.state
     if before is not S.PENDING_APPROVAL:
         raise IllegalTransition(f"{before.value} -> approve")
-    position = _seat_or_wait(registration)
+    position = seats.place(registration, actor)
     if position is None:
-        _notify("approved_to_registrant", registration)
+        notify("approved_to_registrant", registration)
     else:
-        _notify("waiting_to_registrant", registration, position=position, approved=True)
-    _record_move(actor, "registration.approve", registration, before)
+        notify("waiting_to_registrant", registration, position=position, approved=True)
+    record_move(actor, "registration.approve", registration, before)
     return registration.state
 
 
@@ -647,8 +492,8 @@ def reject_registration(registration: Registration, actor: Actor, reason: str = 
     before = registration.state
     registration.move_to(S.REJECTED)
     registration.reason = reason.strip()
-    _notify("rejected_to_registrant", registration, reason=registration.reason)
-    _record_move(actor, "registration.reject", registration, before)
+    notify("rejected_to_registrant", registration, reason=registration.reason)
+    record_move(actor, "registration.reject", registration, before)
 
 
 def cancel_registration(
@@ -659,18 +504,17 @@ def cancel_registration(
     registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
     registration.reason = reason.strip()
     if by_organiser:
-        _notify(
+        notify(
             "cancelled_by_organiser_to_registrant",
             registration,
             reason=registration.reason,
             was=before.value,
         )
     elif before is not S.REQUESTED:
-        _notify("cancelled_to_registrant", registration, was=before.value)
-    _record_move(actor, "registration.cancel", registration, before)
+        notify("cancelled_to_registrant", registration, was=before.value)
+    record_move(actor, "registration.cancel", registration, before)
     if before is S.SEATED:
-        release_seat(registration.meeting)
-        return fill_free_seats(registration.meeting)
+        return free_seat(registration.meeting, actor)
     return []
 
 
@@ -692,26 +536,42 @@ def promote_from_waiting_list(registration: Registration, actor: Actor) -> bool:
     if not take_seat(registration.meeting):
         return False
     registration.move_to(S.SEATED)
-    _notify("promoted_to_registrant", registration)
-    _record_move(actor, "registration.promote", registration, before)
+    notify("promoted_to_registrant", registration)
+    record_move(actor, "registration.promote", registration, before)
     return True
 
 
 def fill_free_seats(meeting: Meeting, actor: Actor = None) -> list[Registration]:
-    """Give every free seat to the head of the waiting list, in order; return who moved up.
+    """Give every free seat to the head of the waiting list (see seats.offer_free_seats)."""
+    return offer_free_seats(meeting, actor)
 
-    Called when a seat is freed; staff call it too after raising the capacity.
+
+def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registration]:
+    """End every seat, request awaiting approval and waiting place of a cancelled meeting.
+
+    Each registration moves to « annulée par l'équipe », gives back its seat, and gets the
+    meeting's cancellation e-mail (one per registration) and its audit row. Unconfirmed
+    requests hold nothing: their confirmation finds the meeting closed.
     """
-    if not meeting.is_published or meeting.is_past():
-        return []
-    _lock_meeting(meeting)
-    promoted = []
-    while (head := first_waiting(meeting)) is not None and take_seat(meeting):
-        head.move_to(S.SEATED)
-        _notify("promoted_to_registrant", head)
-        _record_move(actor, "registration.promote", head, S.WAITING)
-        promoted.append(head)
-    return promoted
+    ended = list(
+        db.session.scalars(
+            db.select(Registration)
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.state.in_([S.SEATED, S.PENDING_APPROVAL, S.WAITING]),
+            )
+            .order_by(Registration.id)
+        )
+    )
+    for registration in ended:
+        before = registration.state
+        registration.move_to(S.CANCELLED_BY_ORGANISER)
+        registration.reason = "Séance annulée."
+        notify(MEETING_CANCELLED, registration)
+        record_move(actor, "registration.cancel", registration, before)
+        if before is S.SEATED:
+            free_seat(meeting, actor)
+    return ended
 
 
 # --- housekeeping -------------------------------------------------------------------------
@@ -768,6 +628,7 @@ __all__ = [
     "add_meetings",
     "approve_registration",
     "cancel_all",
+    "cancel_meeting_registrations",
     "cancel_registration",
     "check_request",
     "confirm_request",

@@ -393,3 +393,22 @@ def test_list_page_runs_a_constant_number_of_queries(
     many = statements_for_page()
     assert many == few
     assert many <= 10
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_the_row_offers_exactly_the_allowed_actions(
+    staff_client, moderated, create_registration, state
+):
+    registration = create_registration(meeting=moderated, state=state)
+    db.session.commit()
+    html = staff_client.get(f"/admin/seances/{moderated.id}/inscriptions").get_data(as_text=True)
+    row = html.split(f'<tr id="inscription-{registration.id}"')[1].split("</tr>")[0]
+    actions = {a.value for a in registration.allowed_actions()}
+    offered = {
+        "approve": f"/inscriptions/{registration.id}/valider" in row,
+        "promote": f"/inscriptions/{registration.id}/placer" in row,
+        "reject": f"/inscriptions/{registration.id}/refuser" in row,
+        "cancel_by_organiser": f"/inscriptions/{registration.id}/annuler" in row,
+    }
+    assert {name for name, shown in offered.items() if shown} == actions - {"cancel", "confirm"}
+    assert ('name="ids"' in row) is bool(actions & {"approve", "reject", "promote"})

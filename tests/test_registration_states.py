@@ -235,3 +235,30 @@ def test_purge_keeps_confirmed_people_and_recent_requests(app, create_meeting):
     left = {r.id for r in db.session.scalars(sa.select(Registration))}
     assert left == {recent.id, seated.id}
     assert service.purge_expired_requests() == (0, 0)  # idempotent
+
+
+# --- the actions derived from the one table ------------------------------------------------
+
+
+@pytest.mark.parametrize("state", list(S))
+def test_allowed_actions_come_from_the_table(app, create_meeting, state):
+    from irev.models import MOVES, Action
+
+    meeting = create_meeting()
+    registration = factories.create_registration(meeting=meeting, state=state)
+    assert registration.allowed_actions() == frozenset(MOVES[state])
+    assert registration.can_cancel() is (Action.CANCEL in MOVES[state])
+    # Once the meeting has started nothing can be cancelled any more, by anyone.
+    started = meeting.starts_at + timedelta(minutes=1)
+    assert not registration.can_cancel(started)
+    assert Action.CANCEL_BY_ORGANISER not in registration.allowed_actions(started)
+
+
+def test_a_refused_action_raises_and_changes_nothing(app, staff, create_meeting):
+    meeting = create_meeting()
+    seated = factories.create_registration(meeting=meeting, state=S.SEATED)
+    for move in (service.approve_registration, service.promote_from_waiting_list):
+        with pytest.raises(IllegalTransition):
+            move(seated, staff)
+    assert seated.state is S.SEATED and fresh(meeting).seats_taken == 1
+    assert emails() == []

@@ -62,6 +62,7 @@ def _helpers() -> dict:
         "mandate_label": moderation.mandate_label,
         "department_label": moderation.department_label,
         "state_labels": moderation.STATE_LABELS,
+        "bulk_moves": moderation.BULK_MOVES,
         "compact": compact_datetime,
     }
 

@@ -4,7 +4,9 @@ from irev.models.audit import AuditEvent
 from irev.models.outbox import EmailStatus, OutboundEmail
 from irev.models.people import (
     ACTIVE_STATES,
+    MOVES,
     TRANSITIONS,
+    Action,
     IllegalTransition,
     Person,
     Registration,
@@ -16,7 +18,9 @@ from irev.models.types import UTCDateTime, utcnow
 
 __all__ = [
     "ACTIVE_STATES",
+    "MOVES",
     "TRANSITIONS",
+    "Action",
     "ApprovalMode",
     "AuditEvent",
     "EmailStatus",

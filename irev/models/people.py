@@ -62,20 +62,55 @@ class RegistrationState(enum.StrEnum):
 
 S = RegistrationState
 
+
+class Action(enum.StrEnum):
+    """What can be done to a registration, by the person, by staff or by the system."""
+
+    CONFIRM = "confirm"  # the e-mailed link (or staff) confirms the request
+    APPROVE = "approve"
+    REJECT = "reject"
+    PROMOTE = "promote"  # a seat from the waiting list
+    CANCEL = "cancel"  # by the person (or at their request)
+    CANCEL_BY_ORGANISER = "cancel_by_organiser"
+
+
+A = Action
+
+#: The one table of moves: from each state, each action and the states it may lead to.
+#: Everything else derives from it: TRANSITIONS, allowed_actions(), can_cancel(), the staff row.
+MOVES: dict[RegistrationState, dict[Action, frozenset[RegistrationState]]] = {
+    S.REQUESTED: {
+        A.CONFIRM: frozenset({S.SEATED, S.PENDING_APPROVAL, S.WAITING}),
+        A.CANCEL: frozenset({S.CANCELLED_BY_PERSON}),
+    },
+    S.PENDING_APPROVAL: {
+        A.APPROVE: frozenset({S.SEATED, S.WAITING}),
+        A.REJECT: frozenset({S.REJECTED}),
+        A.CANCEL: frozenset({S.CANCELLED_BY_PERSON}),
+        A.CANCEL_BY_ORGANISER: frozenset({S.CANCELLED_BY_ORGANISER}),
+    },
+    S.WAITING: {
+        A.PROMOTE: frozenset({S.SEATED}),
+        A.REJECT: frozenset({S.REJECTED}),
+        A.CANCEL: frozenset({S.CANCELLED_BY_PERSON}),
+        A.CANCEL_BY_ORGANISER: frozenset({S.CANCELLED_BY_ORGANISER}),
+    },
+    S.SEATED: {
+        A.CANCEL: frozenset({S.CANCELLED_BY_PERSON}),
+        A.CANCEL_BY_ORGANISER: frozenset({S.CANCELLED_BY_ORGANISER}),
+    },
+    S.REJECTED: {},
+    S.CANCELLED_BY_PERSON: {},
+    S.CANCELLED_BY_ORGANISER: {},
+}
+
 #: The only moves a registration may make; anything else is refused.
 TRANSITIONS: dict[RegistrationState, frozenset[RegistrationState]] = {
-    S.REQUESTED: frozenset({S.SEATED, S.PENDING_APPROVAL, S.WAITING, S.CANCELLED_BY_PERSON}),
-    S.PENDING_APPROVAL: frozenset(
-        {S.SEATED, S.WAITING, S.REJECTED, S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}
-    ),
-    S.WAITING: frozenset(
-        {S.SEATED, S.PENDING_APPROVAL, S.REJECTED, S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}
-    ),
-    S.SEATED: frozenset({S.CANCELLED_BY_PERSON, S.CANCELLED_BY_ORGANISER}),
-    S.REJECTED: frozenset(),
-    S.CANCELLED_BY_PERSON: frozenset(),
-    S.CANCELLED_BY_ORGANISER: frozenset(),
+    state: frozenset().union(*actions.values()) for state, actions in MOVES.items()
 }
+
+#: Actions that end a registration: not once its meeting has started (the figures are made).
+CANCEL_ACTIONS = frozenset({A.CANCEL, A.CANCEL_BY_ORGANISER})
 
 #: States that count as "registered": at most one such registration per person and meeting.
 ACTIVE_STATES = frozenset({S.REQUESTED, S.SEATED, S.PENDING_APPROVAL, S.WAITING})
@@ -128,6 +163,22 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.state in ACTIVE_STATES
+
+    def allowed_actions(self, now: datetime | None = None) -> frozenset[Action]:
+        """Return what may be done to this registration now (no cancellation once started)."""
+        actions = frozenset(MOVES[self.state])
+        if self.meeting is not None and self.meeting.is_past(now):
+            actions -= CANCEL_ACTIONS
+        return actions
+
+    def can_cancel(self, now: datetime | None = None) -> bool:
+        """Return True when the person may still cancel (or withdraw) this registration."""
+        return Action.CANCEL in self.allowed_actions(now)
+
+    def check_action(self, action: Action, now: datetime | None = None) -> None:
+        """Raise IllegalTransition unless the action is allowed now."""
+        if action not in self.allowed_actions(now):
+            raise IllegalTransition(f"{self.state.value} -> {action.value}")
 
     def can_move_to(self, new_state: RegistrationState) -> bool:
         """Return True when the state machine allows the move."""

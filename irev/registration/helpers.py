@@ -42,7 +42,7 @@ def state_sentence(registration: Registration) -> str:
 @bp.app_template_global()
 def can_cancel(registration: Registration) -> bool:
     """Return True when the person may still cancel this registration."""
-    return registration.is_active and not registration.meeting.is_past()
+    return registration.can_cancel()
 
 
 bp.add_app_template_test(can_cancel, "cancellable")

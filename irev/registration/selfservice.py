@@ -54,7 +54,7 @@ def cancel_one(token: str, registration_id: int):
     """Ask for confirmation (GET), then cancel one registration or leave a waiting list (POST)."""
     person = read_manage_link(token)
     registration = _own_registration(person, registration_id)
-    if not (registration.is_active and not registration.meeting.is_past()):
+    if not registration.can_cancel():
         flash("Cette inscription ne peut plus être annulée.", "info")
         return redirect(url_for("registration.manage", token=token), 303)
     form = ConfirmForm()
@@ -79,9 +79,7 @@ def cancel_one(token: str, registration_id: int):
 def cancel_everything(token: str):
     """Ask for confirmation (GET), then cancel every registration still to come (POST)."""
     person = read_manage_link(token)
-    cancellable = [
-        r for r in service.person_registrations(person) if r.is_active and not r.meeting.is_past()
-    ]
+    cancellable = [r for r in service.person_registrations(person) if r.can_cancel()]
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template(
@@ -149,7 +147,7 @@ def details(token: str):
 def cancel_link(token: str):
     """The cancellation link of the video-link e-mail: a page with a button, then POST."""
     registration = read_cancel_link(token)
-    usable = registration.is_active and not registration.meeting.is_past()
+    usable = registration.can_cancel()
     form = ConfirmForm()
     if not usable:
         page = render_template(

@@ -223,7 +223,7 @@ def erase(person: Person, actor: StaffUser) -> int:
 
     cancelled = 0
     for registration in list(person.registrations):
-        if registration.is_active and not registration.meeting.is_past():
+        if registration.can_cancel():
             # Cancelled as by the person (it is their request); the seat goes to the waiting
             # list, and the cancellation e-mail is scrubbed with everything else below.
             registrations.cancel_registration(registration, actor, by_organiser=False)

@@ -11,7 +11,7 @@ from sqlalchemy import func, or_
 from sqlalchemy.orm import contains_eager
 
 from irev.extensions import db
-from irev.models import Meeting, Person, Programme, Registration, RegistrationState
+from irev.models import Action, Meeting, Person, Programme, Registration, RegistrationState
 from irev.services.people import EDITABLE_FIELDS
 
 S = RegistrationState
@@ -298,6 +298,14 @@ BULK_ACTIONS: dict[str, str] = {
     "refuser": "refusée(s)",
     "placer": "placée(s) depuis la liste d'attente",
 }
+
+#: The move each bulk button makes; a row offers its checkbox when one of them is allowed.
+BULK_ACTION_MOVES: dict[str, Action] = {
+    "valider": Action.APPROVE,
+    "refuser": Action.REJECT,
+    "placer": Action.PROMOTE,
+}
+BULK_MOVES = frozenset(BULK_ACTION_MOVES.values())
 
 #: Person fields taken by the staff form, passed to register_by_staff(): the e-mail address
 #: (the person's identity) and every field a person may correct.

@@ -26,8 +26,8 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from irev.extensions import db
 from irev.models import (
     ACTIVE_STATES,
+    Action,
     ApprovalMode,
-    IllegalTransition,
     Meeting,
     Person,
     Programme,
@@ -476,8 +476,7 @@ def register_by_staff(
 def approve_registration(registration: Registration, actor: Actor) -> RegistrationState:
     """Approve a pending registration: a seat if one is free, else the waiting list."""
     before = registration.state
-    if before is not S.PENDING_APPROVAL:
-        raise IllegalTransition(f"{before.value} -> approve")
+    registration.check_action(Action.APPROVE)
     position = seats.place(registration, actor)
     if position is None:
         notify("approved_to_registrant", registration)
@@ -490,6 +489,7 @@ def approve_registration(registration: Registration, actor: Actor) -> Registrati
 def reject_registration(registration: Registration, actor: Actor, reason: str = "") -> None:
     """Refuse a pending (or waiting) registration, with an optional reason for the e-mail."""
     before = registration.state
+    registration.check_action(Action.REJECT)
     registration.move_to(S.REJECTED)
     registration.reason = reason.strip()
     notify("rejected_to_registrant", registration, reason=registration.reason)
@@ -501,6 +501,7 @@ def cancel_registration(
 ) -> list[Registration]:
     """Cancel a registration; a freed seat goes at once to the waiting list. Return promoted."""
     before = registration.state
+    registration.check_action(Action.CANCEL_BY_ORGANISER if by_organiser else Action.CANCEL)
     registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
     registration.reason = reason.strip()
     if by_organiser:
@@ -522,7 +523,7 @@ def cancel_all(person: Person, actor: Actor) -> list[Registration]:
     """Cancel every active registration of a person for meetings not yet started."""
     cancelled = []
     for registration in sorted(person_registrations(person), key=lambda r: r.meeting_id):
-        if registration.is_active and not registration.meeting.is_past():
+        if registration.can_cancel():
             cancel_registration(registration, actor, by_organiser=False)
             cancelled.append(registration)
     return cancelled
@@ -531,8 +532,7 @@ def cancel_all(person: Person, actor: Actor) -> list[Registration]:
 def promote_from_waiting_list(registration: Registration, actor: Actor) -> bool:
     """Seat a given waiting person if a seat is free (a staff move); False when full."""
     before = registration.state
-    if before is not S.WAITING:
-        raise IllegalTransition(f"{before.value} -> promote")
+    registration.check_action(Action.PROMOTE)
     if not take_seat(registration.meeting):
         return False
     registration.move_to(S.SEATED)
@@ -564,6 +564,8 @@ def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registr
         )
     )
     for registration in ended:
+        if Action.CANCEL_BY_ORGANISER not in registration.allowed_actions():
+            continue  # the meeting has started: its figures stay as they are
         before = registration.state
         registration.move_to(S.CANCELLED_BY_ORGANISER)
         registration.reason = "Séance annulée."

@@ -425,7 +425,7 @@ def test_meeting_page_answers_404_for_unknown_and_draft_meetings(client, create_
 
 
 def test_get_public_meeting_refuses_drafts(app, create_meeting):
-    from werkzeug.exceptions import NotFound
+    from irev.services.meetings import MeetingNotFound as NotFound
 
     published = create_meeting()
     draft = create_meeting(status=MeetingStatus.DRAFT)

@@ -19,26 +19,12 @@ from irev.dates import short_date
 from irev.models import Meeting
 from irev.services.meetings import PublicState, public_state
 from irev.services.people import InvalidEmail, PersonDetails, normalise_email
-
-#: Mandates offered, as (stored value, label).
-MANDATES: list[tuple[str, str]] = [
-    ("maire", "Maire"),
-    ("adjoint", "Adjoint(e) au maire"),
-    ("conseiller_delegue", "Conseiller(ère) municipal(e) délégué(e)"),
-    ("conseiller_municipal", "Conseiller(ère) municipal(e)"),
-    ("president_epci", "Président(e) d’EPCI"),
-    ("vice_president_epci", "Vice-président(e) d’EPCI"),
-    ("conseiller_communautaire", "Conseiller(ère) communautaire"),
-    ("conseiller_departemental", "Conseiller(ère) départemental(e)"),
-    ("conseiller_regional", "Conseiller(ère) régional(e)"),
-    ("autre", "Autre"),
-]
-MANDATE_LABELS = dict(MANDATES)
-
-#: Départements of the Hauts-de-France, plus "Autre"; the value is the name.
-DEPARTMENTS: list[tuple[str, str]] = [
-    (name, name) for name in ("Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme", "Autre")
-]
+from irev.services.reference import (  # noqa: F401  (MANDATE_LABELS, mandate_label: old path)
+    DEPARTMENTS,
+    MANDATE_LABELS,
+    MANDATES,
+    mandate_label,
+)
 
 #: Field lengths, matched to the database columns.
 NAME_MAX = 100
@@ -47,11 +33,6 @@ PHONE_MAX = 40
 NEEDS_MAX = 1000
 
 PHONE_PATTERN = re.compile(r"\+?[0-9 .()/-]+")
-
-
-def mandate_label(value: str) -> str:
-    """Return the French label of a stored mandate value (the value itself if unknown)."""
-    return MANDATE_LABELS.get(value, value)
 
 
 def strip(value):

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from flask import abort
-
 from irev.dates import short_date
 from irev.extensions import db
 from irev.models import Meeting, MeetingStatus, Programme, Registration, RegistrationState, utcnow
@@ -186,11 +184,15 @@ def find_public_meeting(slug: str) -> Meeting | None:
     )
 
 
+class MeetingNotFound(LookupError):
+    """No public meeting has this slug (unknown, draft, or of an unpublished programme)."""
+
+
 def get_public_meeting(slug: str) -> Meeting:
-    """Return the public meeting with this slug, or answer 404 (unknown, draft, unpublished)."""
+    """Return the public meeting with this slug, or raise MeetingNotFound (the site says 404)."""
     meeting = find_public_meeting(slug)
     if meeting is None:
-        abort(404)
+        raise MeetingNotFound(slug)
     return meeting
 
 

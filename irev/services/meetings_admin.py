@@ -24,7 +24,7 @@ from irev.models import (
     Programme,
     StaffUser,
 )
-from irev.services import audit, seats
+from irev.services import audit, registration_moves, seats
 
 #: Fields a meeting form edits (and the audit log compares).
 MEETING_FIELDS = (
@@ -316,9 +316,7 @@ def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> Non
     if status is MeetingStatus.PUBLISHED:
         seats.offer_free_seats(meeting, actor)
     elif status is MeetingStatus.CANCELLED:
-        from irev.services.registrations import cancel_meeting_registrations
-
-        cancel_meeting_registrations(meeting, actor)
+        registration_moves.cancel_meeting_registrations(meeting, actor)
     schedule_emails()
 
 

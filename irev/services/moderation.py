@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, or_
@@ -13,6 +12,12 @@ from sqlalchemy.orm import contains_eager
 from irev.extensions import db
 from irev.models import Action, Meeting, Person, Programme, Registration, RegistrationState
 from irev.services.people import EDITABLE_FIELDS
+from irev.services.reference import (  # noqa: F401  (re-exported: the old import path)
+    department_choices,
+    department_label,
+    mandate_choices,
+    mandate_label,
+)
 
 S = RegistrationState
 
@@ -27,75 +32,7 @@ STATE_LABELS: dict[RegistrationState, str] = {
     S.CANCELLED_BY_ORGANISER: "Annulée par l'équipe",
 }
 
-#: Used when the registration form does not (yet) publish its lists.
-_FALLBACK_MANDATES = [
-    ("maire", "Maire"),
-    ("adjoint", "Adjoint(e)"),
-    ("conseiller_delegue", "Conseiller(ère) municipal(e) délégué(e)"),
-    ("conseiller_municipal", "Conseiller(ère) municipal(e)"),
-    ("president_epci", "Président(e) ou vice-président(e) d'EPCI"),
-    ("conseiller_communautaire", "Conseiller(ère) communautaire"),
-    ("conseiller_departemental_regional", "Conseiller(ère) départemental(e) ou régional(e)"),
-    ("autre", "Autre"),
-]
-_FALLBACK_DEPARTMENTS = [
-    (name, name) for name in ("Aisne", "Nord", "Oise", "Pas-de-Calais", "Somme", "autre")
-]
-
 PAGE_SIZE = 50
-
-
-def _as_choices(values: Any) -> list[tuple[str, str]]:
-    """Return (value, label) pairs from a dict, a list of pairs or a list of strings."""
-    if isinstance(values, dict):
-        return [(str(k), str(v)) for k, v in values.items()]
-    pairs = []
-    for item in values:
-        if isinstance(item, (tuple, list)):
-            pairs.append((str(item[0]), str(item[1])))
-        else:
-            pairs.append((str(item), str(item)))
-    return pairs
-
-
-def mandate_choices() -> list[tuple[str, str]]:
-    """Return the mandates offered on the registration form, as (value, label)."""
-    try:
-        from irev.registration.forms import MANDATES
-    except ImportError:
-        return list(_FALLBACK_MANDATES)
-    return _as_choices(MANDATES)
-
-
-def department_choices() -> list[tuple[str, str]]:
-    """Return the départements offered on the registration form, as (value, label)."""
-    try:
-        from irev.registration.forms import DEPARTMENTS
-    except ImportError:
-        return list(_FALLBACK_DEPARTMENTS)
-    return _as_choices(DEPARTMENTS)
-
-
-@lru_cache(maxsize=1)
-def _mandate_labels() -> dict[str, str]:
-    """Return {value: label} of the mandates (the list is fixed in code: read it once)."""
-    return dict(mandate_choices())
-
-
-@lru_cache(maxsize=1)
-def _department_labels() -> dict[str, str]:
-    """Return {value: label} of the départements."""
-    return dict(department_choices())
-
-
-def mandate_label(value: str) -> str:
-    """Return the French label of a stored mandate value (the value itself if unknown)."""
-    return _mandate_labels().get(value, value)
-
-
-def department_label(value: str) -> str:
-    """Return the label of a stored département value."""
-    return _department_labels().get(value, value)
 
 
 @dataclass

@@ -1,115 +1,52 @@
-"""Registration rules: requests, confirmation, seats, waiting lists, approval, cancellation.
+"""Registrations: what the form offers, and the one import path of the registration rules.
 
-Every function works inside the caller's transaction and never commits: a route (or a command)
-calls one of them and commits once, so a failure leaves nothing half-saved. Each e-mail is an
-outbox row written in the same transaction (irev.services.outbox.enqueue).
+The rules live in four modules, each opening with its decisions:
 
-Seats are counted on `meeting.seats_taken` and changed only here, by conditional UPDATEs
-(take_seat / release_seat); the CHECK constraint `seats_taken <= capacity` is the last guard.
+- irev.services.seats: take, give back and offer seats; the waiting list's order;
+- irev.services.registration_moves: placing, approval, rejection, promotion, cancellation
+  (one registration, or all those of a cancelled meeting);
+- irev.services.registration_requests: the public form, its confirmation link, expiry;
+- irev.services.registration_events: the one e-mail and the one audit row of each move.
+
+Everything is re-exported here, so `from irev.services import registrations` keeps working.
 """
 
 from __future__ import annotations
 
-import enum
-import hashlib
-import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import datetime
 
-from flask import current_app
-from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from irev.extensions import db
-from irev.models import (
-    ACTIVE_STATES,
-    Action,
-    ApprovalMode,
-    Meeting,
-    Person,
-    Programme,
-    Registration,
-    RegistrationState,
-    utcnow,
+from irev.models import Meeting, Programme, utcnow
+from irev.services.registration_events import STATE_SENTENCES
+from irev.services.registration_moves import (
+    MeetingResult,
+    Outcome,
+    RegistrationError,
+    active_registration,
+    add_meetings,
+    approve_registration,
+    cancel_all,
+    cancel_meeting_registrations,
+    cancel_registration,
+    fill_free_seats,
+    person_registrations,
+    promote_from_waiting_list,
+    register_by_staff,
+    reject_registration,
 )
-from irev.services import audit, outbox, seats
-from irev.services.people import PersonDetails, get_or_create_person, normalise_email, update_person
-from irev.services.registration_events import (
-    MEETING_CANCELLED,
-    STATE_SENTENCES,
-    Actor,
-    meeting_lines,
-    notify,
-    notify_staff,
-    record_move,
+from irev.services.registration_requests import (
+    DUPLICATE_WINDOW_SECONDS,
+    AlreadyConfirmed,
+    RequestNotFound,
+    RequestResult,
+    check_request,
+    confirm_request,
+    confirm_url,
+    purge_expired_requests,
+    request_registration,
+    request_registrations,
+    requested_for,
 )
-from irev.services.seats import (
-    first_waiting,
-    free_seat,
-    offer_free_seats,
-    release_seat,
-    take_seat,
-    waiting_position,
-)
-from irev.tokens import make_token
-
-S = RegistrationState
-
-#: Identical submissions within this many seconds send one e-mail, not two.
-DUPLICATE_WINDOW_SECONDS = 600
-
-
-class Outcome(enum.StrEnum):
-    """What happened to one meeting of a request."""
-
-    SEATED = "seated"
-    PENDING = "pending"
-    WAITING = "waiting"
-    ALREADY = "already"  # an active registration existed already: nothing changed
-    CLOSED = "closed"  # registration closed (or meeting cancelled) before the confirmation
-
-
-@dataclass
-class MeetingResult:
-    """The result of a request for one meeting."""
-
-    meeting: Meeting
-    outcome: Outcome
-    registration: Registration | None = None
-    #: Place on the waiting list (1 is next), for Outcome.WAITING.
-    position: int | None = None
-
-
-@dataclass
-class RequestResult:
-    """What a form submission did (never shown as such: the page is the same for everyone)."""
-
-    person: Person
-    request_key: str | None
-    requested: list[Registration] = field(default_factory=list)
-    already: list[Registration] = field(default_factory=list)
-
-
-class RegistrationError(ValueError):
-    """A registration cannot be made or changed; the message is French and shown as is."""
-
-
-class RequestNotFound(RegistrationError):
-    """No registration answers this confirmation link (expired and purged, or unknown)."""
-
-
-class AlreadyConfirmed(RegistrationError):
-    """The confirmation link was used already."""
-
-    def __init__(self, registrations: list[Registration]) -> None:
-        super().__init__("Cette demande d’inscription est déjà confirmée.")
-        self.registrations = registrations
-
-
-# --- reading ------------------------------------------------------------------------------
+from irev.services.seats import first_waiting, release_seat, take_seat, waiting_position
 
 
 def offered_meetings(programme: Programme | None, now: datetime | None = None) -> list[Meeting]:
@@ -135,490 +72,8 @@ def open_meetings(programme: Programme | None, now: datetime | None = None) -> l
     return [m for m in offered_meetings(programme, now) if m.registration_open(now)]
 
 
-def active_registration(person: Person, meeting: Meeting) -> Registration | None:
-    """Return the person's active registration for the meeting, if any."""
-    return db.session.scalar(
-        db.select(Registration).where(
-            Registration.person_id == person.id,
-            Registration.meeting_id == meeting.id,
-            Registration.state.in_(ACTIVE_STATES),
-        )
-    )
-
-
-def person_registrations(person: Person) -> list[Registration]:
-    """Return all registrations of a person, soonest meeting first."""
-    return list(
-        db.session.scalars(
-            db.select(Registration)
-            .join(Registration.meeting)
-            .where(Registration.person_id == person.id)
-            .order_by(Meeting.starts_at, Registration.id)
-        )
-    )
-
-
-# --- placing a confirmed registration -----------------------------------------------------
-
-
-def _place(registration: Registration, actor: Actor) -> MeetingResult:
-    """Move a confirmed request to its state (seated, pending, waiting) and queue its e-mails."""
-    meeting = registration.meeting
-    before = registration.state
-    registration.confirmed_at = utcnow()
-    if meeting.approval_mode is ApprovalMode.MODERATED:
-        registration.move_to(S.PENDING_APPROVAL)
-        db.session.flush()
-        notify("pending_to_registrant", registration)
-        notify_staff(registration)
-        result = MeetingResult(meeting, Outcome.PENDING, registration)
-    else:
-        position = seats.place(registration, actor)
-        if position is None:
-            notify("seated_to_registrant", registration)
-            result = MeetingResult(meeting, Outcome.SEATED, registration)
-        else:
-            notify("waiting_to_registrant", registration, position=position)
-            result = MeetingResult(meeting, Outcome.WAITING, registration, position)
-    record_move(actor, "registration.confirm", registration, before)
-    return result
-
-
-def _by_date(results: list[MeetingResult]) -> list[MeetingResult]:
-    """Return results in the order a person reads them: soonest meeting first."""
-    return sorted(results, key=lambda r: (r.meeting.starts_at, r.meeting.id))
-
-
-# --- the public form ----------------------------------------------------------------------
-
-
-def _insert_requested(
-    person: Person, meeting: Meeting, key: str, now: datetime
-) -> Registration | None:
-    """Insert a requested registration and return it; None if an active one exists (a twin)."""
-    values = {
-        "person_id": person.id,
-        "meeting_id": meeting.id,
-        "state": S.REQUESTED.value,
-        "request_key": key,
-        "requested_at": now,
-        "state_changed_at": now,
-        "reason": "",
-        "source": "formulaire",
-    }
-    statement = _insert_requested_statement(db.session.get_bind().dialect.name)
-    return db.session.scalars(statement, [values]).first()
-
-
-@cache
-def _insert_requested_statement(dialect: str):
-    """Build the INSERT of a requested registration once (the values are parameters)."""
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    # The partial unique index (one active registration per person and meeting) decides.
-    return insert(Registration).on_conflict_do_nothing().returning(Registration)
-
-
-def _open_request_key(person: Person) -> str | None:
-    """Return the key of the person's unconfirmed request, if one is still open."""
-    return db.session.scalar(
-        db.select(Registration.request_key)
-        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-        .order_by(Registration.requested_at.desc())
-        .limit(1)
-    )
-
-
-def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) -> RequestResult:
-    """Record a form submission and queue the e-mail that answers it.
-
-    New meetings become REQUESTED registrations (no seat yet) sharing one request key, which
-    the e-mailed confirmation link names; a person has at most one open request, so every link
-    sent to them confirms everything still unconfirmed. Meetings the person is already
-    registered for change nothing; if there is nothing new, the e-mail says so and gives the
-    self-service link. The details of a known person are updated only while they have never
-    confirmed anything (an unverified form must not rewrite a verified person).
-    """
-    for meeting in meetings:
-        if not meeting.registration_open():
-            raise RegistrationError("Une des séances choisies n’accepte plus d’inscription.")
-    person, created = get_or_create_person(details)
-    if not created and not _has_confirmed(person):
-        update_person(person, details)
-    now = utcnow()
-    # A person created just now has no registration yet: nothing to look up or refresh.
-    key = (None if created else _open_request_key(person)) or secrets.token_urlsafe(24)
-    result = RequestResult(person=person, request_key=None)
-    for meeting in sorted(meetings, key=lambda m: m.id):  # one lock order for everybody
-        registration = None if created else active_registration(person, meeting)
-        if registration is None:
-            registration = _insert_requested(person, meeting, key, now)
-        if registration is None:  # a concurrent twin inserted it first
-            registration = active_registration(person, meeting)
-            assert registration is not None
-        if registration.state is S.REQUESTED:
-            registration.request_key = key
-            registration.requested_at = now
-            result.requested.append(registration)
-        else:
-            result.already.append(registration)
-    if result.requested:
-        if not created:
-            _refresh_request(person, key, now)
-        result.request_key = key
-        # A new person's open request is exactly what was inserted above.
-        pending = result.requested if created else None
-        _send_request(person, key, result, now, pending)
-    else:
-        _send_already(person, result.already, now)
-    audit.record(
-        None,
-        "registration.request",
-        person,
-        after={
-            "request_key": result.request_key,
-            "requested": [r.meeting.slug for r in result.requested],
-            "already": [r.meeting.slug for r in result.already],
-        },
-    )
-    return result
-
-
-def _has_confirmed(person: Person) -> bool:
-    """Return True once any registration of the person was confirmed (by link or by staff)."""
-    return bool(
-        db.session.scalar(
-            db.select(Registration.id)
-            .where(Registration.person_id == person.id, Registration.confirmed_at.is_not(None))
-            .limit(1)
-        )
-    )
-
-
-def _refresh_request(person: Person, key: str, now: datetime) -> None:
-    """Keep every unconfirmed registration of the open request alive as long as its new link."""
-    db.session.execute(
-        update(Registration)
-        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-        .values(request_key=key, requested_at=now)
-        .execution_options(synchronize_session="fetch")
-    )
-
-
-def _window(now: datetime, parts: Iterable[object]) -> str:
-    """Return a dedupe suffix: equal for identical submissions within the duplicate window."""
-    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
-    return f"{digest}:{int(now.timestamp()) // DUPLICATE_WINDOW_SECONDS}"
-
-
-def confirm_url(person: Person, key: str) -> str:
-    """Return the e-mailed link that opens the confirmation page of a request."""
-    from irev.urls import external_url
-
-    token = make_token("confirm", {"k": key, "p": person.id})
-    return external_url("registration.confirm", token=token)
-
-
-def _send_request(
-    person: Person,
-    key: str,
-    result: RequestResult,
-    now: datetime,
-    pending: list[Registration] | None = None,
-) -> bool:
-    """Queue the e-mail holding the confirmation link (pending: the open request, if known)."""
-    if pending is None:
-        pending = list(
-            db.session.scalars(
-                db.select(Registration)
-                .join(Registration.meeting)
-                .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-                .order_by(Meeting.starts_at)
-            )
-        )
-    else:
-        pending = sorted(pending, key=lambda r: r.meeting.starts_at)
-    meetings = [r.meeting for r in pending]
-    suffix = _window(now, sorted(m.id for m in meetings))
-    return outbox.enqueue(
-        "request_to_registrant",
-        person.email,
-        dedupe_key=f"request:{key}:request_to_registrant:{suffix}",
-        person=person,
-        meeting=meetings[0],  # the programme's contact and reply address come through it
-        context={
-            "confirm_url": confirm_url(person, key),
-            "meetings": meeting_lines(meetings),
-            "already": meeting_lines(r.meeting for r in result.already),
-            "max_age_days": int(current_app.config["IREV_LINK_MAX_AGE_DAYS"]),
-        },
-    )
-
-
-def _send_already(person: Person, registrations: list[Registration], now: datetime) -> bool:
-    """Queue the e-mail telling a registered person that nothing new was needed."""
-    suffix = _window(now, sorted(r.id for r in registrations))
-    lines = meeting_lines(r.meeting for r in registrations)
-    for line, registration in zip(lines, registrations, strict=True):
-        line["state"] = STATE_SENTENCES[registration.state]
-    return outbox.enqueue(
-        "already_registered_to_registrant",
-        person.email,
-        dedupe_key=f"person:{person.id}:already_registered_to_registrant:{suffix}",
-        person=person,
-        meeting=registrations[0].meeting,
-        context={"meetings": lines},
-    )
-
-
-# --- confirmation by link -----------------------------------------------------------------
-
-
-def requested_for(key: str, person_id: int, *, lock: bool = False) -> list[Registration]:
-    """Return the unconfirmed registrations of a request (locked for update when asked)."""
-    query = (
-        db.select(Registration)
-        .where(
-            Registration.request_key == key,
-            Registration.person_id == person_id,
-            Registration.state == S.REQUESTED,
-        )
-        .order_by(Registration.meeting_id)
-    )
-    if lock:
-        # A second click racing the first waits here, then finds nothing left to confirm.
-        query = query.with_for_update().execution_options(populate_existing=True)
-    return list(db.session.scalars(query))
-
-
-def request_registrations(key: str, person_id: int) -> list[Registration]:
-    """Return every registration ever made under a request key, soonest meeting first."""
-    return list(
-        db.session.scalars(
-            db.select(Registration)
-            .join(Registration.meeting)
-            .where(Registration.request_key == key, Registration.person_id == person_id)
-            .order_by(Meeting.starts_at)
-        )
-    )
-
-
-def check_request(key: str, person_id: int) -> list[Registration]:
-    """Return what a confirmation link would confirm; raise AlreadyConfirmed or RequestNotFound."""
-    pending = requested_for(key, person_id)
-    if pending:
-        return sorted(pending, key=lambda r: r.meeting.starts_at)
-    done = request_registrations(key, person_id)
-    if done:
-        raise AlreadyConfirmed(done)
-    raise RequestNotFound("Cette demande d’inscription n’existe plus.")
-
-
-def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
-    """Confirm every unconfirmed registration of a request: seat, pending approval or waiting.
-
-    Meetings whose registration closed since the request are dropped (reported as CLOSED).
-    """
-    pending = requested_for(key, person_id, lock=True)
-    if not pending:
-        check_request(key, person_id)  # raises the right error
-    person = db.session.get(Person, person_id)
-    results = []
-    for registration in pending:  # ordered by meeting id: one lock order for everybody
-        if not registration.meeting.registration_open():
-            results.append(MeetingResult(registration.meeting, Outcome.CLOSED))
-            db.session.delete(registration)
-            continue
-        results.append(_place(registration, person))
-    return _by_date(results)
-
-
-# --- self-service and staff ---------------------------------------------------------------
-
-
-def add_meetings(
-    person: Person, meetings: Sequence[Meeting], actor: Actor, *, source: str = "formulaire"
-) -> list[MeetingResult]:
-    """Register an identified person at once (self-service link, or staff) for more meetings."""
-    results = []
-    for meeting in sorted(meetings, key=lambda m: m.id):
-        existing = active_registration(person, meeting)
-        if existing is not None and existing.state is not S.REQUESTED:
-            results.append(MeetingResult(meeting, Outcome.ALREADY, existing))
-            continue
-        registration = existing or Registration(
-            person=person, meeting=meeting, state=S.REQUESTED, source=source
-        )
-        db.session.add(registration)
-        db.session.flush()
-        results.append(_place(registration, actor))
-    return _by_date(results)
-
-
-def register_by_staff(
-    person_data: dict, meetings: Sequence[Meeting], actor: Actor
-) -> list[MeetingResult]:
-    """Register someone who phoned: same rules and e-mails as the form, confirmed at once.
-
-    person_data holds the PersonDetails fields (e-mail, names, organisation ...); a known
-    person's details are updated (staff are trusted). Meetings must be published and not
-    started; the public registration window does not bind staff.
-    """
-    details = PersonDetails(**{**person_data, "email": normalise_email(person_data["email"])})
-    for meeting in meetings:
-        if not meeting.is_published or meeting.is_past():
-            raise RegistrationError(f"La séance « {meeting.title} » n’accepte pas d’inscription.")
-    person, created = get_or_create_person(details)
-    if not created:
-        update_person(person, details)
-    return add_meetings(person, meetings, actor, source="equipe")
-
-
-def approve_registration(registration: Registration, actor: Actor) -> RegistrationState:
-    """Approve a pending registration: a seat if one is free, else the waiting list."""
-    before = registration.state
-    registration.check_action(Action.APPROVE)
-    position = seats.place(registration, actor)
-    if position is None:
-        notify("approved_to_registrant", registration)
-    else:
-        notify("waiting_to_registrant", registration, position=position, approved=True)
-    record_move(actor, "registration.approve", registration, before)
-    return registration.state
-
-
-def reject_registration(registration: Registration, actor: Actor, reason: str = "") -> None:
-    """Refuse a pending (or waiting) registration, with an optional reason for the e-mail."""
-    before = registration.state
-    registration.check_action(Action.REJECT)
-    registration.move_to(S.REJECTED)
-    registration.reason = reason.strip()
-    notify("rejected_to_registrant", registration, reason=registration.reason)
-    record_move(actor, "registration.reject", registration, before)
-
-
-def cancel_registration(
-    registration: Registration, actor: Actor, *, by_organiser: bool, reason: str = ""
-) -> list[Registration]:
-    """Cancel a registration; a freed seat goes at once to the waiting list. Return promoted."""
-    before = registration.state
-    registration.check_action(Action.CANCEL_BY_ORGANISER if by_organiser else Action.CANCEL)
-    registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
-    registration.reason = reason.strip()
-    if by_organiser:
-        notify(
-            "cancelled_by_organiser_to_registrant",
-            registration,
-            reason=registration.reason,
-            was=before.value,
-        )
-    elif before is not S.REQUESTED:
-        notify("cancelled_to_registrant", registration, was=before.value)
-    record_move(actor, "registration.cancel", registration, before)
-    if before is S.SEATED:
-        return free_seat(registration.meeting, actor)
-    return []
-
-
-def cancel_all(person: Person, actor: Actor) -> list[Registration]:
-    """Cancel every active registration of a person for meetings not yet started."""
-    cancelled = []
-    for registration in sorted(person_registrations(person), key=lambda r: r.meeting_id):
-        if registration.can_cancel():
-            cancel_registration(registration, actor, by_organiser=False)
-            cancelled.append(registration)
-    return cancelled
-
-
-def promote_from_waiting_list(registration: Registration, actor: Actor) -> bool:
-    """Seat a given waiting person if a seat is free (a staff move); False when full."""
-    before = registration.state
-    registration.check_action(Action.PROMOTE)
-    if not take_seat(registration.meeting):
-        return False
-    registration.move_to(S.SEATED)
-    notify("promoted_to_registrant", registration)
-    record_move(actor, "registration.promote", registration, before)
-    return True
-
-
-def fill_free_seats(meeting: Meeting, actor: Actor = None) -> list[Registration]:
-    """Give every free seat to the head of the waiting list (see seats.offer_free_seats)."""
-    return offer_free_seats(meeting, actor)
-
-
-def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registration]:
-    """End every seat, request awaiting approval and waiting place of a cancelled meeting.
-
-    Each registration moves to « annulée par l'équipe », gives back its seat, and gets the
-    meeting's cancellation e-mail (one per registration) and its audit row. Unconfirmed
-    requests hold nothing: their confirmation finds the meeting closed.
-    """
-    ended = list(
-        db.session.scalars(
-            db.select(Registration)
-            .where(
-                Registration.meeting_id == meeting.id,
-                Registration.state.in_([S.SEATED, S.PENDING_APPROVAL, S.WAITING]),
-            )
-            .order_by(Registration.id)
-        )
-    )
-    for registration in ended:
-        if Action.CANCEL_BY_ORGANISER not in registration.allowed_actions():
-            continue  # the meeting has started: its figures stay as they are
-        before = registration.state
-        registration.move_to(S.CANCELLED_BY_ORGANISER)
-        registration.reason = "Séance annulée."
-        notify(MEETING_CANCELLED, registration)
-        record_move(actor, "registration.cancel", registration, before)
-        if before is S.SEATED:
-            free_seat(meeting, actor)
-    return ended
-
-
-# --- housekeeping -------------------------------------------------------------------------
-
-
-def purge_expired_requests(now: datetime | None = None) -> tuple[int, int]:
-    """Delete unconfirmed requests whose link has expired, and people left with nothing.
-
-    Return (registrations deleted, people deleted). Unconfirmed requests hold no seat, so
-    nothing else moves.
-    """
-    now = now or utcnow()
-    limit = now - timedelta(days=float(current_app.config["IREV_LINK_MAX_AGE_DAYS"]))
-    expired = list(
-        db.session.scalars(
-            db.select(Registration).where(
-                Registration.state == S.REQUESTED, Registration.requested_at < limit
-            )
-        )
-    )
-    people = {r.person_id for r in expired}
-    for registration in expired:
-        db.session.delete(registration)
-    db.session.flush()
-    orphans = list(
-        db.session.scalars(
-            db.select(Person).where(
-                Person.id.in_(people),
-                ~db.select(Registration.id).where(Registration.person_id == Person.id).exists(),
-            )
-        )
-    )
-    for person in orphans:
-        db.session.delete(person)
-    if expired:
-        audit.record(
-            None,
-            "registration.purge",
-            None,
-            after={"registrations": len(expired), "people": len(orphans)},
-        )
-    return len(expired), len(orphans)
-
-
 __all__ = [
+    "DUPLICATE_WINDOW_SECONDS",
     "STATE_SENTENCES",
     "AlreadyConfirmed",
     "MeetingResult",
@@ -647,6 +102,8 @@ __all__ = [
     "reject_registration",
     "release_seat",
     "request_registration",
+    "request_registrations",
+    "requested_for",
     "take_seat",
     "waiting_position",
 ]

@@ -1,0 +1,264 @@
+"""Moves of a registration once its address is known: placing, approval, promotion, cancellation.
+
+Every function works inside the caller's transaction and never commits: a route (or a command)
+calls one of them and commits once, so a failure leaves nothing half-saved. Each move is
+checked against the one table of moves (Registration.check_action), and leaves its one e-mail
+and its one audit row (irev.services.registration_events). Seats move only through
+irev.services.seats, which offers every freed seat to the waiting list.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from irev.extensions import db
+from irev.models import (
+    ACTIVE_STATES,
+    Action,
+    ApprovalMode,
+    Meeting,
+    Person,
+    Registration,
+    RegistrationState,
+    utcnow,
+)
+from irev.services import seats
+from irev.services.people import PersonDetails, get_or_create_person, normalise_email, update_person
+from irev.services.registration_events import (
+    MEETING_CANCELLED,
+    Actor,
+    notify,
+    notify_staff,
+    record_move,
+)
+from irev.services.seats import free_seat, offer_free_seats, take_seat
+
+S = RegistrationState
+
+
+class Outcome(enum.StrEnum):
+    """What happened to one meeting of a request."""
+
+    SEATED = "seated"
+    PENDING = "pending"
+    WAITING = "waiting"
+    ALREADY = "already"  # an active registration existed already: nothing changed
+    CLOSED = "closed"  # registration closed (or meeting cancelled) before the confirmation
+
+
+@dataclass
+class MeetingResult:
+    """The result of a request for one meeting."""
+
+    meeting: Meeting
+    outcome: Outcome
+    registration: Registration | None = None
+    #: Place on the waiting list (1 is next), for Outcome.WAITING.
+    position: int | None = None
+
+
+class RegistrationError(ValueError):
+    """A registration cannot be made or changed; the message is French and shown as is."""
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def active_registration(person: Person, meeting: Meeting) -> Registration | None:
+    """Return the person's active registration for the meeting, if any."""
+    return db.session.scalar(
+        db.select(Registration).where(
+            Registration.person_id == person.id,
+            Registration.meeting_id == meeting.id,
+            Registration.state.in_(ACTIVE_STATES),
+        )
+    )
+
+
+def person_registrations(person: Person) -> list[Registration]:
+    """Return all registrations of a person, soonest meeting first."""
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .join(Registration.meeting)
+            .where(Registration.person_id == person.id)
+            .order_by(Meeting.starts_at, Registration.id)
+        )
+    )
+
+
+# --- placing a confirmed registration -----------------------------------------------------
+
+
+def place(registration: Registration, actor: Actor) -> MeetingResult:
+    """Move a confirmed request to its state (seated, pending, waiting) and queue its e-mails."""
+    meeting = registration.meeting
+    before = registration.state
+    registration.confirmed_at = utcnow()
+    if meeting.approval_mode is ApprovalMode.MODERATED:
+        registration.move_to(S.PENDING_APPROVAL)
+        db.session.flush()
+        notify("pending_to_registrant", registration)
+        notify_staff(registration)
+        result = MeetingResult(meeting, Outcome.PENDING, registration)
+    else:
+        position = seats.place(registration, actor)
+        if position is None:
+            notify("seated_to_registrant", registration)
+            result = MeetingResult(meeting, Outcome.SEATED, registration)
+        else:
+            notify("waiting_to_registrant", registration, position=position)
+            result = MeetingResult(meeting, Outcome.WAITING, registration, position)
+    record_move(actor, "registration.confirm", registration, before)
+    return result
+
+
+def by_date(results: list[MeetingResult]) -> list[MeetingResult]:
+    """Return results in the order a person reads them: soonest meeting first."""
+    return sorted(results, key=lambda r: (r.meeting.starts_at, r.meeting.id))
+
+
+# --- self-service and staff ---------------------------------------------------------------
+
+
+def add_meetings(
+    person: Person, meetings: Sequence[Meeting], actor: Actor, *, source: str = "formulaire"
+) -> list[MeetingResult]:
+    """Register an identified person at once (self-service link, or staff) for more meetings."""
+    results = []
+    for meeting in sorted(meetings, key=lambda m: m.id):
+        existing = active_registration(person, meeting)
+        if existing is not None and existing.state is not S.REQUESTED:
+            results.append(MeetingResult(meeting, Outcome.ALREADY, existing))
+            continue
+        registration = existing or Registration(
+            person=person, meeting=meeting, state=S.REQUESTED, source=source
+        )
+        db.session.add(registration)
+        db.session.flush()
+        results.append(place(registration, actor))
+    return by_date(results)
+
+
+def register_by_staff(
+    person_data: dict, meetings: Sequence[Meeting], actor: Actor
+) -> list[MeetingResult]:
+    """Register someone who phoned: same rules and e-mails as the form, confirmed at once.
+
+    person_data holds the PersonDetails fields (e-mail, names, organisation ...); a known
+    person's details are updated (staff are trusted). Meetings must be published and not
+    started; the public registration window does not bind staff.
+    """
+    details = PersonDetails(**{**person_data, "email": normalise_email(person_data["email"])})
+    for meeting in meetings:
+        if not meeting.is_published or meeting.is_past():
+            raise RegistrationError(f"La séance « {meeting.title} » n’accepte pas d’inscription.")
+    person, created = get_or_create_person(details)
+    if not created:
+        update_person(person, details)
+    return add_meetings(person, meetings, actor, source="equipe")
+
+
+def approve_registration(registration: Registration, actor: Actor) -> RegistrationState:
+    """Approve a pending registration: a seat if one is free, else the waiting list."""
+    before = registration.state
+    registration.check_action(Action.APPROVE)
+    position = seats.place(registration, actor)
+    if position is None:
+        notify("approved_to_registrant", registration)
+    else:
+        notify("waiting_to_registrant", registration, position=position, approved=True)
+    record_move(actor, "registration.approve", registration, before)
+    return registration.state
+
+
+def reject_registration(registration: Registration, actor: Actor, reason: str = "") -> None:
+    """Refuse a pending (or waiting) registration, with an optional reason for the e-mail."""
+    before = registration.state
+    registration.check_action(Action.REJECT)
+    registration.move_to(S.REJECTED)
+    registration.reason = reason.strip()
+    notify("rejected_to_registrant", registration, reason=registration.reason)
+    record_move(actor, "registration.reject", registration, before)
+
+
+def cancel_registration(
+    registration: Registration, actor: Actor, *, by_organiser: bool, reason: str = ""
+) -> list[Registration]:
+    """Cancel a registration; a freed seat goes at once to the waiting list. Return promoted."""
+    before = registration.state
+    registration.check_action(Action.CANCEL_BY_ORGANISER if by_organiser else Action.CANCEL)
+    registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
+    registration.reason = reason.strip()
+    if by_organiser:
+        notify(
+            "cancelled_by_organiser_to_registrant",
+            registration,
+            reason=registration.reason,
+            was=before.value,
+        )
+    elif before is not S.REQUESTED:
+        notify("cancelled_to_registrant", registration, was=before.value)
+    record_move(actor, "registration.cancel", registration, before)
+    if before is S.SEATED:
+        return free_seat(registration.meeting, actor)
+    return []
+
+
+def cancel_all(person: Person, actor: Actor) -> list[Registration]:
+    """Cancel every active registration of a person for meetings not yet started."""
+    cancelled = []
+    for registration in sorted(person_registrations(person), key=lambda r: r.meeting_id):
+        if registration.can_cancel():
+            cancel_registration(registration, actor, by_organiser=False)
+            cancelled.append(registration)
+    return cancelled
+
+
+def promote_from_waiting_list(registration: Registration, actor: Actor) -> bool:
+    """Seat a given waiting person if a seat is free (a staff move); False when full."""
+    before = registration.state
+    registration.check_action(Action.PROMOTE)
+    if not take_seat(registration.meeting):
+        return False
+    registration.move_to(S.SEATED)
+    notify("promoted_to_registrant", registration)
+    record_move(actor, "registration.promote", registration, before)
+    return True
+
+
+def fill_free_seats(meeting: Meeting, actor: Actor = None) -> list[Registration]:
+    """Give every free seat to the head of the waiting list (see seats.offer_free_seats)."""
+    return offer_free_seats(meeting, actor)
+
+
+def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registration]:
+    """End every seat, request awaiting approval and waiting place of a cancelled meeting.
+
+    Each registration moves to « annulée par l'équipe », gives back its seat, and gets the
+    meeting's cancellation e-mail (one per registration) and its audit row. Unconfirmed
+    requests hold nothing: their confirmation finds the meeting closed.
+    """
+    ended = list(
+        db.session.scalars(
+            db.select(Registration)
+            .where(
+                Registration.meeting_id == meeting.id,
+                Registration.state.in_([S.SEATED, S.PENDING_APPROVAL, S.WAITING]),
+            )
+            .order_by(Registration.id)
+        )
+    )
+    for registration in ended:
+        if Action.CANCEL_BY_ORGANISER not in registration.allowed_actions():
+            continue  # the meeting has started: its figures stay as they are
+        before = registration.state
+        registration.move_to(S.CANCELLED_BY_ORGANISER)
+        registration.reason = "Séance annulée."
+        notify(MEETING_CANCELLED, registration)
+        record_move(actor, "registration.cancel", registration, before)
+        if before is S.SEATED:
+            free_seat(meeting, actor)
+    return ended

@@ -1,0 +1,347 @@
+"""The public form and its e-mailed link: requests, confirmation, expiry.
+
+A submission records REQUESTED registrations (no seat yet) under a request key that the
+e-mailed confirmation link names; the link confirms them (irev.services.registration_moves
+places each one). Every function works in the caller's transaction and never commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cache
+
+from flask import current_app
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from irev.extensions import db
+from irev.models import Meeting, Person, Registration, RegistrationState, utcnow
+from irev.services import audit, outbox
+from irev.services.people import PersonDetails, get_or_create_person, update_person
+from irev.services.registration_events import STATE_SENTENCES, meeting_lines
+from irev.services.registration_moves import (
+    MeetingResult,
+    Outcome,
+    RegistrationError,
+    active_registration,
+    by_date,
+    place,
+)
+from irev.tokens import make_token
+
+S = RegistrationState
+
+#: Identical submissions within this many seconds send one e-mail, not two.
+DUPLICATE_WINDOW_SECONDS = 600
+
+
+@dataclass
+class RequestResult:
+    """What a form submission did (never shown as such: the page is the same for everyone)."""
+
+    person: Person
+    request_key: str | None
+    requested: list[Registration] = field(default_factory=list)
+    already: list[Registration] = field(default_factory=list)
+
+
+class RequestNotFound(RegistrationError):
+    """No registration answers this confirmation link (expired and purged, or unknown)."""
+
+
+class AlreadyConfirmed(RegistrationError):
+    """The confirmation link was used already."""
+
+    def __init__(self, registrations: list[Registration]) -> None:
+        super().__init__("Cette demande d’inscription est déjà confirmée.")
+        self.registrations = registrations
+
+
+# --- the public form ----------------------------------------------------------------------
+
+
+def _insert_requested(
+    person: Person, meeting: Meeting, key: str, now: datetime
+) -> Registration | None:
+    """Insert a requested registration and return it; None if an active one exists (a twin)."""
+    values = {
+        "person_id": person.id,
+        "meeting_id": meeting.id,
+        "state": S.REQUESTED.value,
+        "request_key": key,
+        "requested_at": now,
+        "state_changed_at": now,
+        "reason": "",
+        "source": "formulaire",
+    }
+    statement = _insert_requested_statement(db.session.get_bind().dialect.name)
+    return db.session.scalars(statement, [values]).first()
+
+
+@cache
+def _insert_requested_statement(dialect: str):
+    """Build the INSERT of a requested registration once (the values are parameters)."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # The partial unique index (one active registration per person and meeting) decides.
+    return insert(Registration).on_conflict_do_nothing().returning(Registration)
+
+
+def _open_request_key(person: Person) -> str | None:
+    """Return the key of the person's unconfirmed request, if one is still open."""
+    return db.session.scalar(
+        db.select(Registration.request_key)
+        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
+        .order_by(Registration.requested_at.desc())
+        .limit(1)
+    )
+
+
+def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) -> RequestResult:
+    """Record a form submission and queue the e-mail that answers it.
+
+    New meetings become REQUESTED registrations (no seat yet) sharing one request key, which
+    the e-mailed confirmation link names; a person has at most one open request, so every link
+    sent to them confirms everything still unconfirmed. Meetings the person is already
+    registered for change nothing; if there is nothing new, the e-mail says so and gives the
+    self-service link. The details of a known person are updated only while they have never
+    confirmed anything (an unverified form must not rewrite a verified person).
+    """
+    for meeting in meetings:
+        if not meeting.registration_open():
+            raise RegistrationError("Une des séances choisies n’accepte plus d’inscription.")
+    person, created = get_or_create_person(details)
+    if not created and not _has_confirmed(person):
+        update_person(person, details)
+    now = utcnow()
+    # A person created just now has no registration yet: nothing to look up or refresh.
+    key = (None if created else _open_request_key(person)) or secrets.token_urlsafe(24)
+    result = RequestResult(person=person, request_key=None)
+    for meeting in sorted(meetings, key=lambda m: m.id):  # one lock order for everybody
+        registration = None if created else active_registration(person, meeting)
+        if registration is None:
+            registration = _insert_requested(person, meeting, key, now)
+        if registration is None:  # a concurrent twin inserted it first
+            registration = active_registration(person, meeting)
+            assert registration is not None
+        if registration.state is S.REQUESTED:
+            registration.request_key = key
+            registration.requested_at = now
+            result.requested.append(registration)
+        else:
+            result.already.append(registration)
+    if result.requested:
+        if not created:
+            _refresh_request(person, key, now)
+        result.request_key = key
+        # A new person's open request is exactly what was inserted above.
+        pending = result.requested if created else None
+        _send_request(person, key, result, now, pending)
+    else:
+        _send_already(person, result.already, now)
+    audit.record(
+        None,
+        "registration.request",
+        person,
+        after={
+            "request_key": result.request_key,
+            "requested": [r.meeting.slug for r in result.requested],
+            "already": [r.meeting.slug for r in result.already],
+        },
+    )
+    return result
+
+
+def _has_confirmed(person: Person) -> bool:
+    """Return True once any registration of the person was confirmed (by link or by staff)."""
+    return bool(
+        db.session.scalar(
+            db.select(Registration.id)
+            .where(Registration.person_id == person.id, Registration.confirmed_at.is_not(None))
+            .limit(1)
+        )
+    )
+
+
+def _refresh_request(person: Person, key: str, now: datetime) -> None:
+    """Keep every unconfirmed registration of the open request alive as long as its new link."""
+    db.session.execute(
+        update(Registration)
+        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
+        .values(request_key=key, requested_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+def _window(now: datetime, parts: Iterable[object]) -> str:
+    """Return a dedupe suffix: equal for identical submissions within the duplicate window."""
+    digest = hashlib.sha256("|".join(str(p) for p in parts).encode()).hexdigest()[:12]
+    return f"{digest}:{int(now.timestamp()) // DUPLICATE_WINDOW_SECONDS}"
+
+
+def confirm_url(person: Person, key: str) -> str:
+    """Return the e-mailed link that opens the confirmation page of a request."""
+    from irev.urls import external_url
+
+    token = make_token("confirm", {"k": key, "p": person.id})
+    return external_url("registration.confirm", token=token)
+
+
+def _send_request(
+    person: Person,
+    key: str,
+    result: RequestResult,
+    now: datetime,
+    pending: list[Registration] | None = None,
+) -> bool:
+    """Queue the e-mail holding the confirmation link (pending: the open request, if known)."""
+    if pending is None:
+        pending = list(
+            db.session.scalars(
+                db.select(Registration)
+                .join(Registration.meeting)
+                .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
+                .order_by(Meeting.starts_at)
+            )
+        )
+    else:
+        pending = sorted(pending, key=lambda r: r.meeting.starts_at)
+    meetings = [r.meeting for r in pending]
+    suffix = _window(now, sorted(m.id for m in meetings))
+    return outbox.enqueue(
+        "request_to_registrant",
+        person.email,
+        dedupe_key=f"request:{key}:request_to_registrant:{suffix}",
+        person=person,
+        meeting=meetings[0],  # the programme's contact and reply address come through it
+        context={
+            "confirm_url": confirm_url(person, key),
+            "meetings": meeting_lines(meetings),
+            "already": meeting_lines(r.meeting for r in result.already),
+            "max_age_days": int(current_app.config["IREV_LINK_MAX_AGE_DAYS"]),
+        },
+    )
+
+
+def _send_already(person: Person, registrations: list[Registration], now: datetime) -> bool:
+    """Queue the e-mail telling a registered person that nothing new was needed."""
+    suffix = _window(now, sorted(r.id for r in registrations))
+    lines = meeting_lines(r.meeting for r in registrations)
+    for line, registration in zip(lines, registrations, strict=True):
+        line["state"] = STATE_SENTENCES[registration.state]
+    return outbox.enqueue(
+        "already_registered_to_registrant",
+        person.email,
+        dedupe_key=f"person:{person.id}:already_registered_to_registrant:{suffix}",
+        person=person,
+        meeting=registrations[0].meeting,
+        context={"meetings": lines},
+    )
+
+
+# --- confirmation by link -----------------------------------------------------------------
+
+
+def requested_for(key: str, person_id: int, *, lock: bool = False) -> list[Registration]:
+    """Return the unconfirmed registrations of a request (locked for update when asked)."""
+    query = (
+        db.select(Registration)
+        .where(
+            Registration.request_key == key,
+            Registration.person_id == person_id,
+            Registration.state == S.REQUESTED,
+        )
+        .order_by(Registration.meeting_id)
+    )
+    if lock:
+        # A second click racing the first waits here, then finds nothing left to confirm.
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return list(db.session.scalars(query))
+
+
+def request_registrations(key: str, person_id: int) -> list[Registration]:
+    """Return every registration ever made under a request key, soonest meeting first."""
+    return list(
+        db.session.scalars(
+            db.select(Registration)
+            .join(Registration.meeting)
+            .where(Registration.request_key == key, Registration.person_id == person_id)
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def check_request(key: str, person_id: int) -> list[Registration]:
+    """Return what a confirmation link would confirm; raise AlreadyConfirmed or RequestNotFound."""
+    pending = requested_for(key, person_id)
+    if pending:
+        return sorted(pending, key=lambda r: r.meeting.starts_at)
+    done = request_registrations(key, person_id)
+    if done:
+        raise AlreadyConfirmed(done)
+    raise RequestNotFound("Cette demande d’inscription n’existe plus.")
+
+
+def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
+    """Confirm every unconfirmed registration of a request: seat, pending approval or waiting.
+
+    Meetings whose registration closed since the request are dropped (reported as CLOSED).
+    """
+    pending = requested_for(key, person_id, lock=True)
+    if not pending:
+        check_request(key, person_id)  # raises the right error
+    person = db.session.get(Person, person_id)
+    results = []
+    for registration in pending:  # ordered by meeting id: one lock order for everybody
+        if not registration.meeting.registration_open():
+            results.append(MeetingResult(registration.meeting, Outcome.CLOSED))
+            db.session.delete(registration)
+            continue
+        results.append(place(registration, person))
+    return by_date(results)
+
+
+# --- housekeeping -------------------------------------------------------------------------
+
+
+def purge_expired_requests(now: datetime | None = None) -> tuple[int, int]:
+    """Delete unconfirmed requests whose link has expired, and people left with nothing.
+
+    Return (registrations deleted, people deleted). Unconfirmed requests hold no seat, so
+    nothing else moves.
+    """
+    now = now or utcnow()
+    limit = now - timedelta(days=float(current_app.config["IREV_LINK_MAX_AGE_DAYS"]))
+    expired = list(
+        db.session.scalars(
+            db.select(Registration).where(
+                Registration.state == S.REQUESTED, Registration.requested_at < limit
+            )
+        )
+    )
+    people = {r.person_id for r in expired}
+    for registration in expired:
+        db.session.delete(registration)
+    db.session.flush()
+    orphans = list(
+        db.session.scalars(
+            db.select(Person).where(
+                Person.id.in_(people),
+                ~db.select(Registration.id).where(Registration.person_id == Person.id).exists(),
+            )
+        )
+    )
+    for person in orphans:
+        db.session.delete(person)
+    if expired:
+        audit.record(
+            None,
+            "registration.purge",
+            None,
+            after={"registrations": len(expired), "people": len(orphans)},
+        )
+    return len(expired), len(orphans)

@@ -219,7 +219,10 @@ def test_bulk_approve_and_reject(staff_client, create_meeting, create_registrati
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "3 inscription(s) validée(s). 1 n&#39;ont pas pu l&#39;être" in html
+    assert (
+        "3 inscriptions validées : 3 avec une place. 1 inscription non traitée : "
+        "1 déjà dans l&#39;état « place attribuée »." in html
+    )
     assert response.headers["HX-Trigger"] == "seats-changed, registrations-changed"
     assert [_reload(r).state for r in pending[:3]] == [S.SEATED] * 3
     assert len(outbox("approved_to_registrant")) == 3
@@ -412,3 +415,32 @@ def test_the_row_offers_exactly_the_allowed_actions(
     }
     assert {name for name, shown in offered.items() if shown} == actions - {"cancel", "confirm"}
     assert ('name="ids"' in row) is bool(actions & {"approve", "reject", "promote"})
+
+
+def test_bulk_approval_counts_each_outcome(staff_client, create_meeting, create_registration):
+    """Bug 4: on a meeting with one seat left, one person is seated and one waits."""
+    meeting = create_meeting(approval_mode=ApprovalMode.MODERATED, capacity=2)
+    create_registration(meeting=meeting, state=S.SEATED)
+    pending = [create_registration(meeting=meeting, state=S.PENDING_APPROVAL) for _ in range(2)]
+    db.session.commit()
+    response = staff_client.post(
+        f"/admin/seances/{meeting.id}/inscriptions/lot",
+        data={"action": "valider", "ids": [str(r.id) for r in pending]},
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    )
+    html = response.get_data(as_text=True)
+    assert [_reload(r).state for r in pending] == [S.SEATED, S.WAITING]
+    assert (
+        "2 inscriptions validées : 1 avec une place, 1 en liste d&#39;attente "
+        "(plus de place libre)." in html
+    )
+    waiting = _reload(pending[1])
+    placed = staff_client.post(
+        f"/admin/seances/{meeting.id}/inscriptions/lot",
+        data={"action": "placer", "ids": [str(waiting.id)]},
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    ).get_data(as_text=True)
+    assert (
+        "0 personne placée depuis la liste d&#39;attente. 1 inscription non traitée : "
+        "1 plus de place libre." in placed
+    )

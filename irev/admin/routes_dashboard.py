@@ -181,16 +181,16 @@ def bulk(meeting_id: int):
     action = request.form.get("action", "")
     ids = database_ids(request.form.getlist("ids"))
     selected = moderation.registrations_of(meeting, ids)
-    if not form.validate_on_submit() or action not in moderation.BULK_ACTIONS or not selected:
+    if not form.validate_on_submit() or action not in moderation.BULK_ACTION_MOVES or not selected:
         message = (
             "Cochez au moins une inscription, puis choisissez une action."
             if not selected
             else "Action inconnue ou formulaire expiré : recommencez."
         )
         return _bulk_answer(meeting, message, 422)
-    done, refused = moderation.apply_bulk(selected, action, actor(), form.reason.data or "")
+    report = moderation.apply_bulk(selected, action, actor(), form.reason.data or "")
     db.session.commit()
-    return _bulk_answer(meeting, moderation.bulk_summary(action, done, refused), 200)
+    return _bulk_answer(meeting, moderation.bulk_summary(report), 200)
 
 
 def _bulk_answer(meeting: Meeting, message: str, status: int):

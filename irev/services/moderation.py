@@ -229,13 +229,6 @@ def registrations_of(meeting: Meeting, ids: list[int]) -> list[Registration]:
     )
 
 
-#: Bulk actions offered under the list: value of the button -> French past participle.
-BULK_ACTIONS: dict[str, str] = {
-    "valider": "validée(s)",
-    "refuser": "refusée(s)",
-    "placer": "placée(s) depuis la liste d'attente",
-}
-
 #: The move each bulk button makes; a row offers its checkbox when one of them is allowed.
 BULK_ACTION_MOVES: dict[str, Action] = {
     "valider": Action.APPROVE,
@@ -249,41 +242,88 @@ BULK_MOVES = frozenset(BULK_ACTION_MOVES.values())
 PERSON_FIELDS = ("email", *EDITABLE_FIELDS)
 
 
+@dataclass
+class BulkReport:
+    """What a bulk action did to each registration: every outcome counted apart."""
+
+    action: str
+    seated: int = 0
+    waiting: int = 0
+    rejected: int = 0
+    #: Why the others did not move: French reason -> how many.
+    refused: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def done(self) -> int:
+        return self.seated + self.waiting + self.rejected
+
+    def refuse(self, reason: str) -> None:
+        """Count one registration left as it was, for this reason."""
+        self.refused[reason] = self.refused.get(reason, 0) + 1
+
+
+NO_SEAT_LEFT = "plus de place libre"
+
+
 def apply_bulk(
     registrations: list[Registration], action: str, actor: Any, reason: str = ""
-) -> tuple[int, int]:
-    """Apply one action to each registration; return (done, refused). The caller commits.
+) -> BulkReport:
+    """Apply one action to each registration; report each outcome. The caller commits.
 
     Each registration moves in its own savepoint: one refusal (already decided, no seat left)
     does not undo the others.
     """
     from irev.services import registrations as services
 
-    done = refused = 0
+    report = BulkReport(action)
+    move = BULK_ACTION_MOVES[action]
     for registration in registrations:
-        try:
-            with db.session.begin_nested():
-                if action == "valider":
-                    services.approve_registration(registration, actor)
-                elif action == "refuser":
-                    services.reject_registration(registration, actor, reason=reason.strip())
-                elif action == "placer":
-                    if not services.promote_from_waiting_list(registration, actor):
-                        raise ValueError("no seat left")
-                else:
-                    raise ValueError(action)
-        except ValueError:  # IllegalTransition is a ValueError, so is "no seat left"
-            refused += 1
+        if move not in registration.allowed_actions():
+            label = STATE_LABELS[registration.state].lower()
+            report.refuse(f"déjà dans l'état « {label} »")
+            continue
+        with db.session.begin_nested():
+            if move is Action.APPROVE:
+                services.approve_registration(registration, actor)
+            elif move is Action.REJECT:
+                services.reject_registration(registration, actor, reason=reason.strip())
+            elif not services.promote_from_waiting_list(registration, actor):
+                report.refuse(NO_SEAT_LEFT)
+                continue
+        if registration.state is S.SEATED:
+            report.seated += 1
+        elif registration.state is S.WAITING:
+            report.waiting += 1
         else:
-            done += 1
-    return done, refused
+            report.rejected += 1
+    return report
 
 
-def bulk_summary(action: str, done: int, refused: int) -> str:
-    """Return the French sentence that reports a bulk action."""
-    message = f"{done} inscription(s) {BULK_ACTIONS[action]}."
-    if refused:
-        message += f" {refused} n'ont pas pu l'être (état déjà changé ou plus de place libre)."
+def _count(n: int, singular: str, plural: str) -> str:
+    """Return "1 inscription validée", "2 inscriptions validées" (French: 0 and 1 singular)."""
+    return f"{n} {singular if n < 2 else plural}"
+
+
+def bulk_summary(report: BulkReport) -> str:
+    """Return the French sentences that report a bulk action, one count per outcome."""
+    if report.action == "valider":
+        parts = []
+        if report.seated:
+            parts.append(f"{report.seated} avec une place")
+        if report.waiting:
+            parts.append(f"{report.waiting} en liste d'attente ({NO_SEAT_LEFT})")
+        message = _count(report.done, "inscription validée", "inscriptions validées")
+        message += f" : {', '.join(parts)}." if parts else "."
+    elif report.action == "refuser":
+        message = f"{_count(report.rejected, 'inscription refusée', 'inscriptions refusées')}."
+    else:
+        placed = _count(report.seated, "personne placée", "personnes placées")
+        message = f"{placed} depuis la liste d'attente."
+    if report.refused:
+        total = sum(report.refused.values())
+        reasons = ", ".join(f"{n} {why}" for why, n in report.refused.items())
+        left = _count(total, "inscription non traitée", "inscriptions non traitées")
+        message += f" {left} : {reasons}."
     return message
 
 

@@ -294,10 +294,10 @@ def test_bulk_approve_by_keyboard(staff_page, live_server, data):
         staff_page.keyboard.press("Space")
     staff_page.locator("button", has_text="Valider la sélection").focus()
     staff_page.keyboard.press("Enter")
-    expect(staff_page.locator("#resultats-nombre")).to_contain_text("2 inscription(s) validée(s)")
+    expect(staff_page.locator("#resultats-nombre")).to_contain_text("2 inscriptions validées")
     focus_moved = poll(staff_page, "document.activeElement.id === 'resultats-nombre'")
     assert focus_moved, _focused(staff_page)
-    expect(staff_page.locator("#annonces")).to_contain_text("2 inscription(s) validée(s)")
+    expect(staff_page.locator("#annonces")).to_contain_text("2 inscriptions validées")
     _shot(staff_page, "lot-valide")
     assert_accessible(staff_page)
 

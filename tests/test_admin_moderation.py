@@ -444,3 +444,63 @@ def test_bulk_approval_counts_each_outcome(staff_client, create_meeting, create_
         "0 personne placée depuis la liste d&#39;attente. 1 inscription non traitée : "
         "1 plus de place libre." in placed
     )
+
+
+def test_registering_a_known_person_by_hand_asks_first(
+    staff_client, create_meeting, create_person, create_registration
+):
+    """Bug 3: a known address shows the person; staff keep or update, and the page says so."""
+    meeting = create_meeting(capacity=5)
+    person = create_person(
+        email="claire.dubois@mairie.fr",
+        first_name="Claire",
+        last_name="Dubois",
+        organisation="Commune d'Albert",
+        phone="03 22 11 22 33",
+        accessibility_needs="Sous-titrage",
+    )
+    seated = create_registration(meeting=meeting, person=person, state=S.SEATED)
+    db.session.commit()
+    typed = {
+        "first_name": "Clara",
+        "last_name": "Dubois-Martin",
+        "email": "Claire.Dubois@Mairie.fr",
+        "phone": "",
+        "organisation": "Ville d'Amiens",
+        "mandate": "adjoint",
+        "department": "Somme",
+        "accessibility_needs": "",
+    }
+    url = f"/admin/seances/{meeting.id}/inscrire"
+    asked = staff_client.post(url, data=typed)
+    html = asked.get_data(as_text=True)
+    assert asked.status_code == 422
+    assert "Coordonnées déjà enregistrées pour claire.dubois@mairie.fr" in html
+    assert "Commune d&#39;Albert" in html and "Sous-titrage" in html
+    assert 'name="known_details" type="radio" value="garder"' in html
+    db.session.refresh(person)
+    assert (person.first_name, person.phone) == ("Claire", "03 22 11 22 33")
+
+    kept = staff_client.post(url, data={**typed, "known_details": "garder"})
+    assert kept.status_code == 303
+    message = staff_client.get(kept.location).get_data(as_text=True)
+    assert "était déjà inscrite (place attribuée) : rien n&#39;a changé." in message
+    assert "Ses coordonnées enregistrées sont conservées." in message
+    db.session.refresh(person)
+    assert (person.first_name, person.organisation) == ("Claire", "Commune d'Albert")
+    assert _audit("person.update") == []
+
+    updated = staff_client.post(url, data={**typed, "known_details": "mettre-a-jour"})
+    assert updated.status_code == 303
+    db.session.refresh(person)
+    assert (person.first_name, person.last_name, person.organisation) == (
+        "Clara",
+        "Dubois-Martin",
+        "Ville d'Amiens",
+    )
+    # Fields left empty keep their value: nothing is deleted by a phone call.
+    assert (person.phone, person.accessibility_needs) == ("03 22 11 22 33", "Sous-titrage")
+    [event] = _audit("person.update")
+    assert event.after == {"fields": "first_name, last_name, organisation, mandate, department"}
+    assert event.actor_type == "staff"
+    assert _reload(seated).state is S.SEATED and len(outbox()) == 0

@@ -213,7 +213,11 @@ def test_register_by_staff_follows_the_form_rules(app, staff, create_meeting, cr
     ]
     assert {r.registration.source for r in results} == {"equipe"}
     assert results[0].registration.person.email == "appel.telephone@mairie.example"
-    again = service.register_by_staff({**data, "phone": "03 22 00 00 00"}, [roomy], staff)
+    with pytest.raises(service.KnownPerson):  # a known person: keep or update, never silently
+        service.register_by_staff({**data, "phone": "03 22 00 00 00"}, [roomy], staff)
+    again = service.register_by_staff(
+        {**data, "phone": "03 22 00 00 00"}, [roomy], staff, known_details=service.UPDATE_DETAILS
+    )
     assert again[0].outcome is service.Outcome.ALREADY
     assert again[0].registration.person.phone == "03 22 00 00 00"  # staff may update details
     past = create_meeting(programme=programme, starts_at=utcnow() - timedelta(days=1))

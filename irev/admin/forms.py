@@ -308,6 +308,24 @@ class PersonForm(StaffForm):
             raise ValidationError("Choisissez le département.")
 
 
+class HandRegistrationForm(PersonForm):
+    """Staff registering someone who phoned; a known person's details need an explicit choice."""
+
+    known_details = RadioField(
+        "Cette personne est déjà connue : que faire de ses coordonnées ?",
+        choices=[
+            ("garder", "Garder ses coordonnées enregistrées"),
+            (
+                "mettre-a-jour",
+                "Les mettre à jour avec celles saisies ci-dessus "
+                "(un champ laissé vide ne change pas)",
+            ),
+        ],
+        validators=[Optional()],
+        validate_choice=False,
+    )
+
+
 class EraseForm(StaffForm):
     """Confirmation before erasing a person's data."""
 

@@ -6,7 +6,7 @@ from flask import render_template, request, url_for
 
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
-from irev.admin.forms import EmptyForm, PersonForm, ReasonForm
+from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -220,16 +220,21 @@ def _bulk_answer(meeting: Meeting, message: str, status: int):
 def add_registration(meeting_id: int):
     """Register by hand someone who phoned: same rules and e-mails as the public form."""
     meeting = get_or_404(Meeting, meeting_id)
-    form = PersonForm()
+    form, known = HandRegistrationForm(), None
     if form.validate_on_submit():
         data = {name: form[name].data for name in moderation.PERSON_FIELDS}
+        choice = form.known_details.data or ""
         try:
-            created = registration_services.register_by_staff(data, [meeting], actor())
-        except ValueError as error:
+            results = registration_services.register_by_staff(
+                data, [meeting], actor(), known_details=choice
+            )
+        except ValueError as error:  # KnownPerson, RegistrationError, InvalidEmail
             db.session.rollback()
-            form.email.errors.append(str(error))
+            known = getattr(error, "person", None)
+            (form.known_details if known else form.email).errors.append(str(error))
         else:
             db.session.commit()
-            return back(_list_url(meeting.id), moderation.registered_message(created, data))
+            return back(_list_url(meeting.id), moderation.registered_message(results, data, choice))
     status = 422 if form.errors else 200
-    return render_template("admin/add_registration.html", form=form, meeting=meeting), status
+    page = render_template("admin/add_registration.html", form=form, meeting=meeting, known=known)
+    return page, status

@@ -327,16 +327,24 @@ def bulk_summary(report: BulkReport) -> str:
     return message
 
 
-def registered_message(results: Any, data: dict[str, Any]) -> str:
-    """Return what staff are told after registering someone by hand (one result per meeting)."""
+def registered_message(results: list[Any], data: dict[str, Any], known_details: str = "") -> str:
+    """Return what staff are told after registering someone by hand: what really happened.
+
+    One MeetingResult per meeting; a person already registered keeps their state (nothing
+    moved), and the sentence says whether a known person's details were kept or updated.
+    """
+    from irev.services.registration_moves import KEEP_DETAILS, UPDATE_DETAILS, Outcome
+
     name = f"{data.get('first_name', '')} {data.get('last_name', '')}".strip()
-    items = results if isinstance(results, (list, tuple)) else [results]
-    states = []
-    for item in items:
-        registration = getattr(item, "registration", item)
-        state = getattr(registration, "state", None)
-        if state in STATE_LABELS:
-            states.append(STATE_LABELS[state].lower())
-    if states:
-        return f"Inscription de {name} enregistrée : {', '.join(states)}."
-    return f"Inscription de {name} enregistrée."
+    sentences = []
+    for result in results:
+        label = STATE_LABELS[result.registration.state].lower() if result.registration else ""
+        if result.outcome is Outcome.ALREADY:
+            sentences.append(f"{name} était déjà inscrite ({label}) : rien n'a changé.")
+        else:
+            sentences.append(f"Inscription de {name} enregistrée : {label}.")
+    if known_details == KEEP_DETAILS:
+        sentences.append("Ses coordonnées enregistrées sont conservées.")
+    elif known_details == UPDATE_DETAILS:
+        sentences.append("Ses coordonnées sont mises à jour avec celles saisies.")
+    return " ".join(sentences) or f"Inscription de {name} enregistrée."

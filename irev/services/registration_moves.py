@@ -24,7 +24,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.services import seats
+from irev.services import audit, seats
 from irev.services.people import PersonDetails, get_or_create_person, normalise_email, update_person
 from irev.services.registration_events import (
     MEETING_CANCELLED,
@@ -142,23 +142,64 @@ def add_meetings(
     return by_date(results)
 
 
+class KnownPerson(RegistrationError):
+    """Staff typed the address of someone already known: they must say what to do with the
+    details (keep the person's own, or update them with what was typed)."""
+
+    def __init__(self, person: Person) -> None:
+        super().__init__(
+            f"Cette adresse est déjà celle de {person.full_name} : choisissez de garder ses "
+            "coordonnées ou de les mettre à jour."
+        )
+        self.person = person
+
+
+#: What staff choose to do with a known person's details when registering them by hand.
+KEEP_DETAILS = "garder"
+UPDATE_DETAILS = "mettre-a-jour"
+
+
 def register_by_staff(
-    person_data: dict, meetings: Sequence[Meeting], actor: Actor
+    person_data: dict,
+    meetings: Sequence[Meeting],
+    actor: Actor,
+    *,
+    known_details: str | None = None,
 ) -> list[MeetingResult]:
     """Register someone who phoned: same rules and e-mails as the form, confirmed at once.
 
-    person_data holds the PersonDetails fields (e-mail, names, organisation ...); a known
-    person's details are updated (staff are trusted). Meetings must be published and not
-    started; the public registration window does not bind staff.
+    person_data holds the PersonDetails fields (e-mail, names, organisation ...). A known
+    person is never rewritten silently: known_details must say KEEP_DETAILS or
+    UPDATE_DETAILS (else KnownPerson is raised); an update copies only the fields typed in,
+    and is audited. Meetings must be published and not started; the public registration window
+    does not bind staff.
     """
-    details = PersonDetails(**{**person_data, "email": normalise_email(person_data["email"])})
+    values = {name: (value or "").strip() for name, value in person_data.items()}
+    details = PersonDetails(**{**values, "email": normalise_email(values["email"])})
     for meeting in meetings:
         if not meeting.is_published or meeting.is_past():
             raise RegistrationError(f"La séance « {meeting.title} » n’accepte pas d’inscription.")
     person, created = get_or_create_person(details)
     if not created:
-        update_person(person, details)
+        if known_details not in (KEEP_DETAILS, UPDATE_DETAILS):
+            raise KnownPerson(person)
+        if known_details == UPDATE_DETAILS:
+            _update_typed_details(person, details, actor)
     return add_meetings(person, meetings, actor, source="equipe")
+
+
+def _update_typed_details(person: Person, details: PersonDetails, actor: Actor) -> None:
+    """Copy the fields staff typed in (empty ones keep their value); audit the field names."""
+    typed = {name: value for name, value in details.as_dict().items() if value}
+    changed = update_person(person, PersonDetails(**{**_details_of(person), **typed}))
+    if changed:
+        # Field names only: the audit log keeps no personal values.
+        audit.record(actor, "person.update", person, after={"fields": ", ".join(changed)})
+
+
+def _details_of(person: Person) -> dict[str, str]:
+    """Return a person's current details as PersonDetails fields."""
+    return {name: getattr(person, name) or "" for name in PersonDetails.__dataclass_fields__}
 
 
 def approve_registration(registration: Registration, actor: Actor) -> RegistrationState:

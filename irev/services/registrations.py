@@ -18,6 +18,9 @@ from datetime import datetime
 from irev.models import Meeting, Programme, utcnow
 from irev.services.registration_events import STATE_SENTENCES
 from irev.services.registration_moves import (
+    KEEP_DETAILS,
+    UPDATE_DETAILS,
+    KnownPerson,
     MeetingResult,
     Outcome,
     RegistrationError,
@@ -74,8 +77,11 @@ def open_meetings(programme: Programme | None, now: datetime | None = None) -> l
 
 __all__ = [
     "DUPLICATE_WINDOW_SECONDS",
+    "KEEP_DETAILS",
     "STATE_SENTENCES",
+    "UPDATE_DETAILS",
     "AlreadyConfirmed",
+    "KnownPerson",
     "MeetingResult",
     "Outcome",
     "RegistrationError",

@@ -6,6 +6,7 @@ step it checks:
 
 - seats_taken equals the number of people seated, and never exceeds the capacity;
 - on a published meeting not yet started, nobody waits while a seat is free;
+- a cancelled meeting holds no seat, no waiting place, no request awaiting approval;
 - the waiting list keeps the order in which people joined it, and seats offered by the system
   go to its head;
 - each change of state of a registration produced its one e-mail and its one audit row (a

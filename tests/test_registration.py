@@ -318,12 +318,55 @@ def test_whole_season_registers_for_every_open_meeting(client, meetings):
     assert slugs == ["seance-moderee", "seance-ouverte", "seance-seconde"]
 
 
-def test_a_second_request_before_confirming_joins_the_first(client, meetings):
+def test_a_second_request_gets_a_link_of_its_own(client, meetings):
     register(client, "seance-ouverte")
     first_link = confirm_path()
     register(client, "seance-seconde")
+    second_link = confirm_path()
+    assert len({r.request_key for r in registrations()}) == 2
+    client.post(first_link)  # the older link confirms what it asked, nothing more
+    states = {r.meeting.slug: r.state for r in registrations()}
+    assert states == {"seance-ouverte": S.SEATED, "seance-seconde": S.REQUESTED}
+    client.post(second_link)
+    assert {r.state for r in registrations()} == {S.SEATED}
+
+
+def test_someone_elses_unconfirmed_address_changes_nothing_until_it_confirms(client, meetings):
+    """Issue 9, part 9: a second form with the same unconfirmed address."""
+    register(client, "seance-ouverte")
+    owner_link = confirm_path()
+    register(client, "seance-seconde", first_name="Usurpateur", organisation="Ailleurs")
+    third_party_link = confirm_path()
+    person = fresh(db.session.scalar(db.select(Person)))
+    assert (person.first_name, person.organisation) != ("Usurpateur", "Ailleurs")
+    # The owner's link confirms only the owner's meeting, and the details stay theirs.
+    client.post(owner_link)
+    person = fresh(person)
+    states = {r.meeting.slug: r.state for r in registrations()}
+    assert states == {"seance-ouverte": S.SEATED, "seance-seconde": S.REQUESTED}
+    assert person.first_name != "Usurpateur"
+    # Once the address has confirmed, a later link cannot rewrite a verified person either.
+    client.post(third_party_link)
+    assert fresh(person).first_name != "Usurpateur"
+    assert all(r.submitted_details is None for r in registrations())
+
+
+def test_details_typed_again_apply_when_their_link_confirms(client, meetings):
+    register(client, "seance-ouverte", first_name="Camile")
+    register(client, "seance-seconde", first_name="Camille")
+    person = db.session.scalar(db.select(Person))
+    assert person.first_name == "Camile"  # not before the address proves it
+    client.post(confirm_path())  # the latest link: its details come with it
+    assert fresh(person).first_name == "Camille"
+
+
+def test_sending_the_form_again_keeps_the_earlier_link(client, meetings):
+    register(client, "seance-ouverte")
+    register(client, "seance-ouverte")  # the e-mail was lost: the same request, sent again
     assert len({r.request_key for r in registrations()}) == 1
-    client.post(first_link)  # the older link confirms everything still open
+    # Within the duplicate window the outbox keeps one message for the same request.
+    assert len(emails("request_to_registrant")) == 1
+    client.post(confirm_path())
     assert {r.state for r in registrations()} == {S.SEATED}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from irev.extensions import db
@@ -154,6 +154,9 @@ class Registration(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     #: Attendance after the meeting: None until marked.
     attended: Mapped[bool | None] = mapped_column()
+    #: Details a form typed for an already known person, applied only when this request's
+    #: link is confirmed (an unverified form never rewrites a person); then emptied.
+    submitted_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
     #: "formulaire" for the public form, "equipe" when staff registered someone who phoned.
     source: Mapped[str] = mapped_column(String(20), default="formulaire")
 

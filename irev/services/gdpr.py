@@ -144,7 +144,7 @@ def anonymise(person: Person, *, at: datetime | None = None) -> None:
     db.session.execute(
         update(Registration)
         .where(Registration.person_id == person.id)
-        .values(reason="")
+        .values(reason="", submitted_details=None)
         .execution_options(synchronize_session="fetch")
     )
     _scrub_emails(person, registration_ids)
@@ -295,6 +295,7 @@ def export(person: Person) -> dict[str, Any]:
                 "motif": r.reason,
                 "presence": r.attended,
                 "origine": r.source,
+                "coordonnees_en_attente_de_confirmation": r.submitted_details,
             }
             for r in registrations
         ],

@@ -66,10 +66,11 @@ class AlreadyConfirmed(RegistrationError):
 
 
 def _insert_requested(
-    person: Person, meeting: Meeting, key: str, now: datetime
+    person: Person, meeting: Meeting, key: str, now: datetime, details: dict | None = None
 ) -> Registration | None:
     """Insert a requested registration and return it; None if an active one exists (a twin)."""
     values = {
+        "submitted_details": details,
         "person_id": person.id,
         "meeting_id": meeting.id,
         "state": S.REQUESTED.value,
@@ -91,57 +92,48 @@ def _insert_requested_statement(dialect: str):
     return insert(Registration).on_conflict_do_nothing().returning(Registration)
 
 
-def _open_request_key(person: Person) -> str | None:
-    """Return the key of the person's unconfirmed request, if one is still open."""
-    return db.session.scalar(
-        db.select(Registration.request_key)
-        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-        .order_by(Registration.requested_at.desc())
-        .limit(1)
-    )
-
-
 def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) -> RequestResult:
     """Record a form submission and queue the e-mail that answers it.
 
-    New meetings become REQUESTED registrations (no seat yet) sharing one request key, which
-    the e-mailed confirmation link names; a person has at most one open request, so every link
-    sent to them confirms everything still unconfirmed. Meetings the person is already
-    registered for change nothing; if there is nothing new, the e-mail says so and gives the
-    self-service link. The details of a known person are updated only while they have never
-    confirmed anything (an unverified form must not rewrite a verified person).
+    Each submission is a request of its own: its new meetings become REQUESTED registrations
+    (no seat yet) under a new key, which its e-mailed link names. A link confirms only what its
+    own submission asked, so someone typing another person's address cannot make that
+    person's earlier link confirm more. A meeting still awaiting an earlier link keeps it: that
+    link is sent again, unchanged. Meetings already registered change nothing; if there is
+    nothing new, the e-mail says so. A known person's details are never rewritten by the form:
+    those typed are kept with the request and applied when its link is confirmed, if the person
+    had never confirmed anything (an unverified form must not rewrite a verified person).
     """
     for meeting in meetings:
         if not meeting.registration_open():
             raise RegistrationError("Une des séances choisies n’accepte plus d’inscription.")
     person, created = get_or_create_person(details)
-    if not created and not _has_confirmed(person):
-        update_person(person, details)
+    held = None if created or _has_confirmed(person) else _typed_details(details)
     now = utcnow()
-    # A person created just now has no registration yet: nothing to look up or refresh.
-    key = (None if created else _open_request_key(person)) or secrets.token_urlsafe(24)
+    key = secrets.token_urlsafe(24)
     result = RequestResult(person=person, request_key=None)
+    earlier: dict[str, list[Registration]] = {}
     for meeting in sorted(meetings, key=lambda m: m.id):  # one lock order for everybody
+        # A person created just now has no registration yet: nothing to look up.
         registration = None if created else active_registration(person, meeting)
         if registration is None:
-            registration = _insert_requested(person, meeting, key, now)
+            registration = _insert_requested(person, meeting, key, now, held)
         if registration is None:  # a concurrent twin inserted it first
             registration = active_registration(person, meeting)
             assert registration is not None
-        if registration.state is S.REQUESTED:
-            registration.request_key = key
-            registration.requested_at = now
+        if registration.state is not S.REQUESTED:
+            result.already.append(registration)
+        elif registration.request_key == key:
             result.requested.append(registration)
         else:
-            result.already.append(registration)
+            earlier.setdefault(registration.request_key or "", []).append(registration)
     if result.requested:
-        if not created:
-            _refresh_request(person, key, now)
         result.request_key = key
-        # A new person's open request is exactly what was inserted above.
-        pending = result.requested if created else None
-        _send_request(person, key, result, now, pending)
-    else:
+        _send_request(person, key, result, now, result.requested)
+    for earlier_key in earlier:  # the earlier link again, confirming what it always did
+        _refresh_request(person, earlier_key, now)
+        _send_request(person, earlier_key, RequestResult(person, earlier_key), now)
+    if not result.requested and not earlier:
         _send_already(person, result.already, now)
     audit.record(
         None,
@@ -156,6 +148,20 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
     return result
 
 
+def _typed_details(details: PersonDetails) -> dict[str, str]:
+    """Return the details a form typed for a known person, kept until its link is confirmed."""
+    return {name: value for name, value in details.as_dict().items() if name != "email"}
+
+
+def _apply_typed_details(person: Person, pending: list[Registration]) -> None:
+    """Apply the details kept with a request now that its link is confirmed (see above)."""
+    typed = next((r.submitted_details for r in pending if r.submitted_details), None)
+    for registration in pending:
+        registration.submitted_details = None  # applied or not, no copy is kept
+    if typed and not _has_confirmed(person):
+        update_person(person, PersonDetails(email=person.email, **typed))
+
+
 def _has_confirmed(person: Person) -> bool:
     """Return True once any registration of the person was confirmed (by link or by staff)."""
     return bool(
@@ -168,10 +174,14 @@ def _has_confirmed(person: Person) -> bool:
 
 
 def _refresh_request(person: Person, key: str, now: datetime) -> None:
-    """Keep every unconfirmed registration of the open request alive as long as its new link."""
+    """Keep the unconfirmed registrations of a request alive as long as its link sent again."""
     db.session.execute(
         update(Registration)
-        .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
+        .where(
+            Registration.person_id == person.id,
+            Registration.request_key == key,
+            Registration.state == S.REQUESTED,
+        )
         .values(request_key=key, requested_at=now)
         .execution_options(synchronize_session="fetch")
     )
@@ -198,16 +208,9 @@ def _send_request(
     now: datetime,
     pending: list[Registration] | None = None,
 ) -> bool:
-    """Queue the e-mail holding the confirmation link (pending: the open request, if known)."""
+    """Queue the e-mail holding the confirmation link (pending: the request's rows, if known)."""
     if pending is None:
-        pending = list(
-            db.session.scalars(
-                db.select(Registration)
-                .join(Registration.meeting)
-                .where(Registration.person_id == person.id, Registration.state == S.REQUESTED)
-                .order_by(Meeting.starts_at)
-            )
-        )
+        pending = check_request(key, person.id)
     else:
         pending = sorted(pending, key=lambda r: r.meeting.starts_at)
     meetings = [r.meeting for r in pending]
@@ -295,6 +298,7 @@ def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
     if not pending:
         check_request(key, person_id)  # raises the right error
     person = db.session.get(Person, person_id)
+    _apply_typed_details(person, pending)
     results = []
     for registration in pending:  # ordered by meeting id: one lock order for everybody
         if not registration.meeting.registration_open():

@@ -488,7 +488,7 @@ def test_registering_a_known_person_by_hand_asks_first(
     assert "Ses coordonnées enregistrées sont conservées." in message
     db.session.refresh(person)
     assert (person.first_name, person.organisation) == ("Claire", "Commune d'Albert")
-    assert _audit("person.update") == []
+    assert _audit("person.correct") == []
 
     updated = staff_client.post(url, data={**typed, "known_details": "mettre-a-jour"})
     assert updated.status_code == 303
@@ -500,7 +500,7 @@ def test_registering_a_known_person_by_hand_asks_first(
     )
     # Fields left empty keep their value: nothing is deleted by a phone call.
     assert (person.phone, person.accessibility_needs) == ("03 22 11 22 33", "Sous-titrage")
-    [event] = _audit("person.update")
+    [event] = _audit("person.correct")
     assert event.after == {"fields": "first_name, last_name, organisation, mandate, department"}
     assert event.actor_type == "staff"
     assert _reload(seated).state is S.SEATED and len(outbox()) == 0

@@ -194,7 +194,7 @@ def _update_typed_details(person: Person, details: PersonDetails, actor: Actor) 
     changed = update_person(person, PersonDetails(**{**_details_of(person), **typed}))
     if changed:
         # Field names only: the audit log keeps no personal values.
-        audit.record(actor, "person.update", person, after={"fields": ", ".join(changed)})
+        audit.record(actor, "person.correct", person, after={"fields": ", ".join(changed)})
 
 
 def _details_of(person: Person) -> dict[str, str]:

@@ -53,6 +53,22 @@ def data(live_server) -> dict[str, int]:
             "Léa Fontaine",
         ]
         states = [S.PENDING_APPROVAL] * 4 + [S.SEATED, S.SEATED, S.WAITING, S.CANCELLED_BY_PERSON]
+        full = meetings[1]
+        full.capacity = full.seats_taken = 1
+        db.session.add(
+            Registration(
+                person=Person(
+                    email="elu-place@mairie.example",
+                    first_name="Rémi",
+                    last_name="Garnier",
+                    organisation="Commune de Laon",
+                    mandate="maire",
+                    department="Aisne",
+                ),
+                meeting=full,
+                state=S.SEATED,
+            )
+        )
         people = []
         for n, (name, state) in enumerate(zip(names, states, strict=True)):
             first, last = name.split()
@@ -64,7 +80,9 @@ def data(live_server) -> dict[str, int]:
                 mandate="maire",
                 department=["Nord", "Somme", "Aisne", "Oise"][n % 4],
             )
-            db.session.add(Registration(person=person, meeting=moderated, state=state))
+            # Someone waits only where every seat is taken: on the next meeting, made full.
+            meeting = full if state is S.WAITING else moderated
+            db.session.add(Registration(person=person, meeting=meeting, state=state))
             if state is S.SEATED:
                 moderated.seats_taken += 1
             people.append(person)
@@ -97,6 +115,7 @@ def data(live_server) -> dict[str, int]:
         ids = {
             "meeting": moderated.id,
             "past": past.id,
+            "full": full.id,
             "person": people[0].id,
             "email": email.id,
             "programme": moderated.programme_id,
@@ -335,7 +354,7 @@ def test_without_javascript_every_action_still_works(browser, signed_in_state, l
     page.fill("#q", "dubois")
     page.click("button:has-text('Filtrer')")  # a plain GET form
     expect(page.locator("#resultats-nombre")).to_contain_text("1 inscription")
-    page.goto(f"{live_server.url}/admin/seances/{data['meeting']}/inscriptions?etat=waiting")
+    page.goto(f"{live_server.url}/admin/seances/{data['full']}/inscriptions?etat=waiting")
     page.locator("a", has_text=re.compile("^Refuser")).first.click()
     page.fill("#reason", "Séance complète, désolés.")
     page.click('button:has-text("Refuser l\'inscription")')

@@ -34,6 +34,8 @@ FORMS_THAT_EXPLAIN = frozenset(
         "admin.meeting_edit",
         "admin.meeting_cancel",
         "admin.programme",
+        "admin.cycle_new",
+        "admin.cycle_duplicate",
         "admin.person_edit",
         "admin.add_registration",
         "admin.reject",

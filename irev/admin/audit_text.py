@@ -48,6 +48,10 @@ MEETING_VERBS: dict[str, str] = {
 }
 OTHER_VERBS: dict[str, str] = {
     "programme.update": "Programme modifié",
+    "cycle.create": "Cycle créé",
+    "cycle.duplicate": "Cycle créé par duplication",
+    "cycle.publish": "Cycle publié",
+    "cycle.unpublish": "Cycle retiré du site",
     "email.send_again": "E-mail renvoyé",
     "staff.create": "Compte de l’équipe créé",
     "staff.disable": "Compte de l’équipe désactivé",

@@ -36,6 +36,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import TextArea
 
 from irev.services.moderation import department_choices, mandate_choices
 from irev.services.people import InvalidEmail, normalise_email
@@ -108,6 +109,21 @@ def single_line(form, field) -> None:
         raise ValidationError(f"« {field.label.text} » doit tenir sur une ligne.")
 
 
+def joined_lines(value):
+    """Join the lines of a title typed in a wrapping text box into one line."""
+    return " ".join(value.split()) if isinstance(value, str) else value
+
+
+def _title_field(label: str, message: str, length: int) -> StringField:
+    """Return a one-line title shown in a wrapping box, so a long title stays readable."""
+    return StringField(
+        label,
+        widget=TextArea(),
+        filters=[joined_lines],
+        validators=[_required(message), _max(length), single_line],
+    )
+
+
 def _required(message: str) -> InputRequired:
     """Return a required-field validator with a French message."""
     return InputRequired(message)
@@ -167,10 +183,7 @@ DATE_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 class MeetingForm(StaffForm):
     """Every field of a meeting; dates and times are Paris wall-clock times."""
 
-    title = StringField(
-        "Titre (thème de la séance)",
-        validators=[_required("Saisissez le titre de la séance."), _max(300), single_line],
-    )
+    title = _title_field("Titre (thème de la séance)", "Saisissez le titre de la séance.", 300)
     topic_announced = BooleanField("Le thème est annoncé (sinon « Thème à venir » est affiché)")
     day = DateField(
         "Date",
@@ -230,10 +243,7 @@ class MeetingForm(StaffForm):
 class ProgrammeForm(StaffForm):
     """The programme's texts, contact person and retention period."""
 
-    title = StringField(
-        "Titre du programme",
-        validators=[_required("Saisissez le titre du programme."), _max(200), single_line],
-    )
+    title = _title_field("Titre du programme", "Saisissez le titre du programme.", 200)
     audience = StringField("Public", validators=[Optional(), _max(200), single_line])
     format_line = StringField("Format", validators=[Optional(), _max(300), single_line])
     introduction = TextAreaField("Présentation", validators=[Optional(), _max(10000)])

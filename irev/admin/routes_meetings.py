@@ -1,4 +1,4 @@
-"""Meetings and the programme: create, edit, publish, unpublish, cancel; programme texts."""
+"""Meetings: create, edit, publish, unpublish, cancel (cycles live in routes_programmes)."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from irev.admin import bp
 from irev.admin.common import actor, get_or_404
-from irev.admin.forms import EmptyForm, MeetingForm, ProgrammeForm
+from irev.admin.forms import EmptyForm, MeetingForm
 from irev.extensions import db
 from irev.models import Meeting, MeetingStatus, Programme
 from irev.request_guards import whole_number
-from irev.services import meetings_admin
+from irev.services import cycles, meetings_admin
 from irev.services.meetings_admin import MeetingError
 
 
@@ -34,7 +34,8 @@ def _field_error(form: MeetingForm, error: MeetingError) -> None:
 @bp.get("/seances")
 def meetings():
     """List every meeting of every programme, with its status and actions."""
-    programmes = db.session.scalars(db.select(Programme).order_by(Programme.year.desc())).all()
+    order = (Programme.year.desc(), Programme.id.desc())
+    programmes = db.session.scalars(db.select(Programme).order_by(*order)).all()
     return render_template("admin/meetings.html", programmes=programmes, form=EmptyForm())
 
 
@@ -42,7 +43,7 @@ def meetings():
 def meeting_new():
     """Create a meeting (as a draft) in a programme."""
     programme = _programme(request.args.get("programme", type=whole_number))
-    form = MeetingForm()
+    form = MeetingForm(data=cycles.meeting_defaults(programme) if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             meeting = meetings_admin.create_meeting(programme, form.data, actor())
@@ -138,18 +139,3 @@ def meeting_cancel(meeting_id: int):
             )
         return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
     return render_template("admin/meeting_cancel.html", meeting=meeting, form=form)
-
-
-@bp.route("/programme", methods=["GET", "POST"])
-def programme():
-    """Edit the programme's texts, contact person and retention period."""
-    current = _programme(request.args.get("id", type=whole_number))
-    data = meetings_admin.programme_form_data(current) if request.method == "GET" else None
-    form = ProgrammeForm(data=data)
-    if form.validate_on_submit():
-        changed = meetings_admin.update_programme(current, form.data, actor())
-        db.session.commit()
-        flash("Programme enregistré." if changed else "Aucune modification.", "success")
-        return redirect(url_for("admin.programme", id=current.id), code=303)
-    status = 422 if form.errors else 200
-    return render_template("admin/programme.html", form=form, programme=current), status

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, CheckConstraint, Enum, ForeignKey, String, Text, event, inspect
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    Time,
+    event,
+    inspect,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from irev.extensions import db
@@ -71,6 +81,15 @@ class Programme(db.Model):
     is_demo: Mapped[bool] = mapped_column(default=False)
     #: Personal data are erased this many months after the last meeting.
     retention_months: Mapped[int] = mapped_column(default=12)
+    #: What a new meeting of this cycle starts with (Paris wall-clock times).
+    default_start: Mapped[time] = mapped_column(Time, default=time(17), server_default="17:00:00")
+    default_end: Mapped[time] = mapped_column(Time, default=time(19), server_default="19:00:00")
+    default_capacity: Mapped[int] = mapped_column(default=100, server_default="100")
+    default_approval_mode: Mapped[ApprovalMode] = mapped_column(
+        _enum(ApprovalMode, "approval_mode"),
+        default=ApprovalMode.AUTOMATIC,
+        server_default=ApprovalMode.AUTOMATIC.value,
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -13,7 +13,11 @@ from irev.public import bp
 from irev.public.helpers import preload_waiting
 from irev.services import cache
 from irev.services import meetings as meeting_service
-from irev.services.programmes import get_current_programme
+from irev.services.programmes import (
+    archived_programmes,
+    find_public_programme,
+    get_current_programme,
+)
 
 #: Date the accessibility statement was written; change it whenever the statement changes.
 ACCESSIBILITY_STATEMENT_DATE = dt.date(2026, 11, 27)
@@ -37,6 +41,52 @@ def _render_index() -> str:
     past = meeting_service.past_meetings(programme)
     preload_waiting(upcoming + past)
     return render_template("public/index.html", programme=programme, upcoming=upcoming, past=past)
+
+
+@bp.get("/cycles-precedents")
+def archives():
+    """List the past cycles, most recent first, each with its page and calendar."""
+    return render_template(
+        "public/archives.html", programmes=archived_programmes(), current=get_current_programme()
+    )
+
+
+@bp.get("/cycles/<slug>")
+def archived_programme(slug: str):
+    """Show a past cycle as its programme page showed it (the current one lives at /)."""
+    programme = _public_programme(slug)
+    current = get_current_programme()
+    if current is not None and current.id == programme.id:
+        return redirect(url_for("public.index"), code=303)
+    past = meeting_service.past_meetings(programme)
+    upcoming = meeting_service.upcoming_meetings(programme)
+    preload_waiting(upcoming + past)
+    return render_template(
+        "public/index.html",
+        programme=programme,
+        upcoming=upcoming,
+        past=past,
+        archived=True,
+        current=current,
+    )
+
+
+@bp.get("/cycles/<slug>/calendrier.ics")
+def archived_calendar(slug: str):
+    """Serve every public meeting of one cycle (current or past) as one iCalendar file."""
+    programme = _public_programme(slug)
+    body = calendars.meeting_calendar(
+        meeting_service.public_meetings(programme), name=programme.title
+    )
+    return _calendar_response(body, f"{programme.slug}.ics")
+
+
+def _public_programme(slug: str):
+    """Return the published cycle with this slug, or answer 404."""
+    programme = find_public_programme(slug)
+    if programme is None:
+        abort(404)
+    return programme
 
 
 @bp.get("/seances/<slug>")

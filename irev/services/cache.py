@@ -122,7 +122,7 @@ def current_programme_id():
     return (
         select(Programme.id)
         .where(Programme.published.is_(True))
-        .order_by(Programme.year.desc())
+        .order_by(Programme.year.desc(), Programme.id.desc())
         .limit(1)
         .scalar_subquery()
     )

@@ -221,7 +221,7 @@ def _current_public_meetings_statement():
     current = (
         db.select(Programme.id)
         .where(Programme.published.is_(True))
-        .order_by(Programme.year.desc())
+        .order_by(Programme.year.desc(), Programme.id.desc())
         .limit(1)
         .scalar_subquery()
     )

@@ -1,15 +1,26 @@
-"""Load a programme from its data file, idempotently, or as a demonstration on coming dates."""
+"""Load a programme from its data file, idempotently, or as a demonstration on coming dates.
+
+Also the public lookups of cycles: the current one (the most recent published cycle: highest
+year, then the one created last, so a cycle duplicated for next semester of the same year takes
+over once published) and the archive (every other published cycle, whose pages and calendars
+keep their addresses).
+
+A demonstration moves the meetings onto coming dates, so its texts are moved with them: the
+source year becomes the demo's year and « le 1er mars » the day that meeting now falls on
+(and a related event keeps its distance to the meeting before it).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from irev.dates import PARIS
+from irev.dates import PARIS, short_date
 from irev.extensions import db
 from irev.models import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme, utcnow
 
@@ -72,34 +83,127 @@ def load_programme(
         db.session.add(programme)
     # A real programme turned into the demo gets the coming dates too.
     move = demo and not programme.is_demo
+    demo_dates = _first_wednesdays(today or dt.date.today(), len(data["meetings"]))
+    # The demo's texts follow its dates: rewritten before they are assigned, so a second
+    # run assigns the very same values and writes nothing.
+    events = [_event(e) for e in data.get("related_events") or []]
+    year, rewrite = int(data["year"]), _unchanged
+    if demo:
+        year, rewrite, events = _demo_texts(data, demo_dates, move=move)
     contact = data.get("contact") or {}
     _assign(
         programme,
-        title=data["title"],
-        year=int(data["year"]),
+        title=rewrite(data["title"]),
+        year=year,
         audience=data.get("audience", ""),
-        introduction=(data.get("introduction") or "").strip(),
-        format_line=data.get("format_line", ""),
+        introduction=rewrite((data.get("introduction") or "").strip()),
+        format_line=rewrite(data.get("format_line", "")),
         contact_name=contact.get("name", ""),
         contact_role=contact.get("role", ""),
         contact_email=contact.get("email", ""),
         contact_phone=contact.get("phone", ""),
-        planned_topics=list(data.get("planned_topics") or []),
-        related_events=[_event(e) for e in data.get("related_events") or []],
+        planned_topics=[rewrite(topic) for topic in data.get("planned_topics") or []],
+        related_events=events,
         published=bool(data.get("published", True)),
         is_demo=demo,
     )
     defaults = data.get("meeting_defaults") or {}
-    demo_dates = _first_wednesdays(today or dt.date.today(), len(data["meetings"]))
+    _assign(programme, **_meeting_defaults(defaults))
     for index, item in enumerate(data["meetings"]):
         demo_date = demo_dates[index] if demo else None
-        _load_meeting(programme, {**defaults, **item}, demo_date, move=move)
+        _load_meeting(programme, {**defaults, **item}, demo_date, move=move, rewrite=rewrite)
     db.session.flush()
     return programme
 
 
+def _unchanged(text: str) -> str:
+    """Return text as it is (texts of a programme loaded on its real dates)."""
+    return text
+
+
+def _meeting_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
+    """Return the cycle's defaults for new meetings from the file's meeting_defaults."""
+    where = "« meeting_defaults »"
+    start = _clock(defaults.get("start", "17:00"), where)
+    end = _clock(defaults.get("end", "19:00"), where)
+    capacity = defaults.get("capacity", 100)
+    if not isinstance(capacity, int) or isinstance(capacity, bool) or capacity < 0:
+        raise ProgrammeFileError(f"{where} : « capacity » doit être un nombre de places")
+    approval = _choice(ApprovalMode, defaults.get("approval", "automatic"), "approval", where)
+    return dict(
+        default_start=start,
+        default_end=end,
+        default_capacity=capacity,
+        default_approval_mode=approval,
+    )
+
+
+def _demo_texts(
+    data: dict[str, Any], demo_dates: list[dt.date], *, move: bool
+) -> tuple[int, Any, list[dict[str, Any]]]:
+    """Return the demo's year, its text rewriter and its related events on the moved dates.
+
+    A meeting keeps the date it was given when the demo created it (see _load_meeting), so
+    the days are read from the database for the meetings that exist already.
+    """
+    moved: dict[dt.date, dt.date] = {}
+    for index, item in enumerate(data["meetings"]):
+        slug = item.get("slug")
+        if not slug or "date" not in item:
+            raise ProgrammeFileError("chaque séance doit avoir « slug » et « date »")
+        with db.session.no_autoflush:  # the new programme is not complete yet
+            meeting = db.session.scalar(db.select(Meeting).filter_by(slug=slug))
+        day = demo_dates[index]
+        if meeting is not None and not move and meeting.programme.is_demo:
+            day = meeting.starts_at.astimezone(PARIS).date()
+        moved[_date(item["date"], f"séance « {slug} »")] = day
+    events = [_event(e) for e in data.get("related_events") or []]
+    if not moved:
+        return int(data["year"]), _unchanged, events
+    for event in events:
+        if event.get("date"):
+            day = _date(event["date"], "événement lié")
+            anchor = max([source for source in moved if source <= day] or [min(moved)])
+            moved.setdefault(day, moved[anchor] + (day - anchor))
+            event["date"] = moved[day].isoformat()
+    # The year most meetings fall in (a cycle from December to April is that April's).
+    years = [moved[_date(item["date"], "")].year for item in data["meetings"]]
+    new_year = max(sorted(set(years)), key=years.count)
+    rewrite = _text_mover(int(data["year"]), new_year, moved)
+    for event in events:
+        for key in ("title", "description", "place"):
+            if isinstance(event.get(key), str):
+                event[key] = rewrite(event[key])
+    return new_year, rewrite, events
+
+
+def _text_mover(year: int, new_year: int, moved: dict[dt.date, dt.date]):
+    """Return a function that moves « 1er mars [2023] » and « 2023 » in a text, in one pass."""
+
+    def day_month(day: dt.date) -> str:
+        return short_date(dt.datetime.combine(day, dt.time(12), PARIS)).rsplit(" ", 1)[0]
+
+    phrases = {day_month(source): target for source, target in moved.items()}
+    alternatives = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+    pattern = re.compile(rf"\b(?:({alternatives})(?: ({year}))?|({year}))\b")
+
+    def replace(match: re.Match) -> str:
+        if match.group(3):
+            return str(new_year)
+        target = phrases[match.group(1)]
+        text = day_month(target)
+        return f"{text} {target.year}" if match.group(2) else text
+
+    return lambda text: pattern.sub(replace, text or "")
+
+
 def _load_meeting(
-    programme: Programme, item: dict[str, Any], demo_date: dt.date | None, *, move: bool
+    programme: Programme,
+    item: dict[str, Any],
+    demo_date: dt.date | None,
+    *,
+    move: bool,
+    rewrite: Any = _unchanged,
 ) -> None:
     """Create or update one meeting from its entry in the file.
 
@@ -120,11 +224,11 @@ def _load_meeting(
     topic = item.get("topic")
     values: dict[str, Any] = dict(
         programme=programme,
-        title=topic or TOPIC_TO_COME,
+        title=rewrite(topic) if topic else TOPIC_TO_COME,
         topic_announced=bool(topic),
         mode=_choice(MeetingMode, item.get("mode", "video"), "mode", where),
         address=item.get("address", ""),
-        description=(item.get("description") or "").strip(),
+        description=rewrite((item.get("description") or "").strip()),
         speakers=[dict(s) for s in item.get("speakers") or []],
         partners=list(item.get("partners") or []),
         approval_mode=_choice(ApprovalMode, item.get("approval", "automatic"), "approval", where),
@@ -162,6 +266,16 @@ def _choice(kind: type[enum.Enum], value: Any, key: str, where: str) -> Any:
     except ValueError as error:
         allowed = ", ".join(str(member.value) for member in kind)
         message = f"{where} : « {key} » vaut « {value} » ; valeurs possibles : {allowed}"
+        raise ProgrammeFileError(message) from error
+
+
+def _clock(value: Any, where: str) -> dt.time:
+    """Return a wall-clock time from "HH:MM" in the file."""
+    try:
+        hours, minutes = (int(part) for part in str(value).split(":"))
+        return dt.time(hours, minutes)
+    except ValueError as error:
+        message = f'{where} : heure invalide « {value} » (format attendu "HH:MM", entre guillemets)'
         raise ProgrammeFileError(message) from error
 
 
@@ -212,11 +326,29 @@ def _assign(obj: Any, **values: Any) -> None:
             setattr(obj, name, value)
 
 
+def current_first() -> tuple:
+    """Return the order that puts the current cycle first (see the module docstring)."""
+    return (Programme.year.desc(), Programme.id.desc())
+
+
 def get_current_programme() -> Programme | None:
     """Return the published programme to show on the home page (the most recent one)."""
     return db.session.scalar(
-        db.select(Programme).filter_by(published=True).order_by(Programme.year.desc()).limit(1)
+        db.select(Programme).filter_by(published=True).order_by(*current_first()).limit(1)
     )
+
+
+def archived_programmes() -> list[Programme]:
+    """Return the published cycles other than the current one, most recent first."""
+    published = db.session.scalars(
+        db.select(Programme).filter_by(published=True).order_by(*current_first())
+    ).all()
+    return list(published[1:])
+
+
+def find_public_programme(slug: str) -> Programme | None:
+    """Return the published cycle with this slug (current or archived), else None."""
+    return db.session.scalar(db.select(Programme).filter_by(slug=slug, published=True))
 
 
 def is_demo_site() -> bool:

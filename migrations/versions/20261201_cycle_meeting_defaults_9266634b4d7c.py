@@ -1,0 +1,51 @@
+"""cycle meeting defaults
+
+A new meeting of a cycle starts with the cycle's usual times, capacity and approval mode
+(17:00 to 19:00, 100 places, automatic), which staff can change per cycle. Existing cycles get
+those usual values through the server defaults.
+
+Revision ID: 9266634b4d7c
+Revises: 0fe5affc1ec5
+Create Date: 2026-12-01 11:36:06.890192
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = "9266634b4d7c"
+down_revision = "0fe5affc1ec5"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("programme", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("default_start", sa.Time(), server_default="17:00:00", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("default_end", sa.Time(), server_default="19:00:00", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column("default_capacity", sa.Integer(), server_default="100", nullable=False)
+        )
+        batch_op.add_column(
+            sa.Column(
+                "default_approval_mode",
+                sa.Enum(
+                    "automatic", "moderated", name="approval_mode", native_enum=False, length=32
+                ),
+                server_default="automatic",
+                nullable=False,
+            )
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("programme", schema=None) as batch_op:
+        batch_op.drop_column("default_approval_mode")
+        batch_op.drop_column("default_capacity")
+        batch_op.drop_column("default_end")
+        batch_op.drop_column("default_start")

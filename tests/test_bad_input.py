@@ -467,8 +467,10 @@ QUERY_KEYS = (
     "acteur", "objet", "du", "au", "next", "retour", "seance", "dernier",
 )  # fmt: skip
 #: Destructive or session-ending rules go last, so that the others meet the rows they expect.
-LAST = ("admin.person_erase", "admin.meeting_cancel", "registration.cancel_everything",
-        "admin.sign_out")  # fmt: skip
+#: Unpublishing the cycle takes the calendars checked at the end off the site: publishing
+#: it again comes right after.
+LAST = ("admin.cycle_unpublish", "admin.cycle_publish", "admin.person_erase",
+        "admin.meeting_cancel", "registration.cancel_everything", "admin.sign_out")  # fmt: skip
 
 
 def valid_fields(world) -> dict:

@@ -47,6 +47,7 @@ NOT_HTML = {
     "public.healthz": "plain text for the load balancer",
     "public.meeting_calendar": "iCalendar file (tests/test_calendars.py reads it with two parsers)",
     "public.programme_calendar": "iCalendar file (tests/test_calendars.py)",
+    "public.archived_calendar": "iCalendar file of a past cycle (tests/test_cycles.py)",
     "admin.export_meeting": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.export_programme": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.person_export": "JSON download of a person's data (tests/test_gdpr.py)",
@@ -185,6 +186,14 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.get(client, "accessibilite", "/accessibilite")
     pages.get(client, "mentions-legales", "/mentions-legales")
     pages.get(client, "donnees-personnelles", "/donnees-personnelles")
+    pages.get(client, "cycles-precedents-vide", "/cycles-precedents")
+    older = factories.create_programme(slug="cycle-ancien", title="Cycle ancien", year=2020)
+    factories.create_meeting(
+        programme=older, slug="seance-ancienne", starts_at=utcnow() - timedelta(days=2000)
+    )
+    db.session.commit()
+    pages.get(client, "cycles-precedents", "/cycles-precedents")
+    pages.get(client, "cycle-ancien", "/cycles/cycle-ancien")
 
     pages.get(client, "formulaire-vide", "/inscription")
     pages.get(client, "formulaire-une-seance", f"/inscription?seance={open_slug}")
@@ -377,6 +386,23 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
         "programme-erreurs",
         f"/admin/programme?id={programme_id}",
         {"title": "", "retention_months": "0"},
+        expected=(422,),
+    )
+    pages.get(client, "cycles", "/admin/cycles")
+    pages.get(client, "cycle-nouveau", "/admin/cycles/nouveau")
+    pages.post(
+        client,
+        "cycle-nouveau-erreurs",
+        "/admin/cycles/nouveau",
+        {"title": "", "year": "", "related_events": "demain", "default_approval_mode": "x"},
+        expected=(422,),
+    )
+    pages.get(client, "cycle-dupliquer", f"/admin/cycles/{programme_id}/dupliquer")
+    pages.post(
+        client,
+        "cycle-dupliquer-erreurs",
+        f"/admin/cycles/{programme_id}/dupliquer",
+        {"title": "", "day_1": ""},
         expected=(422,),
     )
     pages.get(client, "emails", "/admin/emails")

@@ -269,6 +269,22 @@ MALFORMED = [
     ("mode inconnu", GOOD_MEETING + "    mode: teleport\n", "valeurs possibles : video"),
     ("places invalides", GOOD_MEETING + "    capacity: -3\n", "nombre de places"),
     ("séance en double", GOOD_MEETING + GOOD_MEETING[len(HEAD) :], "séances en double : s1"),
+    ("défauts pas en table", "meeting_defaults: [1]\n" + GOOD_MEETING, "doit être une table"),
+    (
+        "heure par défaut invalide",
+        'meeting_defaults: {start: "25:00"}\n' + GOOD_MEETING,
+        "« meeting_defaults » : heure invalide « 25:00 »",
+    ),
+    (
+        "validation par défaut inconnue",
+        "meeting_defaults: {approval: parfois}\n" + GOOD_MEETING,
+        "valeurs possibles : automatic, moderated",
+    ),
+    (
+        "places par défaut invalides",
+        "meeting_defaults: {capacity: beaucoup}\n" + GOOD_MEETING,
+        "« capacity » doit être un nombre de places",
+    ),
 ]
 
 
@@ -288,3 +304,19 @@ def test_a_malformed_file_gives_a_clear_french_error(app, runner, tmp_path, cont
     db.session.rollback()
     assert count(Programme) == 0, "nothing may be half-saved"
     assert count(Meeting) == 0
+
+
+def test_the_file_meeting_defaults_become_the_cycle_defaults(app, tmp_path):
+    from datetime import time
+
+    from irev.models import ApprovalMode
+
+    text = 'meeting_defaults: {start: "18:30", end: "20:00", capacity: 40, approval: moderated}\n'
+    path = tmp_path / "programme.yaml"
+    path.write_text(text + GOOD_MEETING, encoding="utf-8")
+    programme = programmes.load_programme(programmes.read_programme_file(path))
+    assert (programme.default_start, programme.default_end) == (time(18, 30), time(20))
+    assert programme.default_capacity == 40
+    assert programme.default_approval_mode is ApprovalMode.MODERATED
+    # The file's meetings take them too, as before.
+    assert programme.meetings[0].capacity == 40

@@ -124,6 +124,8 @@ def _unchanged(text: str) -> str:
 def _meeting_defaults(defaults: dict[str, Any]) -> dict[str, Any]:
     """Return the cycle's defaults for new meetings from the file's meeting_defaults."""
     where = "« meeting_defaults »"
+    if not isinstance(defaults, dict):
+        raise ProgrammeFileError(f"{where} doit être une table de clés (start, end, capacity…)")
     start = _clock(defaults.get("start", "17:00"), where)
     end = _clock(defaults.get("end", "19:00"), where)
     capacity = defaults.get("capacity", 100)

@@ -77,6 +77,8 @@ class Programme(db.Model):
     #: Events around the cycle: list of {title, date, place, description}.
     related_events: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     published: Mapped[bool] = mapped_column(default=True)
+    #: When staff last published the cycle: of two cycles of one year, the later is current.
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: True when the programme was moved onto coming dates for a demonstration.
     is_demo: Mapped[bool] = mapped_column(default=False)
     #: Personal data are erased this many months after the last meeting.

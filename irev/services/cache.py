@@ -37,6 +37,7 @@ from sqlalchemy import case, event, exists, func, select
 from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import Meeting, Programme, Registration, RegistrationState, utcnow
+from irev.services.programmes import current_first
 
 #: Keys of app.extensions.
 FRESHNESS = "irev_freshness"
@@ -122,7 +123,7 @@ def current_programme_id():
     return (
         select(Programme.id)
         .where(Programme.published.is_(True))
-        .order_by(Programme.year.desc(), Programme.id.desc())
+        .order_by(*current_first())
         .limit(1)
         .scalar_subquery()
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from irev.dates import PARIS
 from irev.extensions import db
-from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUser
+from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUser, utcnow
 from irev.services import audit
 from irev.services.meetings_admin import parse_lines, slugify, snapshot
 from irev.services.programmes import TOPIC_TO_COME
@@ -242,6 +242,7 @@ def publish_cycle(programme: Programme, actor: StaffUser, *, with_meetings: bool
                 published += 1
     if not programme.published:
         programme.published = True
+        programme.published_at = utcnow()
         db.session.flush()
         before, after = {"published": False}, {"published": True}
         audit.record(actor, "cycle.publish", programme, before=before, after=after)

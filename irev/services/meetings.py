@@ -10,6 +10,7 @@ from functools import cache
 from irev.dates import short_date
 from irev.extensions import db
 from irev.models import Meeting, MeetingStatus, Programme, Registration, RegistrationState, utcnow
+from irev.services.programmes import current_first
 
 #: Statuses a visitor may see; drafts stay private.
 PUBLIC_STATUSES = (MeetingStatus.PUBLISHED, MeetingStatus.CANCELLED)
@@ -221,7 +222,7 @@ def _current_public_meetings_statement():
     current = (
         db.select(Programme.id)
         .where(Programme.published.is_(True))
-        .order_by(Programme.year.desc(), Programme.id.desc())
+        .order_by(*current_first())
         .limit(1)
         .scalar_subquery()
     )

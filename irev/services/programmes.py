@@ -1,9 +1,9 @@
 """Load a programme from its data file, idempotently, or as a demonstration on coming dates.
 
 Also the public lookups of cycles: the current one (the most recent published cycle: highest
-year, then the one created last, so a cycle duplicated for next semester of the same year takes
-over once published) and the archive (every other published cycle, whose pages and calendars
-keep their addresses).
+year, then the one published last from the staff area, so a cycle duplicated for next semester
+of the same year takes over once published) and the archive (every other published cycle,
+whose pages and calendars keep their addresses).
 
 A demonstration moves the meetings onto coming dates, so its texts are moved with them: the
 source year becomes the demo's year and « le 1er mars » the day that meeting now falls on
@@ -329,8 +329,12 @@ def _assign(obj: Any, **values: Any) -> None:
 
 
 def current_first() -> tuple:
-    """Return the order that puts the current cycle first (see the module docstring)."""
-    return (Programme.year.desc(), Programme.id.desc())
+    """Return the order that puts the current cycle first (see the module docstring).
+
+    Cycles never published from the staff area (loaded from a file) have no published_at:
+    among them the first loaded comes first, as it always did.
+    """
+    return (Programme.year.desc(), Programme.published_at.desc().nulls_last(), Programme.id)
 
 
 def get_current_programme() -> Programme | None:

@@ -7,7 +7,7 @@ published a cycle: of two cycles of one year, the one published later is the cur
 (existing cycles have none, and keep their order).
 
 Revision ID: 9266634b4d7c
-Revises: 0fe5affc1ec5
+Revises: 5b1e0c7d9a2f
 Create Date: 2026-12-01 11:36:06.890192
 
 """
@@ -19,7 +19,7 @@ import irev.models.types
 
 # revision identifiers, used by Alembic.
 revision = "9266634b4d7c"
-down_revision = "0fe5affc1ec5"
+down_revision = "5b1e0c7d9a2f"
 branch_labels = None
 depends_on = None
 

@@ -24,6 +24,7 @@ from irev import mime
 from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import Meeting, OutboundEmail, Person, Programme, Registration, utcnow
+from irev.services.outbox import ERASED_KEY
 from irev.tokens import make_token
 from irev.urls import base_url, external_url
 
@@ -188,6 +189,8 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         meeting = registration.meeting
     programme: Programme | None = meeting.programme if meeting is not None else None
     to_person = _addressed_to_person(email, person)
+    # A farewell to an erased person: their links are dead and their name is gone.
+    erased = bool((email.context or {}).get(ERASED_KEY))
     context: dict[str, Any] = {
         "email": email,
         "person": person,
@@ -199,10 +202,11 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         "register_url": (
             external_url("registration.form", seance=meeting.slug) if meeting is not None else None
         ),
-        "manage_url": manage_url(person) if to_person and person else None,
-        "greeting_name": person.first_name if to_person and person else "",
+        "manage_url": manage_url(person) if to_person and person and not erased else None,
+        "greeting_name": person.first_name if to_person and person and not erased else "",
+        "erased": erased,
     }
-    if registration is not None and to_person:
+    if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
     context["video"] = video_details(email, registration, meeting)
     context["calendar"] = calendar_method(email, registration, meeting)

@@ -9,6 +9,7 @@ their before/after are redacted (the only change ever made to an audit row, itse
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,10 +26,12 @@ from irev.models import (
     Person,
     Programme,
     Registration,
+    RegistrationState,
     StaffUser,
     utcnow,
 )
 from irev.services import audit
+from irev.services.outbox import ERASED_KEY
 
 #: Person fields that identify someone (erased); mandate and département stay for the figures.
 PERSONAL_FIELDS = (
@@ -128,8 +131,34 @@ def purge(now: datetime | None = None) -> PurgeReport:
     return report
 
 
-def anonymise(person: Person, *, at: datetime | None = None) -> None:
-    """Erase a person's identifying data everywhere, keeping the figures. The caller commits."""
+def _farewells(person: Person, registration_ids: list[int]) -> list[int]:
+    """Keep the e-mails that end the person's seats, so their agenda drops the meeting.
+
+    Whoever asks for erasure still holds our calendar entries: each ended seat's cancellation
+    (with its METHOD:CANCEL) goes out once, to the address as it was, then the worker forgets
+    that address and the message (outbox.forget_delivered). Nothing else is ever sent.
+    """
+    if not registration_ids:
+        return []
+    rows = db.session.scalars(
+        db.select(OutboundEmail).where(
+            OutboundEmail.registration_id.in_(registration_ids),
+            OutboundEmail.kind == "cancelled_to_registrant",
+            OutboundEmail.status == EmailStatus.PENDING,
+        )
+    ).all()
+    for row in rows:
+        row.context = {**(row.context or {}), ERASED_KEY: placeholder_email(person)}
+    db.session.flush()
+    return [row.id for row in rows]
+
+
+def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int] = ()) -> None:
+    """Erase a person's identifying data everywhere, keeping the figures. The caller commits.
+
+    `keep` names outbox rows still to send once (see _farewells); they are scrubbed after
+    sending instead of now.
+    """
     at = at or utcnow()
     person.first_name = "Personne"
     person.last_name = "anonymisée"
@@ -147,16 +176,19 @@ def anonymise(person: Person, *, at: datetime | None = None) -> None:
         .values(reason="", submitted_details=None)
         .execution_options(synchronize_session="fetch")
     )
-    _scrub_emails(person, registration_ids)
+    _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)
     db.session.flush()
 
 
-def _scrub_emails(person: Person, registration_ids) -> None:
-    """Remove addresses and contents of the person's e-mails; never send a pending one."""
+def _scrub_emails(person: Person, registration_ids, keep: Sequence[int] = ()) -> None:
+    """Remove addresses and contents of the person's e-mails; never send a pending one
+    (except the farewells in `keep`, scrubbed once sent)."""
     mine = or_(
         OutboundEmail.person_id == person.id, OutboundEmail.registration_id.in_(registration_ids)
     )
+    if keep:
+        mine = and_(mine, OutboundEmail.id.not_in(list(keep)))
     to_person = and_(mine, ~OutboundEmail.kind.like("%_to_staff"))
     db.session.execute(
         update(OutboundEmail)
@@ -222,14 +254,17 @@ def erase(person: Person, actor: StaffUser) -> int:
     from irev.services import registrations
 
     cancelled = 0
+    seats_ended = []
     for registration in list(person.registrations):
         if registration.can_cancel():
             # Cancelled as by the person (it is their request); the seat goes to the waiting
-            # list, and the cancellation e-mail is scrubbed with everything else below.
+            # list. Only the e-mail ending a seat is kept (below); the others are scrubbed.
+            if registration.state is RegistrationState.SEATED:
+                seats_ended.append(registration.id)
             registrations.cancel_registration(registration, actor, by_organiser=False)
             cancelled += 1
     db.session.flush()
-    anonymise(person)
+    anonymise(person, keep=_farewells(person, seats_ended))
     audit.record(actor, "person.erase", person, after={"cancelled": cancelled})
     return cancelled
 

@@ -21,6 +21,7 @@ from flask import current_app
 from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 
 from irev.extensions import db
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
@@ -203,6 +204,34 @@ def claim_due(limit: int, *, now: datetime | None = None) -> list[int]:
     return ids
 
 
+#: Context key of a farewell to an erased person: the placeholder address it ends with.
+ERASED_KEY = "erased"
+
+
+def forget_delivered(email: OutboundEmail) -> None:
+    """Forget the address and content of a farewell to an erased person, once it is done.
+
+    Sent or given up, the row keeps only what the figures need: the placeholder address, no
+    name, no message, no context. The caller commits.
+    """
+    placeholder = (email.context or {}).get(ERASED_KEY)
+    if not placeholder or email.status is EmailStatus.PENDING:
+        return
+    db.session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.id == email.id)
+        .values(to_address=placeholder, to_name="", raw_message=None, context={})
+        .execution_options(synchronize_session=False)
+    )
+    for name, value in (
+        ("to_address", placeholder),
+        ("to_name", ""),
+        ("raw_message", None),
+        ("context", {}),
+    ):
+        set_committed_value(email, name, value)
+
+
 def mark_failure(
     email: OutboundEmail, error: str, *, permanent: bool = False, now: datetime | None = None
 ) -> None:
@@ -214,6 +243,8 @@ def mark_failure(
     deadline = email.created_at + give_up_after()
     if permanent or now >= deadline:
         email.status = EmailStatus.FAILED
+        db.session.flush()
+        forget_delivered(email)
         return
     # The last try happens at the deadline itself rather than never.
     email.next_attempt_at = min(now + backoff(email.attempts), deadline)

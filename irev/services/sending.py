@@ -30,6 +30,7 @@ from irev.services.outbox import (
     SCHEDULE_KEY,
     batch_size,
     claim_due,
+    forget_delivered,
     mark_failure,
     mark_skipped,
     release,
@@ -226,9 +227,10 @@ def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
         "context": context,
     }
     db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
-    db.session.commit()
     for name, value in values.items():  # the loaded row says the same, without a reload
         set_committed_value(email, name, value)
+    forget_delivered(email)  # a farewell to an erased person: in the same commit
+    db.session.commit()
 
 
 @cache

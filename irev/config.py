@@ -88,6 +88,14 @@ class Defaults:
     #: Staff sign-in attempts (POST) per client address.
     IREV_SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"
 
+    #: Share of a meeting's scheduled length (%) a person must be connected, according to the
+    #: imported participant report, to count as « présent »; a programme may set its own.
+    IREV_ATTENDANCE_THRESHOLD_PERCENT = 50
+    #: Largest participant report (CSV) staff may upload, in bytes.
+    IREV_ATTENDANCE_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+    #: Who signs the attestations de participation, as printed under them.
+    IREV_ATTESTATION_SIGNATORY = "Morgane Petit, directrice de l’IREV"
+
     #: HSTS (one year, irev/security.py) is sent only when True; production turns it on.
     IREV_HSTS = False
     #: Seconds a worker reuses what it read for the public pages (programme, seat counts,

@@ -84,6 +84,7 @@ def _no_store(response: Response) -> Response:
 
 from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     email_labels,
+    routes_attendance,
     routes_audit,
     routes_auth,
     routes_dashboard,

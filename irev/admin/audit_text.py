@@ -29,6 +29,7 @@ REGISTRATION_VERBS: dict[str, str] = {
     "registration.cancel": "Inscription annulée",
     "registration.promote": "Place attribuée depuis la liste d’attente",
     "registration.attendance": "Présence mise à jour",
+    "attendance.match": "Participant du rapport de Zoom rapproché à la main",
 }
 PERSON_VERBS: dict[str, str] = {
     "registration.request": "Demande d’inscription envoyée",
@@ -36,6 +37,7 @@ PERSON_VERBS: dict[str, str] = {
     "person.correct": "Coordonnées corrigées",
     "person.erase": "Données personnelles effacées",
     "person.export": "Données personnelles exportées",
+    "attestation.issue": "Attestation de participation délivrée",
 }
 MEETING_VERBS: dict[str, str] = {
     "meeting.create": "Séance créée",
@@ -43,6 +45,8 @@ MEETING_VERBS: dict[str, str] = {
     "meeting.publish": "Séance publiée",
     "meeting.unpublish": "Séance dépubliée (repassée en brouillon)",
     "meeting.cancel": "Séance annulée",
+    "attendance.import": "Rapport des participants de Zoom importé",
+    "attendance.unmatch": "Rapprochement d’un participant du rapport de Zoom annulé",
     "export.csv": "Inscriptions exportées (CSV)",
     "export.xlsx": "Inscriptions exportées (tableur)",
 }

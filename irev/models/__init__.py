@@ -1,5 +1,6 @@
 """All models, importable from irev.models."""
 
+from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
 from irev.models.outbox import EmailStatus, OutboundEmail
 from irev.models.people import (
@@ -22,6 +23,8 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "ApprovalMode",
+    "AttendanceParticipant",
+    "Attestation",
     "AuditEvent",
     "EmailStatus",
     "IllegalTransition",

@@ -157,6 +157,10 @@ class Registration(db.Model):
     #: Details a form typed for an already known person, applied only when this request's
     #: link is confirmed (an unverified form never rewrites a person); then emptied.
     submitted_details: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    #: Who decided `attended`: "manual" (staff; an import never overrides it) or "import".
+    attendance_source: Mapped[str | None] = mapped_column(String(20))
+    #: Minutes connected according to the imported report (None: no report imported).
+    attended_minutes: Mapped[int | None] = mapped_column()
     #: "formulaire" for the public form, "equipe" when staff registered someone who phoned.
     source: Mapped[str] = mapped_column(String(20), default="formulaire")
 

@@ -92,6 +92,9 @@ class Programme(db.Model):
         default=ApprovalMode.AUTOMATIC,
         server_default=ApprovalMode.AUTOMATIC.value,
     )
+    #: Share of a meeting (in %) a person must attend to be « présent »; None: the setting
+    #: IREV_ATTENDANCE_THRESHOLD_PERCENT.
+    attendance_threshold_percent: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -15,4 +15,4 @@ def _meeting_not_found(error: MeetingNotFound):
     return render_error(404)
 
 
-from irev.public import helpers, routes  # noqa: E402,F401  (they attach themselves to bp)
+from irev.public import attestations, helpers, routes  # noqa: E402,F401  (they attach themselves to bp)

@@ -4,4 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
-from irev.registration import helpers, routes, selfservice  # noqa: E402,F401  (attach to bp)
+from irev.registration import (  # noqa: E402,F401  (attach to bp)
+    attestations,
+    helpers,
+    routes,
+    selfservice,
+)

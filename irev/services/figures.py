@@ -165,6 +165,8 @@ def mark_attendance(meeting: Meeting, marks: dict[int, bool | None], actor: Staf
                 after={"attended": new},
             )
             registration.attended = new
+            # A staff mark wins over any report imported later (services.attendance_import).
+            registration.attendance_source = "manual" if new is not None else None
             changed += 1
     return changed
 

@@ -158,7 +158,7 @@ def test_verification_page_without_a_code_shows_the_form(client):
     [
         ("", 422, "Saisissez le code de 12 caractères"),
         ("ABCD", 422, "Saisissez le code de 12 caractères"),
-        ("ABCD-EFGH-JK\x00N", 422, "Saisissez le code de 12 caractères"),
+        ("ABCD-EFGH-JK\x00N", 400, "le caractère nul"),  # refused before any view
         ("ABCD-EFGH-JKM0", 422, "Saisissez le code de 12 caractères"),  # 0 is never used
         ("9" * 5000, 422, "Saisissez le code de 12 caractères"),
         ("ABCD-EFGH-JKMN", 404, "Aucune attestation ne correspond à ce code"),
@@ -168,8 +168,9 @@ def test_bad_codes_get_a_french_4xx(client, code, status, message):
     response = client.get("/attestations/verifier", query_string={"code": code})
     html = response.get_data(as_text=True)
     assert response.status_code == status
-    assert message in html and "<title>Erreur : " in html
-    assert 'aria-invalid="true"' in html
+    assert message in html
+    if status != 400:
+        assert "<title>Erreur : " in html and 'aria-invalid="true"' in html
 
 
 def test_an_erased_person_s_attestation_no_longer_shows_anything(client, official):

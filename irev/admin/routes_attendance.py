@@ -10,7 +10,7 @@ from wtforms import SelectField
 from irev.admin import bp
 from irev.admin.common import actor, get_or_404
 from irev.dates import to_paris
-from irev.extensions import csrf, db
+from irev.extensions import db
 from irev.models import AttendanceParticipant, Meeting
 from irev.services import attendance_import as service
 
@@ -55,11 +55,21 @@ def _page(meeting: Meeting, form: ReportForm, problems=None, status: int = 200):
     return page, status
 
 
+def _raise_upload_limit() -> None:
+    """Let the report upload past the site-wide body limit (MAX_CONTENT_LENGTH, 64 kB)."""
+    if request.endpoint == "admin.attendance_report":
+        request.max_content_length = current_app.config["IREV_ATTENDANCE_MAX_UPLOAD_BYTES"]
+
+
+@bp.record_once
+def _first_of_all(state) -> None:
+    """Run _raise_upload_limit before every other hook: the NUL guard and CSRF read the body."""
+    state.app.before_request_funcs.setdefault(None, []).insert(0, _raise_upload_limit)
+
+
 @bp.route("/seances/<int:meeting_id>/presence/rapport", methods=["GET", "POST"])
-@csrf.exempt  # the form checks its own token, after the larger upload limit is set
 def attendance_report(meeting_id: int):
     """Import the participant report of a meeting (one transaction), then show the matches."""
-    request.max_content_length = current_app.config["IREV_ATTENDANCE_MAX_UPLOAD_BYTES"]
     meeting = get_or_404(Meeting, meeting_id)
     form = ReportForm()
     if request.method == "GET" or not meeting.is_past():

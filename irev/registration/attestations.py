@@ -42,8 +42,7 @@ def _refused(token: str, message: str):
 def meeting_attestation(token: str, registration_id: int):
     """Download the attestation of one attended meeting."""
     person: Person = read_manage_link(token)
-    too_big = registration_id >= 2**63  # no database integer holds it
-    registration = None if too_big else db.session.get(Registration, registration_id)
+    registration = db.session.get(Registration, registration_id)
     if registration is None or registration.person_id != person.id:
         abort(404)
     if not ConfirmForm().validate_on_submit():

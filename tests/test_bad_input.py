@@ -645,7 +645,8 @@ def rule_values(world, rule) -> dict:
         "registration.confirm_post": "confirm",
         "registration.cancel_link": "cancel",
     }.get(rule.endpoint, "manage")
-    meeting = world["past"] if rule.endpoint == "admin.attendance" else world["meeting"]
+    past_pages = ("admin.attendance", "admin.attendance_report", "admin.attendance_match")
+    meeting = world["past"] if rule.endpoint in past_pages else world["meeting"]
     values = {
         "meeting_id": meeting.id,
         "registration_id": world["registration"].id,
@@ -655,6 +656,8 @@ def rule_values(world, rule) -> dict:
         "slug": world["meeting"].slug,
         "fmt": "csv",
         "token": world[token],
+        "year": world["past"].starts_at.year,
+        "participant_id": 1,
     }
     return {name: values[name] for name in rule.arguments}
 

@@ -11,6 +11,7 @@ vnu comes from the npm registry (`make tools`, .tools/node_modules/vnu-jar), Jav
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import shutil
@@ -24,6 +25,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
+from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import (
     OutboundEmail,
@@ -267,6 +269,11 @@ def render_public(pages: Pages, app: Flask) -> dict:
         expected=(400, 403, 404, 410),
     )
 
+    verify = "/attestations/verifier"
+    pages.get(client, "attestation-verifier", verify)
+    pages.get(client, "attestation-verifier-erreur", f"{verify}?code=x", expected=(422,))
+    pages.get(client, "attestation-inconnue", f"{verify}?code=ABCD-EFGH-JKMN", expected=(404,))
+
     pages.get(client, "erreur-404", "/page-inexistante", expected=(404,))
     pages.get(client, "erreur-404-htmx", "/page-inexistante", expected=(404,), fragment=True)
     pages.get(client, "erreur-405", "/inscription/valider", expected=(405,))
@@ -363,6 +370,18 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
         expected=(422,),
     )
     pages.get(client, "presence", f"/admin/seances/{meetings['past'].id}/presence")
+    report_url = f"/admin/seances/{meetings['past'].id}/presence/rapport"
+    pages.get(client, "presence-rapport", report_url)
+    broken = {"report": (io.BytesIO(b"Nom\nx\n"), "rapport.csv")}
+    pages.post(client, "presence-rapport-erreurs", report_url, broken, expected=(422,))
+    start = to_paris(meetings["past"].starts_at)
+    report = (
+        "Name (Original Name),User Email,Join Time,Leave Time,Duration (Minutes),Guest\n"
+        f"Tablette,,{start:%m/%d/%Y %I:%M:%S %p},{start + timedelta(hours=1):%m/%d/%Y %I:%M:%S %p}"
+        ",60,Yes\n"
+    )
+    good = {"report": (io.BytesIO(report.encode()), "rapport.csv")}
+    pages.post(client, "presence-rapport-importe", report_url, good)
     pages.get(client, "emargement", f"/admin/seances/{meetings['second'].id}/emargement")
     pages.get(client, "chiffres", "/admin/chiffres")
     pages.get(client, "chiffres-programme", f"/admin/programmes/{programme_id}/chiffres")

@@ -389,3 +389,21 @@ def test_the_report_page_shows_the_threshold_and_the_form(staff_client, seated):
     page = staff_client.get(f"/admin/seances/{meeting.id}/presence/rapport").get_data(as_text=True)
     assert "au moins 50 % de la séance" in page
     assert 'type="file"' in page and 'enctype="multipart/form-data"' in page
+
+
+def test_report_rows_go_with_the_person_and_with_retention(staff_client, seated):
+    from irev.services import gdpr
+
+    meeting, regs = seated
+    upload(staff_client, meeting, FRENCH)
+    gdpr.anonymise(regs["camille"].person)
+    db.session.commit()
+    names = set(db.session.scalars(db.select(AttendanceParticipant.name)))
+    assert "Camille Martin" not in names and "iPhone de Sophie" in names
+    assert fresh(regs["camille"]).attended_minutes == 118  # the figures stay
+
+    meeting.programme.retention_months = 1  # the meeting was in April 2026
+    db.session.commit()
+    gdpr.purge()
+    db.session.commit()
+    assert db.session.scalar(db.select(db.func.count(AttendanceParticipant.id))) == 0

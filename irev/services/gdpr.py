@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 
 from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import (
+    AttendanceParticipant,
     AuditEvent,
     EmailStatus,
     Meeting,
@@ -111,6 +112,10 @@ def purge(now: datetime | None = None) -> PurgeReport:
     if not expired:
         return report
     expired_meetings = db.select(Meeting.id).where(Meeting.programme_id.in_(expired))
+    # Zoom reports name people, registered or not: gone with their programme's retention.
+    db.session.execute(
+        delete(AttendanceParticipant).where(AttendanceParticipant.meeting_id.in_(expired_meetings))
+    )
     has_any = db.select(Registration.id).where(Registration.person_id == Person.id).exists()
     has_live = (
         db.select(Registration.id)
@@ -160,6 +165,7 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
     sending instead of now.
     """
     at = at or utcnow()
+    own_email = person.email
     person.first_name = "Personne"
     person.last_name = "anonymisée"
     person.email = placeholder_email(person)
@@ -175,6 +181,15 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
         .where(Registration.person_id == person.id)
         .values(reason="", submitted_details=None)
         .execution_options(synchronize_session="fetch")
+    )
+    # Zoom report rows matched to them or bearing their address (minutes stay on registrations).
+    db.session.execute(
+        delete(AttendanceParticipant).where(
+            or_(
+                AttendanceParticipant.registration_id.in_(registration_ids),
+                AttendanceParticipant.email == own_email,
+            )
+        )
     )
     _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -470,3 +473,43 @@ def test_existing_accounts_become_administration(empty_app):  # noqa: F811
         sa.text("SELECT role, link_version, password_set_at FROM staff_user")
     ).one()
     assert row.role == "admin" and row.link_version == 1 and row.password_set_at is not None
+
+
+# --- HTML validity ------------------------------------------------------------------------
+
+VNU_JAR = Path(__file__).resolve().parent.parent / ".tools/node_modules/vnu-jar/build/dist/vnu.jar"
+
+
+def test_account_pages_are_valid_html(app, admin_client, tmp_path):
+    """Every page of this module, in each of its states, passes the Nu HTML Checker."""
+    if not VNU_JAR.exists() or not shutil.which("java"):
+        pytest.skip("the Nu HTML Checker needs `make tools` and a Java runtime")
+    _invite(admin_client)
+    link = _link(outbox("invitation_to_staff")[0])
+    visitor = app.test_client()
+    pages = {
+        "comptes": admin_client.get("/admin/comptes"),
+        "comptes-refus": admin_client.post("/admin/comptes/1/desactiver"),
+        "inviter": admin_client.get("/admin/comptes/inviter"),
+        "inviter-erreurs": _invite(admin_client, email="", name="", role=""),
+        "oubli": visitor.get("/admin/mot-de-passe-oublie"),
+        "oubli-erreur": visitor.post("/admin/mot-de-passe-oublie", data={"email": ""}),
+        "connexion": visitor.get("/admin/connexion"),
+        "mot-de-passe": visitor.get(link),
+        "mot-de-passe-erreurs": visitor.post(link, data={"password": "court"}),
+        "lien-invalide": visitor.get("/admin/invitation/abc"),
+    }
+    moderator = _signed_in(app.test_client(), MODERATOR, StaffRole.MODERATION)
+    pages["refus-403"] = moderator.get("/admin/comptes")
+    files = []
+    for name, response in pages.items():
+        path = tmp_path / f"{name}.html"
+        path.write_bytes(response.get_data())
+        files.append(str(path))
+    result = subprocess.run(
+        ["java", "-jar", str(VNU_JAR), "--errors-only", *files],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

@@ -458,7 +458,7 @@ def test_forgotten_password_requests_are_rate_limited(app, client):
 
 
 def test_existing_accounts_become_administration(empty_app):  # noqa: F811
-    flask_db(empty_app, "upgrade", "0fe5affc1ec5")
+    flask_db(empty_app, "upgrade", "a560521a274c-1")  # just before this change
     db.session.execute(
         sa.text(
             "INSERT INTO staff_user (email, display_name, password_hash, active, session_token,"

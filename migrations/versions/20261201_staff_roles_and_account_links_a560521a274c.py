@@ -6,7 +6,7 @@ do everything before; invitations name the role. `link_version` voids e-mailed a
 chose a password (existing accounts: when they were created, the only time it was set).
 
 Revision ID: a560521a274c
-Revises: 0fe5affc1ec5
+Revises: 9266634b4d7c
 Create Date: 2026-12-01 11:37:00.996924
 
 """
@@ -18,7 +18,7 @@ import irev.models.types
 
 # revision identifiers, used by Alembic.
 revision = "a560521a274c"
-down_revision = "0fe5affc1ec5"
+down_revision = "9266634b4d7c"
 branch_labels = None
 depends_on = None
 

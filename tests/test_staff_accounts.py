@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -246,7 +243,8 @@ def test_forgotten_password_answers_the_same_for_a_known_or_unknown_address(clie
         address: _forgot(client, address)
         for address in ("equipe@irev.fr", "inconnue@irev.fr", "partie@irev.fr", "EQUIPE@irev.fr")
     }
-    strip = {address: re.sub(r'value="[^"]*"', "", html) for address, html in answers.items()}
+    # Without the CSRF tokens: signed with the time, they change from one second to the next.
+    strip = {a: re.sub(r"[\w-]+\.[\w-]{6}\.[\w-]{27}", "", html) for a, html in answers.items()}
     assert len(set(strip.values())) == 1  # one answer, whoever asked
     assert "Si un compte actif correspond à cette adresse" in answers["inconnue@irev.fr"]
     # The difference travels by e-mail: only the known, active account gets one.
@@ -313,6 +311,11 @@ def test_the_email_log_never_shows_an_account_link(admin_client):
 # --- Roles --------------------------------------------------------------------------------
 
 ADMIN_ONLY = [
+    ("GET", "/admin/cycles"),
+    ("GET", "/admin/cycles/nouveau"),
+    ("POST", "/admin/cycles/nouveau"),
+    ("GET", "/admin/programme"),
+    ("POST", "/admin/cycles/1/publier"),
     ("GET", "/admin/comptes"),
     ("GET", "/admin/comptes/inviter"),
     ("POST", "/admin/comptes/inviter"),
@@ -336,7 +339,9 @@ def test_the_menu_shows_only_what_the_role_may_use(app, client):
     _signed_in(client, MODERATOR, StaffRole.MODERATION)
     moderation_menu = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/comptes"' not in moderation_menu
+    assert 'href="/admin/cycles"' not in moderation_menu
     assert 'href="/admin/journal"' in moderation_menu
+    assert "Modifier le programme" not in client.get("/admin/seances").get_data(as_text=True)
     admin = _signed_in(app.test_client(), ADMIN)
     assert 'href="/admin/comptes"' in admin.get("/admin/").get_data(as_text=True)
 
@@ -473,43 +478,3 @@ def test_existing_accounts_become_administration(empty_app):  # noqa: F811
         sa.text("SELECT role, link_version, password_set_at FROM staff_user")
     ).one()
     assert row.role == "admin" and row.link_version == 1 and row.password_set_at is not None
-
-
-# --- HTML validity ------------------------------------------------------------------------
-
-VNU_JAR = Path(__file__).resolve().parent.parent / ".tools/node_modules/vnu-jar/build/dist/vnu.jar"
-
-
-def test_account_pages_are_valid_html(app, admin_client, tmp_path):
-    """Every page of this module, in each of its states, passes the Nu HTML Checker."""
-    if not VNU_JAR.exists() or not shutil.which("java"):
-        pytest.skip("the Nu HTML Checker needs `make tools` and a Java runtime")
-    _invite(admin_client)
-    link = _link(outbox("invitation_to_staff")[0])
-    visitor = app.test_client()
-    pages = {
-        "comptes": admin_client.get("/admin/comptes"),
-        "comptes-refus": admin_client.post("/admin/comptes/1/desactiver"),
-        "inviter": admin_client.get("/admin/comptes/inviter"),
-        "inviter-erreurs": _invite(admin_client, email="", name="", role=""),
-        "oubli": visitor.get("/admin/mot-de-passe-oublie"),
-        "oubli-erreur": visitor.post("/admin/mot-de-passe-oublie", data={"email": ""}),
-        "connexion": visitor.get("/admin/connexion"),
-        "mot-de-passe": visitor.get(link),
-        "mot-de-passe-erreurs": visitor.post(link, data={"password": "court"}),
-        "lien-invalide": visitor.get("/admin/invitation/abc"),
-    }
-    moderator = _signed_in(app.test_client(), MODERATOR, StaffRole.MODERATION)
-    pages["refus-403"] = moderator.get("/admin/comptes")
-    files = []
-    for name, response in pages.items():
-        path = tmp_path / f"{name}.html"
-        path.write_bytes(response.get_data())
-        files.append(str(path))
-    result = subprocess.run(
-        ["java", "-jar", str(VNU_JAR), "--errors-only", *files],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr

@@ -85,8 +85,10 @@ class Defaults:
     #: Inline checks run once per changed field: generous, but not a free validation oracle.
     IREV_RATELIMIT_CHECK_IP = "60 per minute;600 per hour"
     IREV_RATELIMIT_CHECK_EMAIL = "60 per minute"
-    #: Staff sign-in attempts (POST) per client address.
+    #: Failed staff sign-in attempts (POST) per client address (a success never counts).
     IREV_SIGN_IN_RATE_LIMIT = "10 per minute;50 per hour"
+    #: « Mot de passe oublié » requests per client address (each one may send an e-mail).
+    IREV_PASSWORD_RESET_RATE_LIMIT = "5 per minute;20 per hour"
 
     #: Share of a meeting's scheduled length (%) a person must be connected, according to the
     #: imported participant report, to count as « présent »; a programme may set its own.

@@ -83,6 +83,27 @@ def cancel_url(registration: Registration) -> str:
     return external_url("registration.cancel_link", token=token)
 
 
+#: Staff-account e-mails: the endpoint their link opens (see irev.services.staff).
+STAFF_LINK_ENDPOINTS = {
+    "invitation_to_staff": ("staff_invite", "admin.accept_invitation"),
+    "password_reset_to_staff": ("staff_reset", "admin.reset_password"),
+}
+
+
+def staff_link_url(email: OutboundEmail) -> str:
+    """Return the link of a staff-account e-mail, signed now for the account and link version.
+
+    The outbox row keeps only the account id and version (no live secret in the database
+    before sending); a link whose version was raised since does nothing when opened.
+    """
+    from irev.services.staff import link_token
+
+    purpose, endpoint = STAFF_LINK_ENDPOINTS[email.kind]
+    context = email.context or {}
+    token = link_token(purpose, int(context["staff_id"]), int(context["link_version"]))
+    return external_url(endpoint, token=token)
+
+
 #: Kinds that may carry the connection details of the meeting.
 LINK_KINDS = frozenset({"video_link_to_registrant", "meeting_changed_to_registrant"})
 
@@ -209,6 +230,8 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
     context["video"] = video_details(email, registration, meeting)
+    if email.kind in STAFF_LINK_ENDPOINTS:
+        context["link_url"] = staff_link_url(email)
     context["calendar"] = calendar_method(email, registration, meeting)
     for key, value in (email.context or {}).items():
         context.setdefault(key, value)
@@ -345,6 +368,9 @@ def preview(email: OutboundEmail) -> dict[str, Any]:
     A sent or captured message is read back from the exact bytes that left; a pending one is
     rendered now (its links and times may still change before it is sent).
     """
+    if email.kind in STAFF_LINK_ENDPOINTS:
+        # The link would let whoever reads the log take over a colleague's account.
+        return _masked_preview(email)
     if email.raw_message:
         parsed = message_from_string(email.raw_message, policy=policy.default)
         text_part = parsed.get_body(preferencelist=("plain",))
@@ -365,4 +391,23 @@ def preview(email: OutboundEmail) -> dict[str, Any]:
         "html": rendered.html,
         "attachments": [attachment[0] for attachment in rendered.attachments],
         "sent": False,
+    }
+
+
+#: Shown in the e-mail log instead of a staff-account message (its link is a password).
+MASKED_BODY = (
+    "Ce message contient un lien personnel qui permet de choisir le mot de passe d’un compte "
+    "de l’équipe : il n’est pas affiché ici."
+)
+
+
+def _masked_preview(email: OutboundEmail) -> dict[str, Any]:
+    """Return the preview of a staff-account message without its body or link."""
+    return {
+        "subject": email.subject or email.kind,
+        "to": email.to_address,
+        "text": MASKED_BODY,
+        "html": f"<p>{MASKED_BODY}</p>",
+        "attachments": [],
+        "sent": bool(email.raw_message),
     }

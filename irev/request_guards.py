@@ -40,6 +40,10 @@ FORMS_THAT_EXPLAIN = frozenset(
         "admin.add_registration",
         "admin.reject",
         "admin.cancel_seat",
+        "admin.invite",
+        "admin.forgot_password",
+        "admin.accept_invitation",
+        "admin.reset_password",
     }
 )
 

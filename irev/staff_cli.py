@@ -10,6 +10,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from irev.extensions import db
+from irev.models import StaffRole
 from irev.services import audit, staff
 
 staff_cli = AppGroup("staff", help="Gérer les comptes de l'équipe (espace /admin).")
@@ -27,7 +28,14 @@ def _fail(message: str) -> None:
 @click.argument("email")
 @click.option("--name", default="", help="Nom affiché (facultatif).")
 @click.option("--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard.")
-def add_command(email: str, name: str, password_stdin: bool) -> None:
+@click.option(
+    "--role",
+    type=click.Choice([role.value for role in StaffRole]),
+    default=StaffRole.ADMIN.value,
+    show_default=True,
+    help="admin : comptes, cycles et réglages en plus de la modération ; moderation : le reste.",
+)
+def add_command(email: str, name: str, password_stdin: bool, role: str) -> None:
     """Créer un compte ; le mot de passe est demandé deux fois (masqué) ou lu sur l'entrée."""
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -36,12 +44,12 @@ def add_command(email: str, name: str, password_stdin: bool) -> None:
             "Mot de passe", hide_input=True, confirmation_prompt="Confirmez le mot de passe"
         )
     try:
-        user = staff.create_staff(email, password, name)
+        user = staff.create_staff(email, password, name, StaffRole(role))
     except staff.StaffError as error:
         _fail(str(error))
-    audit.record(None, "staff.create", user, after={"email": user.email})
+    audit.record(None, "staff.create", user, after={"email": user.email, "role": user.role})
     db.session.commit()
-    click.echo(f"Compte créé : {user.email}")
+    click.echo(f"Compte créé : {user.email} ({user.role.label.lower()})")
 
 
 @staff_cli.command("list")
@@ -55,7 +63,9 @@ def list_command() -> None:
         if user.active and staff.is_locked(user):
             state = "bloqué temporairement"
         last = user.last_login_at.strftime("%d/%m/%Y %H:%M UTC") if user.last_login_at else "jamais"
-        click.echo(f"{user.email}\t{state}\tdernière connexion : {last}")
+        if user.active and user.invitation_pending:
+            state = "invitation en attente"
+        click.echo(f"{user.email}\t{state}\t{user.role.label.lower()}\tdernière connexion : {last}")
 
 
 @staff_cli.command("disable")

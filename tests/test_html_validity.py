@@ -431,7 +431,31 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     pages.get(client, "email-apercu", f"/admin/emails/{email.id}/apercu.html")
     pages.get(client, "journal", "/admin/journal")
     pages.get(client, "journal-filtre", "/admin/journal?action=registration.approve")
+    render_accounts(pages, app, client)
     pages.get(client, "equipe-404", "/admin/seances/999999/modifier", expected=(404,))
+
+
+def render_accounts(pages: Pages, app: Flask, client) -> None:
+    """Render the team's account pages: list, invitation, forgotten password, e-mailed links."""
+    from irev.services import staff
+
+    pages.get(client, "comptes", "/admin/comptes")
+    pages.get(client, "comptes-inviter", "/admin/comptes/inviter")
+    pages.post(client, "comptes-inviter-erreurs", "/admin/comptes/inviter", expected=(422,))
+    invite = {"email": "nina@irev.fr", "display_name": "Nina", "role": "moderation"}
+    pages.post(client, "comptes-invitation-envoyee", "/admin/comptes/inviter", invite)
+    me = staff.get_by_email("equipe@irev.fr")
+    pages.post(client, "comptes-refus", f"/admin/comptes/{me.id}/desactiver", expected=(409,))
+    visitor = app.test_client()
+    pages.get(visitor, "mot-de-passe-oublie", "/admin/mot-de-passe-oublie")
+    pages.post(visitor, "mot-de-passe-oublie-erreur", "/admin/mot-de-passe-oublie", expected=(422,))
+    invited = staff.get_by_email("nina@irev.fr")
+    invitation = f"/admin/invitation/{staff.link_token(staff.INVITE, invited.id, 1)}"
+    pages.get(visitor, "invitation", invitation)
+    pages.post(visitor, "invitation-erreurs", invitation, {"password": "court"}, expected=(422,))
+    reset = staff.link_token(staff.RESET, me.id, me.link_version)
+    pages.get(visitor, "nouveau-mot-de-passe", f"/admin/nouveau-mot-de-passe/{reset}")
+    pages.get(visitor, "lien-inutilisable", "/admin/invitation/abc", expected=(410,))
 
 
 def render_everything(app: Flask, folder: Path) -> Pages:

@@ -14,7 +14,9 @@ from irev.services import staff
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 #: The only admin endpoints open without a signed-in account.
-OPEN_ENDPOINTS = frozenset({"admin.sign_in"})
+OPEN_ENDPOINTS = frozenset(
+    {"admin.sign_in", "admin.forgot_password", "admin.accept_invitation", "admin.reset_password"}
+)
 
 
 @login_manager.user_loader
@@ -56,9 +58,11 @@ def _require_staff():
 @bp.context_processor
 def _helpers() -> dict:
     """Give admin templates the French labels of stored values."""
+    from irev.admin.common import may_use
     from irev.services import moderation
 
     return {
+        "may_use": may_use,
         "mandate_label": moderation.mandate_label,
         "department_label": moderation.department_label,
         "state_labels": moderation.STATE_LABELS,
@@ -84,6 +88,7 @@ def _no_store(response: Response) -> Response:
 
 from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     email_labels,
+    routes_accounts,
     routes_attendance,
     routes_audit,
     routes_auth,

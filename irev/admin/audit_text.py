@@ -59,6 +59,11 @@ OTHER_VERBS: dict[str, str] = {
     "email.send_again": "E-mail renvoyé",
     "staff.create": "Compte de l’équipe créé",
     "staff.disable": "Compte de l’équipe désactivé",
+    "staff.invite": "Collègue invité·e dans l’équipe",
+    "staff.invite_again": "Invitation envoyée de nouveau",
+    "staff.invitation_accept": "Invitation acceptée : mot de passe choisi",
+    "staff.reset_request": "Nouveau mot de passe demandé (lien envoyé par e-mail)",
+    "staff.password_reset": "Mot de passe changé depuis le lien reçu par e-mail",
     "registration.purge": "Demandes non confirmées effacées (automatique)",
     "gdpr.purge": "Données personnelles effacées à la fin de leur durée de conservation",
 }
@@ -126,6 +131,7 @@ FIELD_LABELS: dict[str, str] = {
     "registrations": "Inscriptions",
     "people": "Personnes",
     "active": "Actif",
+    "role": "Rôle",
     "queued_id": "Nouvel envoi",
 }
 
@@ -337,6 +343,10 @@ def _value(key: str, value: Any) -> str:
         return MEETING_STATUS_LABELS.get(text) or EMAIL_STATUS_LABELS.get(text, text)
     if key == "queued_id":
         return f"e-mail n° {value}"
+    if key == "role":
+        from irev.models.staff import ROLE_LABELS, StaffRole
+
+        return ROLE_LABELS.get(StaffRole(value), str(value)) if value in set(StaffRole) else value
     if isinstance(value, list):
         return ", ".join(str(item) for item in value)
     if isinstance(value, str) and key.endswith("_at"):

@@ -1,8 +1,11 @@
-"""Small helpers shared by the admin routes: responses for htmx and plain requests."""
+"""Small helpers shared by the admin routes: roles, responses for htmx and plain requests."""
 
 from __future__ import annotations
 
-from flask import abort, flash, make_response, redirect, render_template, request
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, current_app, flash, make_response, redirect, render_template, request
 from flask_login import current_user
 
 from irev.admin import safe_next
@@ -11,6 +14,32 @@ from irev.models import StaffUser
 
 #: Events sent with HX-Trigger after a change, so counters on the page refresh themselves.
 CHANGE_EVENTS = "seats-changed, registrations-changed"
+
+
+def admin_required(view: Callable) -> Callable:
+    """Open a view to the administration role only; moderation gets the French 403 page.
+
+    The mark left on the view lets the menu (may_use) hide what the role may not open.
+    """
+
+    @wraps(view)
+    def guarded(*args, **kwargs):
+        if not actor().is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    guarded.admin_only = True
+    return guarded
+
+
+def may_use(endpoint: str) -> bool:
+    """Return True when the signed-in account's role may open endpoint (for menus and links)."""
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return False
+    return not getattr(view, "admin_only", False) or (
+        current_user.is_authenticated and current_user.is_admin
+    )
 
 
 def actor() -> StaffUser:

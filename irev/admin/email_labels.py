@@ -20,6 +20,8 @@ KIND_LABELS: dict[str, str] = {
     "meeting_changed_to_registrant": "Séance modifiée",
     "meeting_cancelled_to_registrant": "Séance annulée",
     "new_request_to_staff": "Notification à l’équipe : inscription à valider",
+    "invitation_to_staff": "Invitation à l’espace équipe",
+    "password_reset_to_staff": "Espace équipe : nouveau mot de passe",
 }
 
 

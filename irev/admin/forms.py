@@ -167,6 +167,56 @@ class SignInForm(StaffForm):
     )
 
 
+class ForgotPasswordForm(StaffForm):
+    """« Mot de passe oublié » : the address to send a new-password link to."""
+
+    email = EmailField(
+        "Adresse e-mail", validators=[_required("Saisissez votre adresse e-mail."), _max(254)]
+    )
+
+
+class NewPasswordForm(StaffForm):
+    """Choose a password from an e-mailed link (invitation or forgotten password)."""
+
+    password = PasswordField(
+        "Nouveau mot de passe",
+        validators=[_required("Saisissez un mot de passe."), _max(200)],
+    )
+    confirm = PasswordField(
+        "Confirmez le mot de passe",
+        validators=[_required("Saisissez le mot de passe une seconde fois."), _max(200)],
+    )
+
+    def validate_confirm(self, field) -> None:
+        """Refuse two different entries."""
+        if field.data != self.password.data:
+            raise ValidationError("Les deux mots de passe saisis sont différents.")
+
+
+class InviteForm(StaffForm):
+    """Invite a colleague: address, name and role of the new account."""
+
+    email = EmailField(
+        "Adresse e-mail",
+        validators=[
+            _required("Saisissez l'adresse e-mail de votre collègue."),
+            _max(254),
+            deliverable_email,
+        ],
+    )
+    display_name = StringField(
+        "Nom affiché", validators=[_required("Saisissez le nom de votre collègue."), _max(120)]
+    )
+    role = RadioField(
+        "Rôle",
+        choices=[
+            ("moderation", "Modération : inscriptions, séances, e-mails, journal"),
+            ("admin", "Administration : en plus, comptes de l'équipe, cycles et réglages"),
+        ],
+        validators=[_required("Choisissez un rôle.")],
+    )
+
+
 class EmptyForm(StaffForm):
     """A form with only its CSRF token: one-button actions."""
 

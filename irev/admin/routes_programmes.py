@@ -1,8 +1,7 @@
 """Cycles (programmes): list, create, edit, duplicate onto new dates, publish, unpublish.
 
-Rights: every route here is for the administration role. Until roles exist, the blueprint's
-guard (any signed-in staff account) applies; the admin-only check belongs in _require_admin
-below, called first by each route (or as a before_request limited to these endpoints).
+Rights: every route here is for the administration role (`admin_required`: moderation gets
+the French 403 page, and the menu hides « Cycles » from it).
 """
 
 from __future__ import annotations
@@ -10,7 +9,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from irev.admin import bp
-from irev.admin.common import actor, get_or_404
+from irev.admin.common import actor, admin_required, get_or_404
 from irev.admin.forms_cycles import (
     CycleForm,
     NewCycleForm,
@@ -26,10 +25,6 @@ from irev.services import cycles
 from irev.services.cycles import CycleError
 
 
-def _require_admin() -> None:
-    """Refuse anyone without the administration role (to be filled in once roles exist)."""
-
-
 def _field_error(form, error: CycleError) -> None:
     """Show a refused change beside its field (or above the form)."""
     target = form[error.field] if error.field and error.field in form else form.title
@@ -37,9 +32,9 @@ def _field_error(form, error: CycleError) -> None:
 
 
 @bp.get("/cycles")
+@admin_required
 def cycles_list():
     """List every cycle with its dates, state and actions."""
-    _require_admin()
     current = cycles.cycles_for_staff()
     return render_template(
         "admin/cycles.html", cycles=current, form=PublishForm(), cycle_service=cycles
@@ -47,9 +42,9 @@ def cycles_list():
 
 
 @bp.route("/cycles/nouveau", methods=["GET", "POST"])
+@admin_required
 def cycle_new():
     """Create an unpublished cycle with its texts and the defaults of its meetings."""
-    _require_admin()
     form = NewCycleForm(data=cycles.new_cycle_data() if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -66,9 +61,9 @@ def cycle_new():
 
 
 @bp.route("/programme", methods=["GET", "POST"])
+@admin_required
 def programme():
     """Edit everything a cycle's public page shows, and the defaults of its new meetings."""
-    _require_admin()
     current = _programme(request.args.get("id", type=whole_number))
     form = CycleForm(data=cycles.form_data(current) if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -86,9 +81,9 @@ def programme():
 
 
 @bp.route("/cycles/<int:programme_id>/dupliquer", methods=["GET", "POST"])
+@admin_required
 def cycle_duplicate(programme_id: int):
     """Copy a cycle and its meetings onto new dates (suggested: next semester's Wednesdays)."""
-    _require_admin()
     source = get_or_404(Programme, programme_id)
     meetings = cycles.meetings_to_copy(source)
     data = cycles.duplicate_data(source) if request.method == "GET" else None
@@ -115,9 +110,9 @@ def cycle_duplicate(programme_id: int):
 
 
 @bp.post("/cycles/<int:programme_id>/publier")
+@admin_required
 def cycle_publish(programme_id: int):
     """Publish a cycle (and, when asked, its draft meetings)."""
-    _require_admin()
     programme = get_or_404(Programme, programme_id)
     form = PublishForm()
     if form.validate_on_submit():
@@ -131,9 +126,9 @@ def cycle_publish(programme_id: int):
 
 
 @bp.post("/cycles/<int:programme_id>/depublier")
+@admin_required
 def cycle_unpublish(programme_id: int):
     """Take a cycle off the public site."""
-    _require_admin()
     programme = get_or_404(Programme, programme_id)
     form = PublishForm()
     if form.validate_on_submit():

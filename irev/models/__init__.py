@@ -14,7 +14,7 @@ from irev.models.people import (
     RegistrationState,
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
-from irev.models.staff import StaffUser
+from irev.models.staff import StaffRole, StaffUser
 from irev.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "Programme",
     "Registration",
     "RegistrationState",
+    "StaffRole",
     "StaffUser",
     "UTCDateTime",
     "utcnow",

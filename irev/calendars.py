@@ -49,6 +49,46 @@ def meeting_page_url(meeting: Meeting) -> str:
     return external_url("public.meeting", slug=meeting.slug)
 
 
+def web_calendar_links(meeting: Meeting) -> dict[str, str]:
+    """Return "add to calendar" links for Outlook on the web and Google Calendar.
+
+    Built from what the public .ics says (title, times in UTC, place, description with the
+    page address), never from the video link: these addresses pass through another service.
+    """
+    from urllib.parse import urlencode
+
+    title = _summary(meeting, cancelled=False)
+    details = _description(meeting, cancelled=False, video=None)
+    location = _location(meeting, video=None)
+    start = meeting.starts_at.astimezone(dt.UTC)
+    end = meeting.ends_at.astimezone(dt.UTC)
+    google = urlencode(
+        {
+            "action": "TEMPLATE",
+            "text": title,
+            "dates": f"{start:%Y%m%dT%H%M%SZ}/{end:%Y%m%dT%H%M%SZ}",
+            "details": details,
+            "location": location,
+            "ctz": "Europe/Paris",
+        }
+    )
+    outlook = urlencode(
+        {
+            "path": "/calendar/action/compose",
+            "rru": "addevent",
+            "subject": title,
+            "startdt": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+            "enddt": f"{end:%Y-%m-%dT%H:%M:%SZ}",
+            "body": details,
+            "location": location,
+        }
+    )
+    return {
+        "google": f"https://calendar.google.com/calendar/render?{google}",
+        "outlook": f"https://outlook.office.com/calendar/0/deeplink/compose?{outlook}",
+    }
+
+
 def content_type(method: str = "PUBLISH") -> str:
     """Return the Content-Type header value for a calendar sent with this method."""
     return f"{MIMETYPE}; charset=utf-8; method={method}"
@@ -61,12 +101,14 @@ def meeting_calendar(
     name: str | None = None,
     sequence_offset: int = 0,
     video: dict[str, Any] | None = None,
+    sequence_offsets: dict[int, int] | None = None,
 ) -> bytes:
     """Return a VCALENDAR with one VEVENT per meeting (CANCEL marks every event cancelled).
 
     sequence_offset is added to the meeting's SEQUENCE (a personal cancellation must outrank
     the PUBLISH its person received); video holds the connection details for a seated
     registrant's own copy (url, meeting_id, passcode), never given for a public feed.
+    sequence_offsets gives a meeting's own offset (a summary holds one person's seats).
     """
     if method not in METHODS:
         raise ValueError(f"unsupported iTIP method: {method}")
@@ -87,7 +129,8 @@ def meeting_calendar(
         calendar.add_component(paris_timezone())
     stamp = utcnow().replace(microsecond=0)
     for meeting in meetings:
-        sequence = (meeting.sequence or 0) + sequence_offset
+        offset = (sequence_offsets or {}).get(meeting.id, sequence_offset)
+        sequence = (meeting.sequence or 0) + offset
         calendar.add_component(
             _event(meeting, stamp, cancelled=method == "CANCEL", video=video, sequence=sequence)
         )
@@ -161,6 +204,8 @@ def _video_text(video: dict[str, Any]) -> str:
         lines.append(f"- ID de réunion : {video['meeting_id']}")
     if video.get("passcode"):
         lines.append(f"- code secret : {video['passcode']}")
+    if video.get("dial_in"):
+        lines.append(f"- par téléphone : {video['dial_in']}")
     lines.append("Ce lien vous est destiné personnellement : merci de ne pas le diffuser.")
     return "\n".join(lines)
 

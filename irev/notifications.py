@@ -24,8 +24,10 @@ from irev import mime
 from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import Meeting, OutboundEmail, Person, Programme, Registration, utcnow
+from irev.salutations import salutation_for
 from irev.services.outbox import ERASED_KEY
 from irev.tokens import make_token
+from irev.typography import french
 from irev.urls import base_url, external_url
 
 #: Kinds that announce a seat: their calendar (METHOD:PUBLISH) goes with what they say.
@@ -139,6 +141,7 @@ def video_details(
         "url": meeting.video_url,
         "meeting_id": meeting.video_meeting_id,
         "passcode": meeting.video_passcode,
+        "dial_in": meeting.video_dial_in,
     }
 
 
@@ -224,7 +227,11 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
             external_url("registration.form", seance=meeting.slug) if meeting is not None else None
         ),
         "manage_url": manage_url(person) if to_person and person and not erased else None,
-        "greeting_name": person.first_name if to_person and person and not erased else "",
+        # Staff notifications open « Bonjour, »; a person is addressed formally (an erased
+        # person, whose civilité is gone, as « Madame, Monsieur, »).
+        "salutation": salutation_for(None if erased else person)
+        if to_person and person
+        else "Bonjour,",
         "erased": erased,
     }
     if registration is not None and to_person and not erased:
@@ -252,7 +259,8 @@ def _render_one(name: str, context: dict[str, Any]) -> str:
 def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
     """Render subject, plain text and HTML of an outbox row, plus its calendar if any."""
     context = template_context(email)
-    subject = collapse(_render_one(f"{email.kind}.subject.txt", context))
+    # collapse() folds every space, no-break ones included: the typography goes on after it.
+    subject = french(collapse(_render_one(f"{email.kind}.subject.txt", context)))
     if not subject:
         raise RenderError(f"objet vide pour {email.kind}")
     context["subject"] = subject
@@ -264,7 +272,47 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
         rendered.attachments.append(
             _calendar(email, context["registration"], context["meeting"], method, ics_cache)
         )
+    elif email.kind == SUMMARY_KIND:
+        seats = _summary_seats(email)
+        if seats:
+            rendered.attachments.append(_seats_calendar(seats))
     return rendered
+
+
+#: A summary of several registrations placed at once (irev.services.registration_events).
+SUMMARY_KIND = "summary_to_registrant"
+
+
+def _summary_seats(email: OutboundEmail) -> list[Registration]:
+    """Return the registrations a summary announces as seats, on meetings still published.
+
+    Like every message announcing a seat, its calendar goes with what it says (the CANCEL
+    of a seat ended since follows in its own message).
+    """
+    ids = [
+        line["registration_id"]
+        for line in (email.context or {}).get("lines", [])
+        if line.get("outcome") == "seated" and line.get("registration_id")
+    ]
+    found = [db.session.get(Registration, registration_id) for registration_id in ids]
+    return [
+        r
+        for r in found
+        if r is not None and r.person_id == email.person_id and r.meeting.is_published
+    ]
+
+
+def _seats_calendar(
+    registrations: list[Registration],
+) -> tuple[str, str, str, dict[str, str], bytes]:
+    """Return one PUBLISH calendar holding every seat of a summary, each at its own SEQUENCE."""
+    from irev.calendars import meeting_calendar
+
+    offsets = {r.meeting_id: sequence_offset(r, "PUBLISH", SUMMARY_KIND) for r in registrations}
+    data = meeting_calendar(
+        [r.meeting for r in registrations], method="PUBLISH", sequence_offsets=offsets
+    )
+    return "seances.ics", "text", "calendar", {"method": "PUBLISH", "charset": "utf-8"}, data
 
 
 def _calendar(

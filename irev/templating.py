@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import Template
 
-from irev import dates
+from irev import dates, salutations, typography
+from irev.services.reference import needs_summary
 
 
 def htmx_filename(static_folder: str) -> str:
@@ -15,17 +17,49 @@ def htmx_filename(static_folder: str) -> str:
     return found[-1].name if found else "htmx.min.js"
 
 
+#: The staff area is left as typed (its own words, « e-mail » included): only what the public
+#: reads, pages and e-mails, is typeset.
+STAFF_TEMPLATES = ("admin/",)
+
+
+class FrenchTemplate(Template):
+    """A template whose rendered text gets French typography (irev.typography), once.
+
+    Only the template a view or an e-mail renders is transformed (what it includes is part of
+    its output), after rendering: the typography is never typed by hand in a template, and a
+    page kept by the page cache pays for it once.
+    """
+
+    def render(self, *args, **kwargs) -> str:
+        """Render, then apply the typography that fits the template's kind (HTML or text)."""
+        output = super().render(*args, **kwargs)
+        name = self.name or ""
+        if name.startswith(STAFF_TEMPLATES):
+            return output
+        if name.endswith(".html"):
+            return typography.french_html(output)
+        if name.endswith(".txt"):
+            return typography.french(output)
+        return output
+
+
 def init_app(app: Flask) -> None:
     """Register the French date filters and the site-wide template globals."""
+    app.jinja_env.template_class = FrenchTemplate
     app.jinja_env.filters.update(
         long_date=dates.long_date,
         short_date=dates.short_date,
         hour=dates.hour,
         date_time=dates.date_time,
         iso_local=dates.iso_local,
+        french=typography.french,
     )
     app.jinja_env.globals.update(
         meeting_when=dates.meeting_when,
+        salutation_for=salutations.salutation_for,
+        agree=salutations.agree,
+        civilite_label=lambda value: salutations.CIVILITE_LABELS.get(value or "", ""),
+        needs_summary=needs_summary,
         htmx_file=htmx_filename(app.static_folder or "static"),
     )
     app.jinja_env.trim_blocks = True

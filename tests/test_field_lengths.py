@@ -75,6 +75,7 @@ def form_max_length(form_class, name: str) -> int | None:
         (staff_forms.MeetingForm, "video_url", Meeting, "video_url"),
         (staff_forms.MeetingForm, "video_meeting_id", Meeting, "video_meeting_id"),
         (staff_forms.MeetingForm, "video_passcode", Meeting, "video_passcode"),
+        (staff_forms.MeetingForm, "video_dial_in", Meeting, "video_dial_in"),
         (staff_forms.ProgrammeForm, "title", Programme, "title"),
         (staff_forms.ProgrammeForm, "audience", Programme, "audience"),
         (staff_forms.ProgrammeForm, "format_line", Programme, "format_line"),

@@ -141,7 +141,10 @@ def test_video_link_message_as_received(
 def test_header_injection_and_html_are_neutralised(
     smtp_server, create_meeting, create_person, create_registration
 ):
-    meeting = soon_meeting(create_meeting, title="Séance\r\nBcc: pirate@evil.example")
+    # The person's name is no longer in the message (« Madame, Monsieur, »): the title is.
+    meeting = soon_meeting(
+        create_meeting, title="<script>alert(1)</script> Séance\r\nBcc: pirate@evil.example"
+    )
     person = create_person(
         first_name="<script>alert(1)</script>\r\nBcc: pirate@evil.example",
         last_name="Martin\nX-Injected: oui",

@@ -11,6 +11,7 @@ from irev.extensions import db
 from irev.models import Meeting, Person, RegistrationState, utcnow
 from irev.notifications import cancel_url, manage_url, render
 from irev.services import registrations as service
+from irev.typography import french
 from tests import factories
 from tests.registration_support import (
     confirm_path,
@@ -84,7 +85,7 @@ def test_form_lists_meetings_with_dates_and_refuses_unavailable_ones(client, mee
     assert "places restantes sur 50" in html
     from irev.registration.helpers import when
 
-    assert when(meetings["open"]) in html  # "Mercredi 1er mars 2023, de 17 h à 19 h"
+    assert french(when(meetings["open"])) in html  # "Mercredi 1er mars 2023, de 17 h à 19 h"
     for slug in ("seance-close", "seance-annulee"):
         box = re.search(rf'<input[^>]*id="meetings-{slug}"[^>]*>', html).group(0)
         assert "disabled" in box
@@ -111,7 +112,7 @@ def test_a_failed_submit_shows_the_error_summary_and_keeps_the_values(client, me
     response = register(client, "seance-ouverte", first_name="", email="pas-une-adresse")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "<title>Erreur : Inscription – Rencontres des élus – IREV</title>" in html
+    assert french("<title>Erreur : Inscription – Rencontres des élus – IREV</title>") in html
     summary = re.search(r'<div class="error-summary".*?</ul>', html, re.S).group(0)
     assert 'tabindex="-1"' in summary and "autofocus" in summary
     assert "Il y a un problème" in summary
@@ -121,7 +122,7 @@ def test_a_failed_submit_shows_the_error_summary_and_keeps_the_values(client, me
     assert 'aria-invalid="true"' in first
     assert 'aria-describedby="first_name-error"' in first
     assert re.search(
-        r'id="first_name-error"[^>]*><span class="visually-hidden">Erreur :</span> Saisissez',
+        r'id="first_name-error"[^>]*><span class="visually-hidden">Erreur\u202f:</span> Saisissez',
         html,
     )
     assert 'value="Durand"' in html  # what was typed stays
@@ -135,7 +136,7 @@ def test_htmx_submit_with_errors_returns_the_form_alone_with_a_title(client, mee
     html = response.get_data(as_text=True)
     assert response.status_code == 422  # base.html's responseHandling swaps 422
     assert "<html" not in html and "<main" not in html
-    assert html.lstrip().startswith("<title>Erreur : Inscription")
+    assert html.lstrip().startswith(french("<title>Erreur : Inscription"))
     assert '<form id="inscription"' in html
     assert "autofocus" in html
     assert "Choisissez au moins une séance" in html
@@ -151,7 +152,9 @@ def test_inline_check_returns_the_message_and_an_announcement(client, meetings):
     assert '<p class="error-message" id="email-error" data-error-for="email">' in html
     assert "Saisissez une adresse électronique valide" in html
     assert (
-        '<div id="annonces" data-hx-swap-oob="innerHTML">Adresse électronique : Saisissez' in html
+        '<div id="annonces" data-hx-swap-oob="innerHTML">'
+        + french("Adresse électronique : Saisissez")
+        in html
     )
     assert "<input" not in html  # never the control itself
     fine = client.post(
@@ -191,7 +194,7 @@ def test_seat_poll_announces_only_changes(client, meetings):
         as_text=True
     )
     assert '<div id="annonces" data-hx-swap-oob="innerHTML">Séance du' in html
-    assert "1 place restante sur 50" in html
+    assert french("1 place restante sur 50") in html
     assert client.get("/inscription/places").status_code == 303  # not htmx: the form
 
 
@@ -499,7 +502,8 @@ def test_correcting_details_from_the_manage_page(client, meetings):
     form = client.get(path).get_data(as_text=True)
     assert 'value="Camille"' in form
     bad = client.post(path, data={**form_data(), "first_name": "x" * 101})
-    assert bad.status_code == 422 and "100 caractères au plus" in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert french("100 caractères au plus") in bad.get_data(as_text=True)
     done = client.post(path, data={**form_data(), "organisation": "Métropole européenne de Lille"})
     assert done.status_code == 303
     assert fresh(person).organisation == "Métropole européenne de Lille"
@@ -511,7 +515,8 @@ def test_cancel_link_from_the_video_email(client, meetings):
     (registration,) = registrations()
     path = path_of(cancel_url(registration))
     page = client.get(path)
-    assert page.status_code == 200 and "Libérer votre place ?" in page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert french("Libérer votre place ?") in page.get_data(as_text=True)
     assert page.headers["Referrer-Policy"] == "same-origin"
     assert fresh(registration).state is S.SEATED
     done = client.post(path)
@@ -559,18 +564,21 @@ def test_every_email_of_the_flow_renders_in_french(client, meetings, create_pers
     assert fresh(waiting).state is S.SEATED
     request = rendered["request_to_registrant"]
     assert request.subject == "Confirmez votre inscription aux rencontres des élus"
-    assert "Bonjour Camille," in request.text
+    assert request.text.startswith("Madame, Monsieur,\n")  # no civilité given
     assert "/inscription/confirmer/" in request.text and "Confirmer mon inscription" in request.html
     assert rendered["seated_to_registrant"].subject.startswith(
-        "Inscription confirmée : « Séance ouverte »"
+        french("Inscription confirmée : « Séance ouverte »")
     )
     assert rendered["seated_to_registrant"].attachments[0][0] == "seance-ouverte.ics"
     assert "en position 1" in rendered["waiting_to_registrant"].text
     staff = rendered["new_request_to_staff"]
-    assert "Camille Durand" in staff.subject and "mandat : Adjoint(e) au maire" in staff.text
+    assert "Camille Durand" in staff.subject
+    assert french("mandat : Adjoint(e) au maire") in staff.text
     assert "Sous-titrage &lt;b&gt;svp&lt;/b&gt;" in staff.html  # escaped in HTML
     assert "Sous-titrage <b>svp</b>" in staff.text  # plain text is plain
-    assert "Vous êtes déjà inscrit" in rendered["already_registered_to_registrant"].text
+    assert "Votre inscription est déjà enregistrée" in (
+        rendered["already_registered_to_registrant"].text
+    )
     assert "une place s’est libérée" in rendered["promoted_to_registrant"].text.lower()
     for mail in rendered.values():
         assert "{{" not in mail.text and "{%" not in mail.html

@@ -106,6 +106,7 @@ FIELD_LABELS: dict[str, str] = {
     "video_url": "Lien de visioconférence",
     "video_meeting_id": "Identifiant de visioconférence",
     "video_passcode": "Code de visioconférence",
+    "video_dial_in": "Accès par téléphone",
     "audience": "Public",
     "format_line": "Format",
     "introduction": "Présentation",

@@ -9,6 +9,7 @@ KIND_LABELS: dict[str, str] = {
     "request_to_registrant": "Lien de confirmation d’inscription",
     "already_registered_to_registrant": "Rappel : déjà inscrit·e",
     "seated_to_registrant": "Place réservée",
+    "summary_to_registrant": "Récapitulatif de plusieurs inscriptions",
     "pending_to_registrant": "Inscription en attente de validation",
     "waiting_to_registrant": "Inscription sur liste d’attente",
     "promoted_to_registrant": "Place libérée (sortie de la liste d’attente)",

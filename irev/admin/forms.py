@@ -38,6 +38,8 @@ from wtforms.validators import (
 )
 from wtforms.widgets import TextArea
 
+from irev.registration.forms import NeedsField
+from irev.salutations import CIVILITES
 from irev.services.moderation import department_choices, mandate_choices
 from irev.services.people import InvalidEmail, normalise_email
 
@@ -288,6 +290,9 @@ class MeetingForm(StaffForm):
     )
     video_meeting_id = StringField("ID de réunion", validators=[Optional(), _max(60), single_line])
     video_passcode = StringField("Code secret", validators=[Optional(), _max(60), single_line])
+    video_dial_in = StringField(
+        "Accès par téléphone", validators=[Optional(), _max(200), single_line]
+    )
 
 
 class ProgrammeForm(StaffForm):
@@ -326,6 +331,13 @@ class ProgrammeForm(StaffForm):
 class PersonForm(StaffForm):
     """A person's details, as staff take them on the phone or correct them."""
 
+    civilite = SelectField(
+        "Civilité",
+        choices=[("", "Non précisée"), *CIVILITES],
+        default="",
+        validators=[Optional()],
+        validate_choice=False,
+    )
     first_name = StringField(
         "Prénom", validators=[_required("Saisissez le prénom."), _max(100), single_line]
     )
@@ -348,14 +360,20 @@ class PersonForm(StaffForm):
     )
     mandate = SelectField("Mandat", validators=[_required("Choisissez le mandat.")])
     department = SelectField("Département", validators=[_required("Choisissez le département.")])
+    accessibility_options = NeedsField("Besoins d’accessibilité")
     accessibility_needs = TextAreaField(
-        "Besoins d'accessibilité", validators=[Optional(), _max(1000)]
+        "Précisions sur les besoins d’accessibilité", validators=[Optional(), _max(1000)]
     )
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.mandate.choices = [("", "Choisir…"), *mandate_choices()]
         self.department.choices = [("", "Choisir…"), *department_choices()]
+
+    def validate_civilite(self, field) -> None:
+        """Accept Madame, Monsieur or nothing."""
+        if field.data not in ("", *dict(CIVILITES)):
+            raise ValidationError("Choisissez une civilité dans la liste.")
 
     def validate_mandate(self, field) -> None:
         """Refuse the empty placeholder choice."""

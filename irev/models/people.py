@@ -21,6 +21,9 @@ class Person(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: Normalised (see services.people.normalise_email): the identity of a person.
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: "madame", "monsieur" or "" (not given): the salutation and word agreement follow it
+    #: (irev.salutations).
+    civilite: Mapped[str] = mapped_column(String(20), default="")
     first_name: Mapped[str] = mapped_column(String(100))
     last_name: Mapped[str] = mapped_column(String(100))
     phone: Mapped[str] = mapped_column(String(40), default="")
@@ -30,6 +33,10 @@ class Person(db.Model):
     mandate: Mapped[str] = mapped_column(String(60), default="")
     #: A value of registration.forms.DEPARTMENTS.
     department: Mapped[str] = mapped_column(String(60), default="")
+    #: Needs ticked on the form: values of services.reference.ACCESSIBILITY_NEEDS, separated
+    #: by commas, in the order of that list ("" for none).
+    accessibility_options: Mapped[str] = mapped_column(String(200), default="")
+    #: The needs in the person's own words (the « Autre » choice, or any detail).
     accessibility_needs: Mapped[str] = mapped_column(Text, default="")
     #: Raised to invalidate every self-service link sent so far.
     link_version: Mapped[int] = mapped_column(default=0)

@@ -151,6 +151,8 @@ class Meeting(db.Model):
     video_url: Mapped[str] = mapped_column(String(500), default="")
     video_meeting_id: Mapped[str] = mapped_column(String(60), default="")
     video_passcode: Mapped[str] = mapped_column(String(60), default="")
+    #: Telephone dial-in (number and any code), given with the link; "" when there is none.
+    video_dial_in: Mapped[str] = mapped_column(String(200), default="")
     #: iCalendar SEQUENCE: raised whenever what a calendar shows changes.
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

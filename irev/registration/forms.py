@@ -17,13 +17,17 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from irev.dates import short_date
 from irev.models import Meeting
+from irev.salutations import CIVILITE_LABELS, CIVILITES
 from irev.services.meetings import PublicState, public_state
 from irev.services.people import InvalidEmail, PersonDetails, normalise_email
 from irev.services.reference import (  # noqa: F401  (MANDATE_LABELS, mandate_label: old path)
+    ACCESSIBILITY_NEEDS,
     DEPARTMENTS,
     MANDATE_LABELS,
     MANDATES,
+    join_needs,
     mandate_label,
+    split_needs,
 )
 
 #: Field lengths, matched to the database columns.
@@ -88,6 +92,43 @@ def chosen_from(slugs: Sequence[str] | None, offered: Sequence[Meeting]) -> list
     return chosen
 
 
+class NeedsField(SelectMultipleField):
+    """Checkboxes of accessibility needs; `.data` is the text stored on the person.
+
+    Data stay text (services.reference.join_needs) so that the needs travel like every other
+    detail (PersonDetails, held details, corrections); values not in the list are dropped.
+    """
+
+    def __init__(self, label: str, **kwargs) -> None:
+        super().__init__(label, choices=ACCESSIBILITY_NEEDS, **kwargs)
+
+    def process_data(self, value) -> None:
+        """Read the stored text (or a list of values) of an object or a default."""
+        self.data = join_needs(split_needs(value) if isinstance(value, str) else value)
+
+    def process_formdata(self, valuelist) -> None:
+        """Keep the known values ticked; none ticked reads as ''."""
+        self.data = join_needs(valuelist)
+
+    def pre_validate(self, form) -> None:
+        """Nothing to refuse: unknown values were dropped."""
+
+    def ticked(self, value: str) -> bool:
+        """Return True when the need `value` is ticked."""
+        return value in split_needs(self.data)
+
+    def iter_choices(self):
+        """Yield (value, label, checked, render_kw) for the checkbox widgets."""
+        for value, label in ACCESSIBILITY_NEEDS:
+            yield (value, label, self.ticked(value), {})
+
+
+def validate_civilite(form, field) -> None:
+    """Accept Madame, Monsieur or nothing."""
+    if field.data not in ("", *CIVILITE_LABELS):
+        raise ValidationError("Choisissez « Madame », « Monsieur » ou « Ne pas préciser ».")
+
+
 class MeetingChoices(SelectMultipleField):
     """Checkboxes of meetings; the form checks the choices itself (with French messages)."""
 
@@ -98,6 +139,17 @@ class MeetingChoices(SelectMultipleField):
 class RegistrationForm(ErrorListMixin, FlaskForm):
     """Who registers, for which meetings, and the acknowledgement of the data notice."""
 
+    civilite = RadioField(
+        "Civilité (facultatif)",
+        choices=[
+            *(SelectChoice(v, label) for v, label in CIVILITES),
+            SelectChoice("", "Ne pas préciser"),
+        ],
+        filters=[strip],
+        default="",
+        validate_choice=False,
+        validators=[validate_civilite],
+    )
     first_name = StringField(
         "Prénom",
         filters=[strip],
@@ -150,8 +202,9 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
     )
     meetings = MeetingChoices("Séances")
     whole_season = BooleanField("Toute la saison : toutes les séances ouvertes aux inscriptions")
+    accessibility_options = NeedsField("Besoins d’accessibilité (facultatif)")
     accessibility_needs = TextAreaField(
-        "Besoins d’accessibilité (facultatif)",
+        "Précisions sur vos besoins (facultatif)",
         filters=[strip],
         validators=[
             Length(
@@ -167,6 +220,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
 
     #: Order of the fields on the page (the error summary follows it).
     FIELD_ORDER = (
+        "civilite",
         "first_name",
         "last_name",
         "email",
@@ -175,6 +229,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         "mandate",
         "department",
         "meetings",
+        "accessibility_options",
         "accessibility_needs",
         "data_notice",
     )
@@ -253,6 +308,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         """Return the person's details (after a successful validate())."""
         return PersonDetails(
             email=self.normalised_email,
+            civilite=self.civilite.data or "",
             first_name=self.first_name.data,
             last_name=self.last_name.data,
             phone=self.phone.data or "",
@@ -260,6 +316,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             mandate=self.mandate.data,
             department=self.department.data,
             accessibility_needs=self.accessibility_needs.data or "",
+            accessibility_options=self.accessibility_options.data or "",
         )
 
     @property
@@ -289,21 +346,25 @@ def _refusal(meeting: Meeting) -> str:
 class DetailsForm(ErrorListMixin, FlaskForm):
     """Self-service correction of a person's details (the e-mail address is their identity)."""
 
+    civilite = RegistrationForm.civilite
     first_name = RegistrationForm.first_name
     last_name = RegistrationForm.last_name
     phone = RegistrationForm.phone
     organisation = RegistrationForm.organisation
     mandate = RegistrationForm.mandate
     department = RegistrationForm.department
+    accessibility_options = RegistrationForm.accessibility_options
     accessibility_needs = RegistrationForm.accessibility_needs
 
     FIELD_ORDER = (
+        "civilite",
         "first_name",
         "last_name",
         "phone",
         "organisation",
         "mandate",
         "department",
+        "accessibility_options",
         "accessibility_needs",
     )
 

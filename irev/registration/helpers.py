@@ -71,3 +71,19 @@ def seat_statuses(meetings: list[Meeting]) -> list[tuple[Meeting, SeatStatus]]:
 def mandate_label(value: str) -> str:
     """Return the French label of a stored mandate."""
     return _mandate_label(value)
+
+
+@bp.app_template_global()
+def join_details(registration: Registration):
+    """Return how to join a meeting on the day (a seat, once the link is due), else None."""
+    from irev.services.video_links import join_details as details
+
+    return details(registration)
+
+
+@bp.app_template_global()
+def calendar_links(meeting: Meeting) -> dict[str, str]:
+    """Return the Outlook-on-the-web and Google Calendar links of a meeting (no video link)."""
+    from irev.calendars import web_calendar_links
+
+    return web_calendar_links(meeting)

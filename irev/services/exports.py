@@ -18,11 +18,14 @@ from sqlalchemy.orm import contains_eager
 from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Person, Registration, RegistrationState
+from irev.salutations import CIVILITE_LABELS
 from irev.services.moderation import STATE_LABELS, department_choices, mandate_choices
+from irev.services.reference import needs_summary
 
 HEADERS = (
     "Séance",
     "Date de la séance",
+    "Civilité",
     "Nom",
     "Prénom",
     "E-mail",
@@ -35,6 +38,7 @@ HEADERS = (
     "Saisie",
     "Présence",
     "Besoins d'accessibilité",
+    "Précisions sur les besoins",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -86,6 +90,7 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
             [
                 r.meeting.title,
                 _when(r.meeting.starts_at),
+                CIVILITE_LABELS.get(p.civilite, ""),
                 p.last_name,
                 p.first_name,
                 p.email,
@@ -97,6 +102,7 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 _when(r.requested_at),
                 "par l'équipe" if r.source == "equipe" else "formulaire",
                 ATTENDANCE_LABELS[r.attended],
+                needs_summary(p.accessibility_options),
                 p.accessibility_needs,
             ]
         )

@@ -33,14 +33,17 @@ from irev.models import (
 )
 from irev.services import audit
 from irev.services.outbox import ERASED_KEY
+from irev.services.reference import split_needs
 
 #: Person fields that identify someone (erased); mandate and département stay for the figures.
 PERSONAL_FIELDS = (
+    "civilite",
     "first_name",
     "last_name",
     "email",
     "phone",
     "organisation",
+    "accessibility_options",
     "accessibility_needs",
 )
 #: Fields staff may correct from the person page.
@@ -171,6 +174,8 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
     person.email = placeholder_email(person)
     person.phone = ""
     person.organisation = ""
+    person.civilite = ""
+    person.accessibility_options = ""
     person.accessibility_needs = ""
     person.link_version = (person.link_version or 0) + 1  # every link sent so far stops working
     person.anonymised_at = at
@@ -320,6 +325,7 @@ def export(person: Person) -> dict[str, Any]:
         "responsable": "IREV – Institut régional de la ville",
         "personne": {
             "id": person.id,
+            "civilite": person.civilite,
             "prenom": person.first_name,
             "nom": person.last_name,
             "email": person.email,
@@ -327,6 +333,7 @@ def export(person: Person) -> dict[str, Any]:
             "collectivite": person.organisation,
             "mandat": person.mandate,
             "departement": person.department,
+            "besoins_accessibilite_coches": split_needs(person.accessibility_options),
             "besoins_accessibilite": person.accessibility_needs,
             "cree_le": _iso(person.created_at),
             "modifie_le": _iso(person.updated_at),

@@ -44,6 +44,7 @@ MEETING_FIELDS = (
     "video_url",
     "video_meeting_id",
     "video_passcode",
+    "video_dial_in",
 )
 #: Never written in clear in the audit log: it gives access to the meeting.
 SECRET_FIELDS = frozenset({"video_passcode"})
@@ -189,6 +190,7 @@ def values_from_form(data: dict[str, Any]) -> dict[str, Any]:
         "video_url": (data.get("video_url") or "").strip(),
         "video_meeting_id": (data.get("video_meeting_id") or "").strip(),
         "video_passcode": (data.get("video_passcode") or "").strip(),
+        "video_dial_in": (data.get("video_dial_in") or "").strip(),
     }
 
 
@@ -213,6 +215,7 @@ def form_data(meeting: Meeting) -> dict[str, Any]:
         "video_url": meeting.video_url,
         "video_meeting_id": meeting.video_meeting_id,
         "video_passcode": meeting.video_passcode,
+        "video_dial_in": meeting.video_dial_in,
     }
 
 

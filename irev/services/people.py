@@ -41,6 +41,9 @@ class PersonDetails:
     department: str = ""
     phone: str = ""
     accessibility_needs: str = ""
+    civilite: str = ""
+    #: Ticked needs, as stored (services.reference.join_needs).
+    accessibility_options: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """Return the details as a plain dictionary."""
@@ -49,12 +52,14 @@ class PersonDetails:
 
 #: The fields a person may correct themselves (the e-mail is their identity: not editable).
 EDITABLE_FIELDS = (
+    "civilite",
     "first_name",
     "last_name",
     "phone",
     "organisation",
     "mandate",
     "department",
+    "accessibility_options",
     "accessibility_needs",
 )
 

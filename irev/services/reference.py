@@ -28,6 +28,44 @@ DEPARTMENTS: list[tuple[str, str]] = [
 DEPARTMENT_LABELS = dict(DEPARTMENTS)
 
 
+#: Accessibility needs a person may tick, as (stored value, label); details go in free text.
+ACCESSIBILITY_NEEDS: list[tuple[str, str]] = [
+    ("sous_titrage", "Sous-titrage"),
+    ("lsf", "Interprète en langue des signes française (LSF)"),
+    ("documents_adaptes", "Documents adaptés (gros caractères, formats accessibles)"),
+    ("autre", "Autre besoin (précisez ci-dessous)"),
+]
+ACCESSIBILITY_NEED_LABELS = dict(ACCESSIBILITY_NEEDS)
+#: Short labels for staff lists and exports.
+ACCESSIBILITY_NEED_SHORT = {
+    "sous_titrage": "Sous-titrage",
+    "lsf": "Interprète LSF",
+    "documents_adaptes": "Documents adaptés",
+    "autre": "Autre",
+}
+
+
+def join_needs(values) -> str:
+    """Return ticked needs as stored: known values only, in the list's order, comma-separated."""
+    ticked = set(values or ())
+    return ",".join(value for value, _ in ACCESSIBILITY_NEEDS if value in ticked)
+
+
+def split_needs(stored: str | None) -> list[str]:
+    """Return the stored needs as a list of values."""
+    return [value for value in (stored or "").split(",") if value in ACCESSIBILITY_NEED_LABELS]
+
+
+def needs_summary(options: str | None, details: str | None = "") -> str:
+    """Return a person's needs in one line for staff: « Sous-titrage, Interprète LSF – détail »."""
+    labels = [ACCESSIBILITY_NEED_SHORT[value] for value in split_needs(options)]
+    text = ", ".join(labels)
+    details = " ".join((details or "").split())
+    if details:
+        text = f"{text} – {details}" if text else details
+    return text
+
+
 def mandate_choices() -> list[tuple[str, str]]:
     """Return the mandates as (value, label) pairs."""
     return list(MANDATES)

@@ -7,6 +7,7 @@ person (an outbox row) and one audit event, whoever made it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -54,6 +55,46 @@ def notify(kind: str, registration: Registration, **context) -> bool:
         person=person,
         registration=registration,
         context=context,
+    )
+
+
+#: The one message that tells a person what happened to several meetings placed at once.
+SUMMARY = "summary_to_registrant"
+#: What a summary line says of each state a registration can be placed in.
+SUMMARY_OUTCOMES = {
+    S.SEATED: "seated",
+    S.WAITING: "waiting",
+    S.PENDING_APPROVAL: "pending",
+}
+
+
+def notify_summary(person: Person, registrations: list[Registration]) -> bool:
+    """Queue one e-mail telling a person where each of several new registrations stands.
+
+    Its key names the registrations and the moment they were placed: the same confirmation
+    cannot queue it twice, and each later confirmation gets its own.
+    """
+    from irev.services.seats import waiting_position
+
+    lines = []
+    for registration, line in zip(
+        registrations, meeting_lines(r.meeting for r in registrations), strict=True
+    ):
+        line["outcome"] = SUMMARY_OUTCOMES.get(registration.state, "")
+        line["registration_id"] = registration.id
+        if registration.state is S.WAITING:
+            line["position"] = waiting_position(registration)
+        lines.append(line)
+    ids = ",".join(str(r.id) for r in sorted(registrations, key=lambda r: r.id))
+    digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+    latest = max(r.state_changed_at for r in registrations)
+    return outbox.enqueue(
+        SUMMARY,
+        person.email,
+        dedupe_key=f"person:{person.id}:{SUMMARY}:{digest}:{stamp(latest)}",
+        person=person,
+        meeting=registrations[0].meeting,  # the programme's contact and reply address
+        context={"lines": lines},
     )
 
 

@@ -31,6 +31,7 @@ from irev.services.registration_events import (
     Actor,
     notify,
     notify_staff,
+    notify_summary,
     record_move,
 )
 from irev.services.seats import free_seat, offer_free_seats, take_seat
@@ -92,27 +93,50 @@ def person_registrations(person: Person) -> list[Registration]:
 # --- placing a confirmed registration -----------------------------------------------------
 
 
-def place(registration: Registration, actor: Actor) -> MeetingResult:
-    """Move a confirmed request to its state (seated, pending, waiting) and queue its e-mails."""
+def place(registration: Registration, actor: Actor, *, announce: bool = True) -> MeetingResult:
+    """Move a confirmed request to its state (seated, pending, waiting) and queue its e-mails.
+
+    announce=False leaves the person's e-mail to the caller, which sends one summary for
+    several meetings placed at once (place_all); staff are told as always.
+    """
     meeting = registration.meeting
     before = registration.state
     registration.confirmed_at = utcnow()
     if meeting.approval_mode is ApprovalMode.MODERATED:
         registration.move_to(S.PENDING_APPROVAL)
         db.session.flush()
-        notify("pending_to_registrant", registration)
+        if announce:
+            notify("pending_to_registrant", registration)
         notify_staff(registration)
         result = MeetingResult(meeting, Outcome.PENDING, registration)
     else:
         position = seats.place(registration, actor)
         if position is None:
-            notify("seated_to_registrant", registration)
+            if announce:
+                notify("seated_to_registrant", registration)
             result = MeetingResult(meeting, Outcome.SEATED, registration)
         else:
-            notify("waiting_to_registrant", registration, position=position)
+            if announce:
+                notify("waiting_to_registrant", registration, position=position)
             result = MeetingResult(meeting, Outcome.WAITING, registration, position)
     record_move(actor, "registration.confirm", registration, before)
     return result
+
+
+def place_all(
+    person: Person, registrations: Sequence[Registration], actor: Actor
+) -> list[MeetingResult]:
+    """Place several confirmed registrations of one person; tell them in ONE e-mail.
+
+    One registration keeps its own message (seated, waiting or pending, as always); two or
+    more give one summary listing what happened to each meeting, with one calendar holding
+    the seats. Staff notifications stay one per registration awaiting approval.
+    """
+    if len(registrations) < 2:
+        return [place(registration, actor) for registration in registrations]
+    results = [place(registration, actor, announce=False) for registration in registrations]
+    notify_summary(person, [r.registration for r in by_date(results) if r.registration])
+    return results
 
 
 def by_date(results: list[MeetingResult]) -> list[MeetingResult]:
@@ -128,6 +152,7 @@ def add_meetings(
 ) -> list[MeetingResult]:
     """Register an identified person at once (self-service link, or staff) for more meetings."""
     results = []
+    to_place = []
     for meeting in sorted(meetings, key=lambda m: m.id):
         existing = active_registration(person, meeting)
         if existing is not None and existing.state is not S.REQUESTED:
@@ -138,7 +163,8 @@ def add_meetings(
         )
         db.session.add(registration)
         db.session.flush()
-        results.append(place(registration, actor))
+        to_place.append(registration)
+    results.extend(place_all(person, to_place, actor))
     return by_date(results)
 
 

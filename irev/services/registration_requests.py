@@ -30,7 +30,7 @@ from irev.services.registration_moves import (
     RegistrationError,
     active_registration,
     by_date,
-    place,
+    place_all,
 )
 from irev.tokens import make_token
 
@@ -300,12 +300,14 @@ def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
     person = db.session.get(Person, person_id)
     _apply_typed_details(person, pending)
     results = []
+    open_ones = []
     for registration in pending:  # ordered by meeting id: one lock order for everybody
         if not registration.meeting.registration_open():
             results.append(MeetingResult(registration.meeting, Outcome.CLOSED))
             db.session.delete(registration)
             continue
-        results.append(place(registration, person))
+        open_ones.append(registration)
+    results.extend(place_all(person, open_ones, person))  # one e-mail for them all
     return by_date(results)
 
 

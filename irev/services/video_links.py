@@ -145,9 +145,58 @@ def link_version(meeting: Meeting) -> str:
             meeting.video_url or "",
             meeting.video_meeting_id or "",
             meeting.video_passcode or "",
+            # Only when set: the digests of meetings without one stay as they were.
+            *([meeting.video_dial_in] if meeting.video_dial_in else []),
         ]
     )
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def link_due(meeting: Meeting, now: datetime | None = None) -> bool:
+    """Return True from the first moment the link e-mail is due until the meeting ends.
+
+    The self-service page shows the « Rejoindre la réunion » button over the same span as the
+    e-mails give the link (the schedule's first moment), never earlier.
+    """
+    now = now or utcnow()
+    if not meeting.is_published or not meeting.video_url or now >= meeting.ends_at:
+        return False
+    moments = send_moments(meeting, configured_schedule())
+    return now >= (moments[0] if moments else meeting.starts_at)
+
+
+@dataclass
+class JoinDetails:
+    """What a seated person needs to join a meeting on the day."""
+
+    url: str
+    meeting_id: str
+    passcode: str
+    dial_in: str
+    #: Zoom's page to try camera and sound beforehand, when the link is Zoom's.
+    test_url: str
+
+
+def join_details(registration: Registration, now: datetime | None = None) -> JoinDetails | None:
+    """Return the connection details for a seated registration once the link is due, else None.
+
+    The same rule as the e-mails (irev.notifications.may_receive_link): only a seat of a
+    published meeting with a link, and only from the moment the link e-mail is due.
+    """
+    from urllib.parse import urlsplit
+
+    meeting = registration.meeting
+    if not may_receive_link(registration, meeting) or not link_due(meeting, now):
+        return None
+    host = (urlsplit(meeting.video_url).hostname or "").lower()
+    is_zoom = host == "zoom.us" or host.endswith(".zoom.us")
+    return JoinDetails(
+        url=meeting.video_url,
+        meeting_id=meeting.video_meeting_id or "",
+        passcode=meeting.video_passcode or "",
+        dial_in=meeting.video_dial_in or "",
+        test_url="https://zoom.us/test" if is_zoom else "",
+    )
 
 
 @dataclass

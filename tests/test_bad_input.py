@@ -14,6 +14,7 @@ from irev.models import OutboundEmail, Person, RegistrationState, utcnow
 from irev.notifications import manage_url, render
 from irev.services import staff
 from irev.tokens import make_token
+from irev.typography import french
 from tests.registration_support import (
     confirm_path,
     counts,
@@ -121,8 +122,8 @@ def test_bad_form_input_is_refused_in_french(client, meetings, overrides, messag
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert html.count("Il y a un problème") == 1
-    assert message in html
-    assert "<title>Erreur : " in html
+    assert french(message) in html  # as typeset on the page (irev.typography)
+    assert french("<title>Erreur : ") in html
     assert saved() == NOTHING_SAVED
 
 

@@ -14,6 +14,7 @@ from irev.extensions import db
 from irev.models import MeetingMode, MeetingStatus, RegistrationState, utcnow
 from irev.services import meetings as meeting_service
 from irev.services.meetings import PublicState
+from irev.typography import french
 from tests.factories import paris
 
 TITLE_SUFFIX = " – Rencontres des élus – IREV"
@@ -178,7 +179,7 @@ def test_programme_page_shows_the_programme(client, programme, create_meeting):
     assert [h.text for h in page.find_all("h1")] == [programme.title]
     assert "Premier paragraphe de présentation." in html and "Second paragraphe." in html
     assert "élus locaux concernés par la politique de la ville" in html
-    assert programme.format_line in html
+    assert french(programme.format_line) in html
 
     cards = page.find_all("article", class_="meeting-card")
     assert [card.attrs["aria-labelledby"] for card in cards] == [
@@ -197,7 +198,7 @@ def test_programme_page_shows_the_programme(client, programme, create_meeting):
     assert "88 places restantes sur 100" in first_card.text
     day = first.starts_at.astimezone(PARIS)
     links = link_texts(first_card)
-    register_text = f"S'inscrire à la séance du {short_day(day)}"
+    register_text = f"S’inscrire à la séance du {short_day(day)}"
     assert links[register_text] == f"/inscription?seance={first.slug}"
     assert links[f"Détails de la séance du {short_day(day)}"] == f"/seances/{first.slug}"
 
@@ -241,7 +242,7 @@ def test_upcoming_meetings_in_date_order_and_past_meetings_apart(client, program
     assert [h.text.split(": ", 1)[-1] for h in upcoming.find_all("h3")] == ["Bientôt", "Plus tard"]
     assert [h.text.split(": ", 1)[-1] for h in past.find_all("h3")] == ["Déjà passée"]
     assert "Séance passée" in past.text
-    assert "S'inscrire" not in past.text
+    assert "S’inscrire" not in past.text
     assert draft.title not in page.text
     assert {later.slug, sooner.slug, over.slug} <= set(
         a.attrs["href"].rsplit("/", 1)[-1]
@@ -282,12 +283,12 @@ def test_a_real_programme_has_no_demo_banner(client, programme, create_meeting):
 # --- Meeting states ---------------------------------------------------------------------------
 
 STATE_CASES = {
-    "open": (dict(), PublicState.OPEN, "Inscriptions ouvertes", "S'inscrire à la séance"),
+    "open": (dict(), PublicState.OPEN, "Inscriptions ouvertes", "S’inscrire à la séance"),
     "full": (
         dict(capacity=10, seats_taken=10),
         PublicState.FULL,
-        "Complet : liste d'attente",
-        "S'inscrire sur la liste d'attente de la séance",
+        "Complet : liste d’attente",
+        "S’inscrire sur la liste d’attente de la séance",
     ),
     "not-yet-open": (
         dict(registration_opens_at=utcnow() + timedelta(days=3)),
@@ -330,7 +331,7 @@ def test_each_state_shows_its_label_and_offers_registration_only_when_open(
         block = page.by_id(f"places-{meeting.slug}")
         assert block is not None, path
         assert block.find("span", class_="badge").text == label
-        register_links = [a for a in page.find_all("a") if a.text.startswith("S'inscrire")]
+        register_links = [a for a in page.find_all("a") if a.text.startswith("S’inscrire ")]
         if register:
             assert len(register_links) == 1, path
             assert register_links[0].text.startswith(register)
@@ -359,7 +360,7 @@ def test_a_full_meeting_counts_its_waiting_list(client, create_meeting, create_r
     _, page = get(client, f"/seances/{meeting.slug}")
     block = page.by_id(f"places-{meeting.slug}")
     assert "Aucune place restante sur 1" in block.text
-    assert "2 personnes sont sur la liste d'attente." in block.text
+    assert "2 personnes sont sur la liste d’attente." in block.text
 
 
 @pytest.mark.parametrize(
@@ -402,7 +403,7 @@ def test_meeting_page_shows_the_meeting_in_full(client, programme, create_meetin
     assert "En visioconférence" in page.text
     links = link_texts(page)
     assert links["Ajouter à mon agenda (fichier .ics)"] == f"/seances/{meeting.slug}.ics"
-    assert links[f"S'inscrire à la séance du {short_day(day)}"] == (
+    assert links[f"S’inscrire à la séance du {short_day(day)}"] == (
         f"/inscription?seance={meeting.slug}"
     )
     assert links["Retour au programme des rencontres"] == "/"
@@ -512,15 +513,15 @@ def test_seat_fragment_reads_the_database_each_time(client, create_meeting, crea
     meeting = create_meeting(capacity=3)
     db.session.commit()
     url = f"/seances/{meeting.slug}/places"
-    assert "3 places restantes sur 3" in client.get(url, headers=HX).get_data(as_text=True)
+    assert french("3 places restantes sur 3") in client.get(url, headers=HX).get_data(as_text=True)
     create_registration(meeting=meeting)
     create_registration(meeting=meeting)
     db.session.commit()
-    assert "1 place restante sur 3" in client.get(url, headers=HX).get_data(as_text=True)
+    assert french("1 place restante sur 3") in client.get(url, headers=HX).get_data(as_text=True)
     create_registration(meeting=meeting)
     db.session.commit()
     fragment = parse(client.get(url, headers=HX).data)
-    assert "Complet : liste d'attente" in fragment.text
+    assert "Complet : liste d’attente" in fragment.text
     assert "Aucune place restante sur 3" in fragment.text
     assert fragment.find("input", name="dernier").attrs["value"] == "full:0"
 
@@ -585,19 +586,19 @@ def test_hx_attributes_only_on_links_buttons_and_forms(client, programme, create
 def test_accessibility_statement_follows_the_official_structure(client, programme):
     db.session.commit()
     _, page = get(client, "/accessibilite")
-    assert page.find("title").text == "Déclaration d'accessibilité" + TITLE_SUFFIX
-    assert page.find("h1").text == "Déclaration d'accessibilité"
+    assert page.find("title").text == "Déclaration d’accessibilité" + TITLE_SUFFIX
+    assert page.find("h1").text == "Déclaration d’accessibilité"
     headings = [h.text for h in page.find_all("h2")]
     for heading in (
         "État de conformité",
         "Contenus non accessibles",
-        "Établissement de cette déclaration d'accessibilité",
-        "Retour d'information et contact",
+        "Établissement de cette déclaration d’accessibilité",
+        "Retour d’information et contact",
         "Voies de recours",
     ):
         assert heading in headings
     assert any(h.startswith("Schéma pluriannuel") for h in headings)
-    assert any(h.startswith("Plan d'actions") for h in headings)
+    assert any(h.startswith("Plan d’actions") for h in headings)
     text = page.text
     assert "non conforme" in text
     assert "aucun taux de conformité" in text
@@ -635,7 +636,7 @@ def test_personal_data_notice_covers_article_13(client, create_programme):
         assert page.by_id(anchor) is not None, anchor
     assert "Institut régional de la ville (IREV)" in text
     assert "article 6, paragraphe 1, point e" in text
-    assert "Zoom" in text and "hors de l'Union européenne" in text
+    assert "Zoom" in text and "hors de l’Union européenne" in text
     assert "18 mois après la dernière séance du programme" in text
     for right in ("accès", "rectification", "effacement", "limitation", "opposition"):
         assert right in text
@@ -658,8 +659,8 @@ def test_legal_notice(client, programme):
         headings
     )
     text = page.text
-    assert "groupement d'intérêt public" in text
-    assert "Morgane Petit, directrice de l'IREV" in text
+    assert "groupement d’intérêt public" in text
+    assert "Morgane Petit, directrice de l’IREV" in text
     assert "à compléter" in text
 
 

@@ -292,14 +292,16 @@ def test_confirmation_sorts_each_meeting_by_its_rules(client, meetings, create_p
     assert "vous êtes sur la liste d’attente, en position 1" in html
     assert "Votre demande est transmise à l’équipe de l’IREV." in html
     kinds = sorted(m.kind for m in emails() if m.kind != "request_to_registrant")
-    assert kinds == [
-        "new_request_to_staff",
-        "pending_to_registrant",
-        "seated_to_registrant",
-        "waiting_to_registrant",
+    # Three meetings confirmed at once: one summary to the person, not three messages.
+    assert kinds == ["new_request_to_staff", "summary_to_registrant"]
+    [summary] = emails("summary_to_registrant")
+    outcomes = [(line["title"], line["outcome"]) for line in summary.context["lines"]]
+    assert outcomes == [
+        ("Séance ouverte", "seated"),
+        ("Séance seconde", "waiting"),
+        ("Séance moderee", "pending"),
     ]
-    (waiting,) = emails("waiting_to_registrant")
-    assert waiting.context["position"] == 1
+    assert summary.context["lines"][1]["position"] == 1  # the waiting list's position
     (staff,) = emails("new_request_to_staff")
     assert staff.to_address == meetings["moderated"].programme.contact_email
 
@@ -534,13 +536,11 @@ def test_cancel_link_from_the_video_email(client, meetings):
 def test_every_email_of_the_flow_renders_in_french(client, meetings, create_person):
     meetings["second"].capacity = 0
     db.session.commit()
-    register_and_confirm(
-        client,
-        "seance-ouverte",
-        "seance-seconde",
-        "seance-moderee",
-        accessibility_needs="Sous-titrage <b>svp</b>",
-    )
+    # One meeting per request: each confirmation sends its own message (several at once send
+    # one summary, see tests/test_formal_address.py).
+    register_and_confirm(client, "seance-ouverte", accessibility_needs="Sous-titrage <b>svp</b>")
+    register_and_confirm(client, "seance-seconde")
+    register_and_confirm(client, "seance-moderee")
     register(client, "seance-ouverte")  # already registered
     person = db.session.scalar(db.select(Person))
     seated = registrations(S.SEATED)[0]
@@ -563,7 +563,7 @@ def test_every_email_of_the_flow_renders_in_french(client, meetings, create_pers
     }
     assert fresh(waiting).state is S.SEATED
     request = rendered["request_to_registrant"]
-    assert request.subject == "Confirmez votre inscription aux rencontres des élus"
+    assert request.subject.startswith(french("Confirmez votre inscription : « Séance moderee »"))
     assert request.text.startswith("Madame, Monsieur,\n")  # no civilité given
     assert "/inscription/confirmer/" in request.text and "Confirmer mon inscription" in request.html
     assert rendered["seated_to_registrant"].subject.startswith(

@@ -186,7 +186,7 @@ def test_reminder_times_across_the_change_of_hour(
 
     first, second = rows(registration_id=registration.id)
     assert first.sent_at == day_before_utc and second.sent_at == hour_before_utc
-    assert "à 17 h" in first.subject
+    assert "à 17\u00a0h" in first.subject  # typeset: never « 17 | h »
 
 
 def test_a_late_seat_gets_the_link_at_once(smtp_server, create_meeting, create_registration):
@@ -379,7 +379,7 @@ def test_changing_back_to_earlier_details_is_a_new_correction(
 
     messages = smtp_server.to(registration.person.email)
     assert len(messages) == 3
-    assert f"code secret : {original}" in texts(messages[2])[0]
+    assert f"code secret\u202f: {original}" in texts(messages[2])[0]
 
 
 # --- Cancellation -----------------------------------------------------------------------------

@@ -25,7 +25,6 @@ from irev.services.reference import needs_summary
 HEADERS = (
     "Séance",
     "Date de la séance",
-    "Civilité",
     "Nom",
     "Prénom",
     "E-mail",
@@ -39,6 +38,8 @@ HEADERS = (
     "Présence",
     "Besoins d'accessibilité",
     "Précisions sur les besoins",
+    # Added last: the columns before keep their place in spreadsheets built on the export.
+    "Civilité",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -90,7 +91,6 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
             [
                 r.meeting.title,
                 _when(r.meeting.starts_at),
-                CIVILITE_LABELS.get(p.civilite, ""),
                 p.last_name,
                 p.first_name,
                 p.email,
@@ -104,6 +104,7 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 ATTENDANCE_LABELS[r.attended],
                 needs_summary(p.accessibility_options),
                 p.accessibility_needs,
+                CIVILITE_LABELS.get(p.civilite, ""),
             ]
         )
     return table

@@ -89,7 +89,7 @@ def test_with_javascript_checks_fields_in_place_and_keeps_focus(page, live_serve
     assert poll(page, "document.querySelector('#email').getAttribute('aria-invalid') === 'true'")
     assert page.evaluate("document.activeElement.id") == "phone"
     assert "Saisissez une adresse électronique valide" in page.inner_text("#email-error")
-    assert page.inner_text("#annonces").startswith("Adresse électronique : Saisissez")
+    assert page.inner_text("#annonces").startswith("Adresse électronique\u202f: Saisissez")
     assert focus_is_somewhere(page)
     assert_accessible(page)  # after an htmx swap
 
@@ -101,7 +101,7 @@ def test_with_javascript_checks_fields_in_place_and_keeps_focus(page, live_serve
 
     page.click("button[type=submit]")
     page.wait_for_selector(".error-summary")
-    assert page.title().startswith("Erreur : ")
+    assert page.title().startswith("Erreur\u202f: ")  # typeset (irev.typography)
     assert page.evaluate("document.activeElement.id") == "erreurs"  # the summary has focus
     assert page.input_value("#email") == "camille@navigateur.example"  # values kept
     assert_accessible(page)  # with errors
@@ -154,8 +154,8 @@ def test_seat_counts_refresh_without_a_reload(page, live_server):
         db.session.commit()
     page.evaluate("htmx.trigger(document.body, 'seats-changed')")  # what HX-Trigger does
     assert poll(page, f"document.querySelector('{block}').innerText !== {before!r}")
-    assert "1 place restante" in page.inner_text(block)
-    assert "1 place restante" in page.inner_text("#annonces")
+    assert "1\u00a0place restante" in page.inner_text(block)
+    assert "1\u00a0place restante" in page.inner_text("#annonces")
     assert focus_is_somewhere(page) or page.evaluate("document.activeElement === document.body")
     assert_accessible(page)
 
@@ -233,7 +233,7 @@ def test_without_javascript(js_off_page, live_server):
     email = address()
     page.goto(live_server.url + "/inscription")
     page.click("button[type=submit]")  # a plain POST
-    assert page.title().startswith("Erreur : ")
+    assert page.title().startswith("Erreur\u202f: ")  # typeset (irev.typography)
     # The browser itself focuses the summary (autofocus), at its next rendering step.
     assert poll(page, "document.activeElement.id === 'erreurs'")
     assert page.get_attribute("#first_name", "aria-invalid") == "true"
@@ -274,3 +274,45 @@ def test_pages_behind_links_look_right(page, live_server, width):
     shoot(page, f"manage-{width}")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert_accessible(page)
+
+
+# --- as a maire registers -------------------------------------------------------------------
+
+
+def test_a_maire_registers_for_the_season_and_is_addressed_formally(page, live_server):
+    """Civilité and needs on the form (320 px, axe), then the one summary, as she reads it."""
+    email = address()
+    page.set_viewport_size({"width": 320, "height": 900})
+    page.goto(live_server.url + "/inscription")
+    page.check("#civilite-0")  # Madame
+    fill_valid(page, email)
+    page.uncheck(f"#meetings-{FIRST}")
+    page.check("#whole_season")
+    page.check("#accessibility_options-0")  # sous-titrage
+    page.check("#accessibility_options-1")  # LSF
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    assert_accessible(page)
+    shoot(page, "form-maire-320")
+    page.click("button[type=submit]")
+    page.wait_for_url("**/inscription/envoyee")
+    page.goto(confirm_link(live_server, email))
+    page.click("text=Confirmer mon inscription")
+    page.wait_for_selector("h1")
+
+    summary = live_server.wait_for_mail(email, "Voici où en est chacune")
+    text = summary.message.get_body(preferencelist=("plain",)).get_content()
+    assert text.splitlines()[0] == "Madame la Maire,"
+    # One request and one summary for the whole season: no message per meeting.
+    # (A meeting of the demo season is tomorrow: its video link is due and comes on its own.)
+    subjects = [str(m.message["Subject"]) for m in live_server.smtp.to(email)]
+    about_registering = [s for s in subjects if not s.startswith("Lien de connexion")]
+    assert len(about_registering) == 2, subjects
+    html = summary.message.get_body(preferencelist=("html",)).get_content()
+    page.set_viewport_size({"width": 375, "height": 900})
+    page.goto("about:blank")  # not under the site's CSP: a mail client applies inline styles
+    page.set_content(html)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    shoot(page, "email-summary-maire-phone")
+    with live_server.app.app_context():
+        person = db.session.scalar(sa.select(Person).where(Person.email == email))
+        assert (person.civilite, person.accessibility_options) == ("madame", "sous_titrage,lsf")

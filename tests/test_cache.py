@@ -15,6 +15,7 @@ from irev import page_cache
 from irev.extensions import db
 from irev.models import Meeting, RegistrationState, utcnow
 from irev.services import cache
+from irev.typography import french
 
 
 @pytest.fixture
@@ -63,17 +64,17 @@ def test_a_change_made_in_sql_outside_the_orm_shows_at_once(client, meeting):
 
 
 def test_seat_counts_and_waiting_list_stay_live(client, meeting, create_registration):
-    assert "2 places restantes sur 2" in page(client)
+    assert french("2 places restantes sur 2") in page(client)
     create_registration(meeting=meeting)
     db.session.commit()
-    assert "1 place restante sur 2" in page(client)
+    assert french("1 place restante sur 2") in page(client)
     create_registration(meeting=meeting)
     create_registration(meeting=meeting, state=RegistrationState.WAITING)
     db.session.commit()
-    assert "1 personne est sur la liste d'attente" in page(client)
+    assert french("1 personne est sur la liste d'attente") in page(client)
     create_registration(meeting=meeting, state=RegistrationState.WAITING)
     db.session.commit()
-    assert "2 personnes sont sur la liste d'attente" in page(client)
+    assert french("2 personnes sont sur la liste d'attente") in page(client)
 
 
 def test_the_page_follows_the_clock(client, meeting):
@@ -143,7 +144,7 @@ def other_process_update(db_url: str, meeting, **values) -> None:
 
 def test_the_seat_fragment_is_served_from_the_cache_and_announces_changes(app, client, meeting):
     first = seats(client, meeting)
-    assert "2 places restantes sur 2" in first and 'id="annonces"' not in first
+    assert french("2 places restantes sur 2") in first and 'id="annonces"' not in first
     pages = page_cache.pages()
     misses = pages.misses
     assert seats(client, meeting) == first
@@ -161,17 +162,17 @@ def test_a_registration_shows_at_once_in_the_seat_fragment_and_the_page(app, cli
 
     visitor = app.test_client()  # no cookie: answered from kept responses when fresh
     for reader in (client, visitor):
-        assert "2 places restantes sur 2" in seats(reader, meeting)
-        assert "2 places restantes sur 2" in page(reader)
+        assert french("2 places restantes sur 2") in seats(reader, meeting)
+        assert french("2 places restantes sur 2") in page(reader)
     assert client.post("/inscription", data=form_data(meeting.slug)).status_code == 303
     assert client.post(confirm_path()).status_code in (200, 303)
     # The registrant's own action: the very next request shows it, inside the second; and
     # to everybody else too.
     for reader in (client, visitor):
-        assert "1 place restante sur 2" in seats(reader, meeting)
-        assert "1 place restante sur 2" in page(reader)
+        assert french("1 place restante sur 2") in seats(reader, meeting)
+        assert french("1 place restante sur 2") in page(reader)
         meeting_page = reader.get(f"/seances/{meeting.slug}").get_data(as_text=True)
-        assert "1 place restante sur 2" in meeting_page
+        assert french("1 place restante sur 2") in meeting_page
 
 
 def test_a_cancellation_frees_the_seat_at_once(app, client, meeting, create_registration):
@@ -182,12 +183,12 @@ def test_a_cancellation_frees_the_seat_at_once(app, client, meeting, create_regi
     db.session.commit()
     visitor = app.test_client()
     for reader in (client, visitor):
-        assert "1 place restante sur 2" in seats(reader, meeting)
-        assert "1 place restante sur 2" in page(reader)
+        assert french("1 place restante sur 2") in seats(reader, meeting)
+        assert french("1 place restante sur 2") in page(reader)
     assert client.post(path_of(cancel_url(registration))).status_code == 200
     for reader in (client, visitor):
-        assert "2 places restantes sur 2" in seats(reader, meeting)
-        assert "2 places restantes sur 2" in page(reader)
+        assert french("2 places restantes sur 2") in seats(reader, meeting)
+        assert french("2 places restantes sur 2") in page(reader)
 
 
 def test_a_staff_change_shows_at_once_to_visitors(app, staff_client, meeting):
@@ -207,30 +208,30 @@ def test_a_staff_change_shows_at_once_to_visitors(app, staff_client, meeting):
 
 def test_a_change_made_by_another_process_shows_within_the_delay(app, client, db_url, meeting):
     assert app.config["IREV_CACHE_SECONDS"] == 1.0
-    assert "2 places restantes sur 2" in page(client)
-    assert "2 places restantes sur 2" in seats(client, meeting)
+    assert french("2 places restantes sur 2") in page(client)
+    assert french("2 places restantes sur 2") in seats(client, meeting)
     other_process_update(db_url, meeting, seats_taken=1)
     # Nothing committed here: what was read is trusted until the delay has passed ...
     with freeze_time(utcnow() + timedelta(seconds=2)):
         # ... after which the version is read again and the change shows.
-        assert "1 place restante sur 2" in page(client)
-        assert "1 place restante sur 2" in seats(client, meeting)
+        assert french("1 place restante sur 2") in page(client)
+        assert french("1 place restante sur 2") in seats(client, meeting)
 
 
 @pytest.mark.parametrize("app_config", [{"IREV_CACHE_SECONDS": 0}])
 def test_with_no_delay_every_request_asks_the_database(client, db_url, meeting):
-    assert "2 places restantes sur 2" in page(client)
-    assert "2 places restantes sur 2" in seats(client, meeting)
+    assert french("2 places restantes sur 2") in page(client)
+    assert french("2 places restantes sur 2") in seats(client, meeting)
     other_process_update(db_url, meeting, seats_taken=1)
-    assert "1 place restante sur 2" in page(client)
-    assert "1 place restante sur 2" in seats(client, meeting)
+    assert french("1 place restante sur 2") in page(client)
+    assert french("1 place restante sur 2") in seats(client, meeting)
 
 
 def test_a_commit_in_another_worker_shows_at_once(app, client, meeting):
     """Gunicorn forks its workers from the master: a commit in one is seen by all at once."""
     clock = freeze_time(utcnow())  # a stopped clock: only the shared counter can tell
     clock.start()
-    assert "2 places restantes sur 2" in page(client)
+    assert french("2 places restantes sur 2") in page(client)
 
     def other_worker() -> None:
         for engine in db.engines.values():
@@ -246,7 +247,7 @@ def test_a_commit_in_another_worker_shows_at_once(app, client, meeting):
     assert process.exitcode == 0
     db.session.rollback()  # this test's session: see the other worker's commit
     try:
-        assert "1 place restante sur 2" in page(client)
+        assert french("1 place restante sur 2") in page(client)
     finally:
         clock.stop()
 
@@ -270,7 +271,7 @@ def test_the_programme_page_reads_the_waiting_lists_in_one_statement(
         listener = lambda *args: counted.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         try:
-            assert "1 personne est sur la liste d'attente" in page(client)
+            assert french("1 personne est sur la liste d'attente") in page(client)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", listener)
         return len(counted)

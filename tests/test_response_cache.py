@@ -9,6 +9,7 @@ import pytest
 from irev import page_cache
 from irev.extensions import db
 from irev.response_cache import EXTENSION
+from irev.typography import french
 
 HX = {"HX-Request": "true"}
 
@@ -75,10 +76,10 @@ def test_head_and_errors_are_not_kept(app, client, meeting):
 
 
 def test_a_commit_ends_the_replay_at_once(app, client, meeting):
-    assert b"2 places restantes sur 2" in client.get("/").data
-    assert b"2 places restantes sur 2" in client.get("/").data
+    assert french("2 places restantes sur 2").encode() in client.get("/").data
+    assert french("2 places restantes sur 2").encode() in client.get("/").data
     assert replayed(app) == 1
     meeting.seats_taken = 1
     db.session.commit()
-    assert b"1 place restante sur 2" in client.get("/").data
+    assert french("1 place restante sur 2").encode() in client.get("/").data
     assert replayed(app) == 1

@@ -1,7 +1,7 @@
 """person.civilite and person.accessibility_options; meeting.video_dial_in
 
 Revision ID: 8c41d2e7f3a9
-Revises: 9266634b4d7c
+Revises: a560521a274c
 Create Date: 2026-12-01 12:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "8c41d2e7f3a9"
-down_revision = "9266634b4d7c"
+down_revision = "a560521a274c"
 branch_labels = None
 depends_on = None
 

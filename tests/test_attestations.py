@@ -12,6 +12,7 @@ from irev.extensions import db
 from irev.models import Attestation, AuditEvent, RegistrationState, utcnow
 from irev.services import attestations
 from irev.tokens import make_token
+from irev.typography import french
 from tests import factories
 from tests.factories import paris
 
@@ -168,9 +169,9 @@ def test_bad_codes_get_a_french_4xx(client, code, status, message):
     response = client.get("/attestations/verifier", query_string={"code": code})
     html = response.get_data(as_text=True)
     assert response.status_code == status
-    assert message in html
-    if status != 400:
-        assert "<title>Erreur : " in html and 'aria-invalid="true"' in html
+    assert french(message) in html
+    if status != 400:  # public pages are typeset: a no-break space before the colon
+        assert f"<title>{french('Erreur : ')}" in html and 'aria-invalid="true"' in html
 
 
 def test_an_erased_person_s_attestation_no_longer_shows_anything(client, official):

@@ -5,7 +5,7 @@ Each cycle may say when the video link is e-mailed before its meetings (for exam
 IREV_VIDEO_LINK_SCHEDULE, as before.
 
 Revision ID: 3c7e5a91d2b4
-Revises: a560521a274c
+Revises: 8c41d2e7f3a9
 Create Date: 2026-12-01 12:50:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "3c7e5a91d2b4"
-down_revision = "a560521a274c"
+down_revision = "8c41d2e7f3a9"
 branch_labels = None
 depends_on = None
 

@@ -35,6 +35,13 @@ class Defaults:
     #: E-mail of IREV's data protection officer, shown on /donnees-personnelles; when empty the
     #: page tells people to write to the programme contact, marked for the officer's attention.
     IREV_DPO_EMAIL = ""
+    #: Legal notice (/mentions-legales): IREV's postal address as publisher, and the host's
+    #: name, postal address and telephone. Empty: the page shows nothing in their place and the
+    #: staff dashboard lists them « à compléter ».
+    IREV_PUBLISHER_ADDRESS = ""
+    IREV_HOST_NAME = ""
+    IREV_HOST_ADDRESS = ""
+    IREV_HOST_PHONE = ""
     #: Number of reverse proxies in front of the app (for ProxyFix); 0 when served directly.
     IREV_PROXY_HOPS = 0
     #: Level of the application's loggers (irev.*).

@@ -45,8 +45,11 @@ class FrenchTemplate(Template):
 
 def init_app(app: Flask) -> None:
     """Register the French date filters and the site-wide template globals."""
+    from irev.services.programmes import staff_title
+
     app.jinja_env.template_class = FrenchTemplate
     app.jinja_env.filters.update(
+        staff_title=staff_title,
         long_date=dates.long_date,
         short_date=dates.short_date,
         hour=dates.hour,

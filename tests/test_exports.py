@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import openpyxl
 import pytest
+from openpyxl.utils import get_column_letter
 
 from irev.extensions import db
 from irev.models import AuditEvent, Registration, RegistrationState, utcnow
@@ -101,6 +102,43 @@ def test_xlsx_opens_in_openpyxl(staff_client, meeting_with_people):
     assert formula.value.startswith("=HYPERLINK")
     assert formula.data_type == "s"  # stored as text, never evaluated
     assert sheet.freeze_panes == "A2"
+
+
+def test_xlsx_dates_are_date_cells_with_filters_and_frozen_header(
+    staff_client, create_meeting, create_registration
+):
+    # Summer time: 18:30 in Paris is 16:30 UTC; the cell must show the Paris wall clock.
+    meeting = create_meeting(
+        title="Séance d'été", starts_at=paris(2030, 7, 3, 18, 30), ends_at=paris(2030, 7, 3, 20)
+    )
+    create_registration(meeting=meeting, state=S.SEATED)
+    create_registration(meeting=meeting, state=S.WAITING)
+    db.session.commit()
+    response = staff_client.get(f"/admin/seances/{meeting.id}/export.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert sheet.freeze_panes == "A2"
+    assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(exports.HEADERS))}3"
+    meeting_column = exports.HEADERS.index("Date de la séance") + 1
+    requested_column = exports.HEADERS.index("Demande le") + 1
+    for row in (2, 3):
+        cell = sheet.cell(row=row, column=meeting_column)
+        assert cell.is_date and cell.data_type == "d"
+        assert cell.value == datetime(2030, 7, 3, 18, 30)  # naive, Paris time
+        assert cell.number_format == "dd/mm/yyyy hh:mm"
+        requested = sheet.cell(row=row, column=requested_column)
+        assert requested.is_date and requested.number_format == "dd/mm/yyyy hh:mm"
+    # The header stays text; a name stays text.
+    assert sheet.cell(row=1, column=meeting_column).data_type == "s"
+    assert sheet.cell(row=2, column=1).value == "Séance d'été"
+
+
+def test_xlsx_of_an_empty_meeting_still_has_its_filter(staff_client, create_meeting):
+    meeting = create_meeting()
+    db.session.commit()
+    response = staff_client.get(f"/admin/seances/{meeting.id}/export.xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    assert sheet.max_row == 1
+    assert sheet.auto_filter.ref == f"A1:{get_column_letter(len(exports.HEADERS))}1"
 
 
 def test_programme_export_holds_every_meeting(

@@ -661,7 +661,7 @@ def test_legal_notice(client, programme):
     text = page.text
     assert "groupement d’intérêt public" in text
     assert "Morgane Petit, directrice de l’IREV" in text
-    assert "à compléter" in text
+    assert "à compléter" not in text  # staff-facing: listed on their dashboard only
 
 
 # --- Layout, errors, headers ------------------------------------------------------------------

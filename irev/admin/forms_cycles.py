@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from wtforms import BooleanField, RadioField, TextAreaField
-from wtforms.validators import NumberRange, Optional, StopValidation
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
 from irev.admin.forms import (
     DateField,
@@ -16,8 +16,11 @@ from irev.admin.forms import (
     _max,
     _required,
     _title_field,
+    single_line,
     within_date_range,
 )
+from irev.services.cycles import SCHEDULE_NAME
+from irev.services.video_links import ScheduleError, parse_schedule
 
 APPROVAL_CHOICES = [
     ("automatic", "Automatique : une place libre est attribuée aussitôt"),
@@ -47,6 +50,14 @@ class RequiredWhenSent:
         if choices and field.data not in [value for value, _ in choices]:
             field.errors[:] = []  # WTForms' own "not a valid choice" says less
             raise StopValidation(self.message)
+
+
+def readable_schedule(form, field) -> None:
+    """Refuse a schedule the sending pass could not read, with the parser's French message."""
+    try:
+        parse_schedule(field.data, SCHEDULE_NAME)
+    except ScheduleError as error:
+        raise ValidationError(str(error)) from None
 
 
 def _year_field(validator) -> IntegerField:
@@ -82,6 +93,10 @@ class CycleForm(ProgrammeForm):
         choices=APPROVAL_CHOICES,
         validate_choice=True,
         validators=[RequiredWhenSent("Choisissez le mode de validation habituel.")],
+    )
+    reminder_schedule = StringField(
+        "Envoi du lien de connexion avant chaque séance",
+        validators=[Optional(), _max(200), single_line, readable_schedule],
     )
 
 

@@ -10,7 +10,7 @@ from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
-from irev.services import moderation
+from irev.services import legal, moderation
 from irev.services import registrations as registration_services
 from irev.services.moderation import STATE_LABELS, RegistrationFilters
 
@@ -36,7 +36,7 @@ def dashboard():
     context = {"counters": moderation.dashboard()}
     if request.htmx and request.htmx.target == "compteurs":
         return render_template("admin/_counters.html", **context)
-    return render_template("admin/dashboard.html", **context)
+    return render_template("admin/dashboard.html", legal_gaps=legal.missing_details(), **context)
 
 
 @bp.get("/seances/<int:meeting_id>/inscriptions")

@@ -31,6 +31,13 @@ def _field_error(form, error: CycleError) -> None:
     target.errors = [*target.errors, str(error)]
 
 
+def _cycle_page(form, programme: Programme | None):
+    """Render the cycle form, with 422 when it holds errors."""
+    status = 422 if form.errors else 200
+    texts = cycles.schedule_texts(programme)
+    return render_template("admin/programme.html", form=form, programme=programme, **texts), status
+
+
 @bp.get("/cycles")
 @admin_required
 def cycles_list():
@@ -56,8 +63,7 @@ def cycle_new():
             db.session.commit()
             flash(f"Cycle « {programme.title} » créé, non publié : ajoutez ses séances.", "success")
             return redirect(url_for("admin.cycles_list"), code=303)
-    status = 422 if form.errors else 200
-    return render_template("admin/programme.html", form=form, programme=None), status
+    return _cycle_page(form, None)
 
 
 @bp.route("/programme", methods=["GET", "POST"])
@@ -76,8 +82,7 @@ def programme():
             db.session.commit()
             flash("Programme enregistré." if changed else "Aucune modification.", "success")
             return redirect(url_for("admin.programme", id=current.id), code=303)
-    status = 422 if form.errors else 200
-    return render_template("admin/programme.html", form=form, programme=current), status
+    return _cycle_page(form, current)
 
 
 @bp.route("/cycles/<int:programme_id>/dupliquer", methods=["GET", "POST"])

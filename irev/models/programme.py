@@ -92,6 +92,9 @@ class Programme(db.Model):
         default=ApprovalMode.AUTOMATIC,
         server_default=ApprovalMode.AUTOMATIC.value,
     )
+    #: When the video link is e-mailed before each meeting ("7j,veille@10:00,1h", read by
+    #: irev.services.video_links.parse_schedule); None: the setting IREV_VIDEO_LINK_SCHEDULE.
+    reminder_schedule: Mapped[str | None] = mapped_column(String(200))
     #: Share of a meeting (in %) a person must attend to be « présent »; None: the setting
     #: IREV_ATTENDANCE_THRESHOLD_PERCENT.
     attendance_threshold_percent: Mapped[int | None] = mapped_column()

@@ -11,7 +11,7 @@ from irev import calendars, page_cache
 from irev.extensions import db
 from irev.public import bp
 from irev.public.helpers import preload_waiting
-from irev.services import cache
+from irev.services import cache, legal
 from irev.services import meetings as meeting_service
 from irev.services.programmes import (
     archived_programmes,
@@ -165,7 +165,11 @@ def personal_data():
 @bp.get("/mentions-legales")
 def legal_notice():
     """Show the legal notice."""
-    return render_template("public/legal_notice.html", programme=get_current_programme())
+    return render_template(
+        "public/legal_notice.html",
+        programme=get_current_programme(),
+        legal=legal.legal_details(),
+    )
 
 
 @bp.get("/healthz")

@@ -26,6 +26,16 @@ from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUs
 from irev.services import audit
 from irev.services.meetings_admin import parse_lines, slugify, snapshot
 from irev.services.programmes import TOPIC_TO_COME
+from irev.services.video_links import (
+    ScheduleError,
+    configured_schedule,
+    describe_schedule,
+    parse_schedule,
+    schedule_for,
+)
+
+#: What the reminder schedule's error messages call the field.
+SCHEDULE_NAME = "le calendrier d'envoi du lien"
 
 #: Fields of the cycle form (the audit log compares them).
 CYCLE_FIELDS = (
@@ -45,6 +55,7 @@ CYCLE_FIELDS = (
     "default_end",
     "default_capacity",
     "default_approval_mode",
+    "reminder_schedule",
 )
 #: Fields kept as they are when a form leaves them out (see forms_cycles.RequiredWhenSent).
 KEPT_WHEN_ABSENT = ("year", "default_start", "default_end", "default_capacity")
@@ -172,11 +183,33 @@ def _values(data: dict[str, Any], current: Programme | None) -> dict[str, Any]:
     values["default_approval_mode"] = (
         ApprovalMode(approval) if approval else getattr(current, "default_approval_mode", None)
     )
+    values["reminder_schedule"] = _schedule(data.get("reminder_schedule"), current)
     start, end = values["default_start"], values["default_end"]
     if start is not None and end is not None and end <= start:
         message = "L'heure de fin habituelle doit être après l'heure de début."
         raise CycleError(message, "default_end")
     return values
+
+
+def _schedule(text: str | None, current: Programme | None) -> str | None:
+    """Return the schedule to store: None (follow the setting) when empty; kept when not sent."""
+    if text is None:
+        return current.reminder_schedule if current else None
+    text = " ".join(text.split())
+    if not text:
+        return None
+    try:
+        parse_schedule(text, SCHEDULE_NAME)
+    except ScheduleError as error:
+        raise CycleError(str(error), "reminder_schedule") from None
+    return text
+
+
+def schedule_texts(programme: Programme | None) -> dict[str, str]:
+    """Return, in French, when a cycle's links go out and what the setting says."""
+    default = describe_schedule(configured_schedule())
+    own = describe_schedule(schedule_for(programme)) if programme else default
+    return {"schedule_text": own, "default_schedule_text": default}
 
 
 def create_cycle(data: dict[str, Any], actor: StaffUser) -> Programme:

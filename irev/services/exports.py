@@ -55,9 +55,20 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _when(moment: datetime | None) -> str:
-    """Return a Paris date and time as Excel-friendly text (dd/mm/yyyy hh:mm)."""
-    return to_paris(moment).strftime("%d/%m/%Y %H:%M") if moment else ""
+#: French day-first number format for date cells (Excel shows 01/03/2027 17:00).
+DATE_FORMAT = "dd/mm/yyyy hh:mm"
+
+
+def _when(moment: datetime | None) -> datetime | None:
+    """Return a moment as Paris wall-clock time without a zone: Excel has no time zones."""
+    return to_paris(moment).replace(tzinfo=None) if moment else None
+
+
+def _as_text(value: Any) -> Any:
+    """Return a date as French text (dd/mm/yyyy hh:mm) for CSV; other values unchanged."""
+    if isinstance(value, datetime):
+        return value.strftime("%d/%m/%Y %H:%M")
+    return "" if value is None else value
 
 
 def registrations_for(meetings: Sequence[Meeting]) -> list[Registration]:
@@ -116,22 +127,27 @@ def to_csv(table: list[list[Any]], headers: Sequence[str] = HEADERS) -> bytes:
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(headers)
     for row in table:
-        writer.writerow([neutralise("" if v is None else v) for v in row])
+        writer.writerow([neutralise(_as_text(v)) for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
 def to_xlsx(
     table: list[list[Any]], headers: Sequence[str] = HEADERS, title: str = "Inscrits"
 ) -> bytes:
-    """Return an XLSX workbook: a bold, frozen header row and every cell stored as text.
+    """Return an XLSX workbook: a bold, frozen header row with column filters, dates stored as
+    date cells (Paris time, French format) and every text cell stored as text.
 
     Write-only mode streams the rows (thousands of registrations in a second or two).
     """
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title[:31])
     sheet.freeze_panes = "A2"
+    last_column = get_column_letter(max(len(headers), 1))
+    # The filter covers the header and every row, so each column can be sorted and filtered.
+    sheet.auto_filter.ref = f"A1:{last_column}{len(table) + 1}"
     for index, header in enumerate(headers, start=1):
-        width = max([len(str(header))] + [len(str(r[index - 1] or "")) for r in table[:500]])
+        sample = [len(str(_as_text(r[index - 1]))) for r in table[:500]]
+        width = max([len(str(header)) + 3, *sample])  # + 3: room for the filter button
         sheet.column_dimensions[get_column_letter(index)].width = min(max(width + 2, 10), 50)
     bold = Font(bold=True)
     sheet.append([_cell(sheet, header, font=bold) for header in headers])
@@ -143,10 +159,12 @@ def to_xlsx(
 
 
 def _cell(sheet, value: Any, font: Font | None = None) -> WriteOnlyCell:
-    """Return a cell whose text is stored as text, never as a formula."""
+    """Return a cell whose text is stored as text, never as a formula; a date as a date."""
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):
         cell.data_type = "s"  # "=..." would otherwise be written as a formula
+    elif isinstance(value, datetime):
+        cell.number_format = DATE_FORMAT
     if font is not None:
         cell.font = font
     return cell

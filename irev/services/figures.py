@@ -17,6 +17,7 @@ from irev.services.moderation import (
     department_label,
     mandate_label,
 )
+from irev.services.programmes import staff_title
 
 S = RegistrationState
 
@@ -103,7 +104,7 @@ def _figures(title: str, meetings: Sequence[Meeting]) -> Figures:
     per_meeting = []
     for meeting in meetings:
         row = per_meeting_counts.get(meeting.id, Row(""))
-        row.label = meeting.title
+        row.label = staff_title(meeting)
         per_meeting.append(row)
         total.add(row)
     by_state: dict[RegistrationState, int] = {}
@@ -128,7 +129,7 @@ def _figures(title: str, meetings: Sequence[Meeting]) -> Figures:
 
 def meeting_figures(meeting: Meeting) -> Figures:
     """Return the figures of one meeting."""
-    return _figures(meeting.title, [meeting])
+    return _figures(staff_title(meeting), [meeting])
 
 
 def programme_figures(programme: Programme) -> Figures:

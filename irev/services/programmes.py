@@ -32,6 +32,16 @@ TOPIC_TO_COME = "Thème à venir"
 DEMO_VIDEO_URL = "https://visio.example.org/demo-irev"
 
 
+def staff_title(meeting: Meeting) -> str:
+    """Return a meeting's name for staff lists and charts: « Thème à venir – 3 mars 2027 ».
+
+    Several meetings of a cycle may still be « Thème à venir »: their date tells them apart.
+    """
+    if meeting.topic_announced and meeting.title != TOPIC_TO_COME:
+        return meeting.title
+    return f"{meeting.title} – {short_date(meeting.starts_at)}"
+
+
 class ProgrammeFileError(ValueError):
     """The data file is missing something or holds a value of the wrong kind."""
 

@@ -4,7 +4,9 @@ Nothing here listens to events: each pass looks at the meetings and registration
 now, however they got that way (staff page, command, direct database update), and queues what
 is missing. The outbox's unique keys keep every message single.
 
-The schedule (IREV_VIDEO_LINK_SCHEDULE) is a comma-separated list of moments before a meeting:
+The schedule is a comma-separated list of moments before a meeting. Each cycle may have its own
+(Programme.reminder_schedule, edited on the cycle page); a cycle without one follows the setting
+IREV_VIDEO_LINK_SCHEDULE:
 
 - ``veille@10:00``: the day before, at 10:00 Paris time (``veille@10h``, ``veille@9h30`` too);
 - ``J-2@18:00``: two days before at 18:00 (``J-1`` is ``veille``, ``J-0`` the same day);
@@ -45,6 +47,7 @@ from irev.models import (
     Meeting,
     MeetingStatus,
     OutboundEmail,
+    Programme,
     Registration,
     RegistrationState,
     utcnow,
@@ -65,7 +68,7 @@ INFORMED_STATES = (
 
 
 class ScheduleError(ValueError):
-    """IREV_VIDEO_LINK_SCHEDULE cannot be read; the message says which part and why."""
+    """A schedule cannot be read; the French message says which part and why."""
 
 
 @dataclass(frozen=True)
@@ -90,20 +93,24 @@ _DAY = re.compile(r"^(?:veille|j-?(\d+))@(\d{1,2})(?:[:h](\d{2})?)?$")
 _DURATION = re.compile(r"^(?:(\d+)j)?(?:(\d+)h)?(?:(\d+)(?:min|m)?)?$")
 
 
-def parse_schedule(text: str) -> list[Offset]:
+#: What the messages call the setting; the cycle form names its own field.
+SETTING_NAME = "IREV_VIDEO_LINK_SCHEDULE"
+
+
+def parse_schedule(text: str, name: str = SETTING_NAME) -> list[Offset]:
     """Read a schedule such as "veille@10:00,1h"; raise ScheduleError with a French message."""
     offsets = []
     for raw in str(text).split(","):
         item = "".join(raw.split()).lower().replace("jour@", "j-0@")
         if not item:
             continue
-        offsets.append(_parse_item(item, raw.strip()))
+        offsets.append(_parse_item(item, raw.strip(), name))
     if not offsets:
-        raise ScheduleError("IREV_VIDEO_LINK_SCHEDULE est vide : indiquez au moins un moment.")
+        raise ScheduleError(f"{name} est vide : indiquez au moins un moment.")
     return offsets
 
 
-def _parse_item(item: str, raw: str) -> Offset:
+def _parse_item(item: str, raw: str, name: str = SETTING_NAME) -> Offset:
     """Read one element of the schedule."""
     day = _DAY.match(item)
     if day:
@@ -120,7 +127,7 @@ def _parse_item(item: str, raw: str) -> Offset:
             raise ScheduleError(f"Durée nulle dans « {raw} ».")
         return Offset(before=before)
     raise ScheduleError(
-        f"Élément illisible dans IREV_VIDEO_LINK_SCHEDULE : « {raw} ». Exemples valides : "
+        f"Élément illisible dans {name} : « {raw} ». Exemples valides : "
         "« veille@10:00 », « J-2@18:00 », « 1h », « 30min », « 1h30 »."
     )
 
@@ -128,6 +135,59 @@ def _parse_item(item: str, raw: str) -> Offset:
 def configured_schedule() -> list[Offset]:
     """Return the offsets of IREV_VIDEO_LINK_SCHEDULE."""
     return parse_schedule(current_app.config["IREV_VIDEO_LINK_SCHEDULE"])
+
+
+def schedule_for(programme: Programme) -> list[Offset]:
+    """Return the offsets of a cycle: its own schedule, else IREV_VIDEO_LINK_SCHEDULE.
+
+    A stored schedule was checked when staff saved it; one made unreadable behind the form's
+    back (a direct database edit) must not stop every other cycle's links, so it falls back to
+    the setting, with a warning in the log.
+    """
+    if programme.reminder_schedule:
+        try:
+            return parse_schedule(programme.reminder_schedule)
+        except ScheduleError as error:
+            current_app.logger.warning(
+                "Calendrier d'envoi illisible pour le cycle %s (%s) : valeur par défaut utilisée.",
+                programme.id,
+                error,
+            )
+    return configured_schedule()
+
+
+def _clock(moment: time) -> str:
+    """Return "10 h" or "9 h 30"."""
+    return f"{moment.hour} h" + (f" {moment.minute:02d}" if moment.minute else "")
+
+
+def _duration(before: timedelta) -> str:
+    """Return "2 jours", "1 h 30" or "30 min"."""
+    days, rest = before.days, before.seconds
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    parts = []
+    if days:
+        parts.append(f"{days} jour{'s' if days > 1 else ''}")
+    if hours:
+        parts.append(f"{hours} h" + (f" {minutes:02d}" if minutes else ""))
+    elif minutes:
+        parts.append(f"{minutes} min")
+    return " ".join(parts)
+
+
+def describe_schedule(offsets: list[Offset]) -> str:
+    """Return a schedule in French: « la veille à 10 h ; 1 h avant »."""
+    parts = []
+    for offset in offsets:
+        if offset.before is not None:
+            parts.append(f"{_duration(offset.before)} avant")
+            continue
+        assert offset.at is not None
+        day = {0: "le jour même", 1: "la veille"}.get(
+            offset.days_before, f"{offset.days_before} jours avant"
+        )
+        parts.append(f"{day} à {_clock(offset.at)}")
+    return " ; ".join(parts)
 
 
 def send_moments(meeting: Meeting, offsets: list[Offset]) -> list[datetime]:
@@ -215,7 +275,8 @@ class ScheduleReport:
 def schedule_due(now: datetime | None = None) -> ScheduleReport:
     """Queue every link, change and cancellation message due now; the caller commits."""
     now = now or utcnow()
-    offsets = configured_schedule()
+    configured_schedule()  # an unreadable setting stops the pass, loudly (see mail_cli)
+    schedules: dict[int, list[Offset]] = {}
     report = ScheduleReport()
     meetings = db.session.scalars(
         select(Meeting)
@@ -233,6 +294,9 @@ def schedule_due(now: datetime | None = None) -> ScheduleReport:
             report.cancellations += _queue_cancellations(meeting, registrations)
             continue
         history = _history(registrations)
+        if meeting.programme_id not in schedules:
+            schedules[meeting.programme_id] = schedule_for(meeting.programme)
+        offsets = schedules[meeting.programme_id]
         told_now = _queue_links(meeting, registrations, history, offsets, now, report)
         report.changes += _queue_time_changes(meeting, registrations, history, told_now)
     return report

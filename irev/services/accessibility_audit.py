@@ -1,0 +1,567 @@
+"""The RGAA 4.1 audit kept as data, and the figures the accessibility statement shows.
+
+Decisions:
+- The grid (`irev/data/rgaa/grid.csv`) holds one row per criterion and page of the sample
+  (`sample.yaml`), with its status, how it was judged (automatic: which tool; manual: the date
+  and what was done) and a short French justification. It is reviewed like code.
+- A criterion nobody checked is « non évalué »: it counts as applicable and not met, so an
+  unfinished audit can never read as conformity.
+- Rates follow the RGAA method (see the access42/DINUM explanation of the statement model):
+  the **global rate** on the sample is C / (C + NC), where a criterion is non conforme when it
+  fails on at least one page, conforme when it is met on at least one page and fails on none,
+  non applicable when it applies nowhere. The **mean rate** is the mean, over the pages having
+  at least one applicable criterion, of each page's C / (C + NC). The legal mention
+  (« totalement », « partiellement », « non conforme ») follows the global rate: 100 % (and
+  nothing left unevaluated) for « totalement », at least 50 % for « partiellement ».
+- Automatic rows are rebuilt from what the browser measured (`automatic_rows`): the audit
+  test (`tests/browser/test_rgaa_audit.py`) measures every page in Chromium and fails when the
+  grid disagrees; `bench/rgaa_refresh.py` runs it in writing mode. Manual rows are never
+  overwritten by the tools.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "rgaa"
+GRID_FILE = DATA / "grid.csv"
+
+CONFORME = "conforme"
+NON_CONFORME = "non conforme"
+NON_APPLICABLE = "non applicable"
+NON_EVALUE = "non évalué"
+STATUSES = (CONFORME, NON_CONFORME, NON_APPLICABLE, NON_EVALUE)
+
+AUTOMATIC = "automatique"
+MANUAL = "manuel"
+
+COLUMNS = ("page", "critere", "statut", "methode", "outil", "date", "justification")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """One RGAA criterion: its official number, theme and short title."""
+
+    number: str
+    theme: str
+    title: str
+
+
+@dataclass(frozen=True)
+class SamplePage:
+    """One page (or e-mail, or file) of the audited sample."""
+
+    id: str
+    title: str
+    url: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Row:
+    """One cell of the grid: a criterion judged on a page."""
+
+    page: str
+    critere: str
+    statut: str = NON_EVALUE
+    methode: str = ""
+    outil: str = ""
+    date: str = ""
+    justification: str = ""
+
+
+def _number_key(number: str) -> tuple[int, int]:
+    """Sort key for "10.2" style numbers."""
+    theme, rank = number.split(".")
+    return int(theme), int(rank)
+
+
+@functools.cache
+def criteria() -> tuple[Criterion, ...]:
+    """Return the 106 criteria of RGAA 4.1, in order."""
+    data = yaml.safe_load((DATA / "criteria.yaml").read_text(encoding="utf-8"))
+    themes = {str(k): v for k, v in data["themes"].items()}
+    found = [
+        Criterion(number, themes[number.split(".")[0]], title)
+        for number, title in data["criteria"].items()
+    ]
+    return tuple(sorted(found, key=lambda c: _number_key(c.number)))
+
+
+@functools.cache
+def sample() -> tuple[SamplePage, ...]:
+    """Return the pages of the sample, in the statement's order."""
+    data = yaml.safe_load((DATA / "sample.yaml").read_text(encoding="utf-8"))
+    return tuple(SamplePage(**page) for page in data["pages"])
+
+
+def read_grid(path: Path = GRID_FILE) -> list[Row]:
+    """Read the grid file (missing file: every cell « non évalué »)."""
+    if not path.exists():
+        return [Row(p.id, c.number) for p in sample() for c in criteria()]
+    with path.open(encoding="utf-8", newline="") as handle:
+        return [Row(**{k: row[k] for k in COLUMNS}) for row in csv.DictReader(handle)]
+
+
+def write_grid(rows: Iterable[Row], path: Path = GRID_FILE) -> None:
+    """Write the grid in sample then criterion order."""
+    pages = {p.id: n for n, p in enumerate(sample())}
+    ordered = sorted(rows, key=lambda r: (pages[r.page], _number_key(r.critere)))
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for row in ordered:
+            writer.writerow([getattr(row, name) for name in COLUMNS])
+
+
+def grid_problems(rows: list[Row]) -> list[str]:
+    """Return what makes a grid incomplete or malformed (empty when it is sound)."""
+    problems = []
+    expected = {(p.id, c.number) for p in sample() for c in criteria()}
+    seen: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (row.page, row.critere)
+        seen[key] = seen.get(key, 0) + 1
+        if row.statut not in STATUSES:
+            problems.append(f"{key}: statut inconnu {row.statut!r}")
+        if row.statut != NON_EVALUE:
+            if row.methode not in (AUTOMATIC, MANUAL):
+                problems.append(f"{key}: jugé sans méthode")
+            if not row.justification.strip():
+                problems.append(f"{key}: jugé sans justification")
+            if row.methode == AUTOMATIC and not row.outil:
+                problems.append(f"{key}: automatique sans outil")
+            if row.methode == MANUAL and not row.date:
+                problems.append(f"{key}: manuel sans date")
+    problems += [f"{k}: {n} lignes" for k, n in seen.items() if n > 1]
+    problems += [f"{k}: absent de la grille" for k in sorted(expected - set(seen))]
+    problems += [f"{k}: hors échantillon" for k in sorted(set(seen) - expected)]
+    return problems
+
+
+def merge_automatic(rows: list[Row], measured: Mapping[tuple[str, str], Row]) -> list[Row]:
+    """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones."""
+    merged = []
+    for row in rows:
+        new = measured.get((row.page, row.critere))
+        keep = row.methode == MANUAL or new is None
+        merged.append(row if keep else new)
+    return merged
+
+
+# --- rates -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """Counts of one page of the sample."""
+
+    page: SamplePage
+    conforme: int
+    non_conforme: int
+    non_applicable: int
+    non_evalue: int
+
+    @property
+    def applicable(self) -> int:
+        """Criteria that apply (the unevaluated ones count as applicable and not met)."""
+        return self.conforme + self.non_conforme + self.non_evalue
+
+    @property
+    def rate(self) -> float | None:
+        """C / applicable, in percent; None when nothing applies."""
+        return 100 * self.conforme / self.applicable if self.applicable else None
+
+
+@dataclass(frozen=True)
+class Results:
+    """The audit's figures, as the statement shows them."""
+
+    pages: tuple[PageResult, ...]
+    by_criterion: dict[str, str]
+
+    def count(self, status: str) -> int:
+        """Number of criteria with this status on the whole sample."""
+        return sum(1 for s in self.by_criterion.values() if s == status)
+
+    @property
+    def global_rate(self) -> float:
+        """C / (C + NC) on the sample, in percent (unevaluated counts as NC)."""
+        met = self.count(CONFORME)
+        applicable = met + self.count(NON_CONFORME) + self.count(NON_EVALUE)
+        return 100 * met / applicable if applicable else 0.0
+
+    @property
+    def mean_rate(self) -> float:
+        """Mean of the rates of the pages where something applies, in percent."""
+        rates = [p.rate for p in self.pages if p.rate is not None]
+        return sum(rates) / len(rates) if rates else 0.0
+
+    @property
+    def mention(self) -> str:
+        """The legal compliance mention that follows the global rate."""
+        if self.count(NON_CONFORME) == 0 and self.count(NON_EVALUE) == 0 and self.count(CONFORME):
+            return "totalement conforme"
+        if self.global_rate >= 50:
+            return "partiellement conforme"
+        return "non conforme"
+
+
+def criterion_status(statuses: Iterable[str]) -> str:
+    """Status of a criterion on the sample from its statuses on each page (RGAA method)."""
+    found = set(statuses)
+    if NON_CONFORME in found:
+        return NON_CONFORME
+    if NON_EVALUE in found:
+        return NON_EVALUE
+    if CONFORME in found:
+        return CONFORME
+    return NON_APPLICABLE
+
+
+def results(rows: list[Row]) -> Results:
+    """Compute the page counts and the status of each criterion on the sample."""
+    by_page: dict[str, list[Row]] = {}
+    by_criterion: dict[str, list[str]] = {c.number: [] for c in criteria()}
+    for row in rows:
+        by_page.setdefault(row.page, []).append(row)
+        by_criterion[row.critere].append(row.statut)
+    pages = tuple(
+        PageResult(
+            page,
+            *(
+                sum(1 for r in by_page.get(page.id, []) if r.statut == s)
+                for s in (CONFORME, NON_CONFORME, NON_APPLICABLE)
+            ),
+            non_evalue=sum(1 for r in by_page.get(page.id, []) if r.statut == NON_EVALUE),
+        )
+        for page in sample()
+    )
+    return Results(pages, {n: criterion_status(s) for n, s in by_criterion.items()})
+
+
+@functools.cache
+def _cached_results(mtime: float) -> Results:
+    """Results of the grid file as it was at mtime."""
+    return results(read_grid())
+
+
+def current_results() -> Results:
+    """Results of the grid file in the repository (read again when the file changes)."""
+    mtime = GRID_FILE.stat().st_mtime if GRID_FILE.exists() else 0.0
+    return _cached_results(mtime)
+
+
+def failures(rows: list[Row], status: str = NON_CONFORME) -> list[dict[str, Any]]:
+    """Group the rows of one status by criterion: title, pages and their justifications."""
+    titles = {c.number: c.title for c in criteria()}
+    pages = {p.id: p.title for p in sample()}
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        if row.statut != status:
+            continue
+        entry = grouped.setdefault(
+            row.critere, {"number": row.critere, "title": titles[row.critere], "pages": []}
+        )
+        entry["pages"].append({"title": pages[row.page], "justification": row.justification})
+    return [grouped[n] for n in sorted(grouped, key=_number_key)]
+
+
+def manual_criteria(rows: list[Row]) -> list[str]:
+    """Numbers of the criteria judged by hand on at least one page."""
+    return sorted({r.critere for r in rows if r.methode == MANUAL}, key=_number_key)
+
+
+# --- automatic judgement ---------------------------------------------------------------------
+
+#: axe-core rules (WCAG 2.0/2.1 A and AA) that decide a criterion, with the elements they need.
+AXE_RULES: dict[str, tuple[str, ...]] = {
+    "1.1": ("image-alt", "svg-img-alt", "role-img-alt", "input-image-alt", "area-alt"),
+    "2.1": ("frame-title",),
+    "3.2": ("color-contrast",),
+    "6.2": ("link-name",),
+    "8.3": ("html-has-lang",),
+    "8.5": ("document-title",),
+    "11.1": ("label", "select-name", "aria-input-field-name"),
+}
+
+
+def _cell(page: str, number: str, status: str, tool: str, why: str) -> Row:
+    """An automatic row."""
+    return Row(page, number, status, AUTOMATIC, tool, "", why)
+
+
+def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str], Row]:
+    """Judge what a tool can judge from the facts measured in Chromium on one page.
+
+    `facts` is what tests/browser/test_rgaa_audit.py collects: element counts (DOM queries),
+    axe-core results by rule, the Nu HTML Checker's error count, and the measurements at
+    320 px, at 200 % zoom, with text spacing overridden, in both orientations and along the
+    Tab path. A criterion whose elements are absent is non applicable; a criterion a tool
+    cannot decide is left out (its row stays as it is: manual or « non évalué »).
+    """
+    counts = facts["counts"]
+    axe = facts["axe"]
+    dom = "requête DOM dans Chromium"
+    out: dict[str, Row] = {}
+
+    def put(number: str, status: str, tool: str, why: str) -> None:
+        out[number] = _cell(page, number, status, tool, why)
+
+    def axe_judge(number: str, what: str) -> None:
+        rules = AXE_RULES[number]
+        failed = [r for r in rules if r in axe["violations"]]
+        unsure = [r for r in rules if r in axe["incomplete"]]
+        if failed:
+            put(number, NON_CONFORME, "axe-core", f"{what} : violation {', '.join(failed)}")
+        elif unsure:
+            return  # axe could not decide: a person must look
+        elif any(r in axe["passes"] for r in rules):
+            put(number, CONFORME, "axe-core", f"{what} : règles {', '.join(rules)} réussies")
+
+    images = sum(counts[k] for k in ("img", "svg", "canvas", "role_img", "input_image", "area"))
+    if images == 0:
+        for n in range(1, 10):
+            put(f"1.{n}", NON_APPLICABLE, dom, "aucune image (img, svg, canvas, role=img, area)")
+    else:
+        axe_judge("1.1", "alternatives des images")
+    if counts["iframe"] + counts["frame"] == 0:
+        for n in (1, 2):
+            put(f"2.{n}", NON_APPLICABLE, dom, "aucun cadre (iframe, frame)")
+    else:
+        axe_judge("2.1", "titres des cadres")
+    axe_judge("3.2", "contrastes du texte")
+    weak = facts.get("component_contrast", [])
+    if weak:
+        put("3.3", NON_CONFORME, "mesure des contrastes (script Chromium)", "; ".join(weak[:3]))
+    elif counts["form_controls"]:
+        put(
+            "3.3",
+            CONFORME,
+            "mesure des contrastes (script Chromium)",
+            "bordures des champs et anneau de focus au moins 3:1 sur leur fond",
+        )
+    if counts["video"] + counts["audio"] + counts["object"] + counts["embed"] == 0:
+        for n in range(1, 14):
+            put(f"4.{n}", NON_APPLICABLE, dom, "aucun média (video, audio, object, embed)")
+    if counts["table"] == 0:
+        for n in range(1, 9):
+            put(f"5.{n}", NON_APPLICABLE, dom, "aucun tableau")
+    elif counts["layout_table"] == 0:
+        for n in (3, 8):
+            put(f"5.{n}", NON_APPLICABLE, dom, "aucun tableau de mise en forme")
+    axe_judge("6.2", "intitulés des liens")
+
+    doctype_ok = facts["doctype"] == "html"
+    put(
+        "8.1",
+        CONFORME if doctype_ok else NON_CONFORME,
+        dom,
+        "<!doctype html> en tête du document" if doctype_ok else "type de document absent",
+    )
+    if "vnu_errors" in facts:
+        errors = facts["vnu_errors"]
+        put(
+            "8.2",
+            CONFORME if errors == 0 else NON_CONFORME,
+            "Nu HTML Checker (vnu) sur le code généré",
+            "0 erreur" if errors == 0 else f"{errors} erreur(s) de validité",
+        )
+    lang = facts["lang"]
+    put(
+        "8.3",
+        CONFORME if lang else NON_CONFORME,
+        "axe-core, " + dom,
+        f'lang="{lang}" sur <html>' if lang else "attribut lang absent",
+    )
+    french = facts["french_ratio"]
+    relevant = lang.lower().startswith("fr") and french >= 0.08
+    put(
+        "8.4",
+        CONFORME if relevant else NON_CONFORME,
+        "axe-core html-lang-valid, mesure des mots outils",
+        f'lang="{lang}", {french:.0%} de mots outils français dans le texte',
+    )
+    title = facts["title"].strip()
+    put("8.5", CONFORME if title else NON_CONFORME, dom, f"<title> : « {title} »" or "absent")
+    if counts["lang_in_body"] == 0:
+        put("8.8", NON_APPLICABLE, dom, "aucun changement de langue indiqué (attribut lang)")
+    if counts["dir"] == 0 and not facts.get("rtl_text"):
+        put("8.10", NON_APPLICABLE, dom, "aucun texte de droite à gauche, aucun attribut dir")
+    if counts["q"] + counts["blockquote"] == 0:
+        put("9.4", NON_APPLICABLE, dom, "aucune citation (q, blockquote)")
+
+    if facts["kind"] == "page":
+        missing = [name for name in ("banner", "navigation", "main", "contentinfo") if not facts["landmarks"].get(name)]
+        put(
+            "12.6",
+            CONFORME if not missing else NON_CONFORME,
+            dom + " (rôles ARIA implicites)",
+            "en-tête, navigation, contenu principal et pied de page balisés ; lien d’évitement"
+            if not missing
+            else f"zones absentes : {', '.join(missing)}",
+        )
+        skip = facts["skip_link"]
+        put(
+            "12.7",
+            CONFORME if skip["works"] else NON_CONFORME,
+            "Playwright (touche Tab puis Entrée)",
+            "premier arrêt de tabulation « Aller au contenu », visible, le focus passe au <main>"
+            if skip["works"]
+            else f"lien d’évitement défaillant : {skip['detail']}",
+        )
+    presentational = facts["presentational"]
+    put(
+        "10.1",
+        CONFORME if not presentational else NON_CONFORME,
+        dom,
+        "aucun élément ou attribut de présentation (font, center, align, bgcolor…)"
+        if not presentational
+        else f"présentation dans le HTML : {', '.join(presentational[:5])}",
+    )
+    generated = facts["generated_text"]
+    put(
+        "10.2",
+        CONFORME if not generated else NON_CONFORME,
+        dom + " (getComputedStyle ::before/::after)",
+        "aucun texte porteur d’information généré par CSS"
+        if not generated
+        else f"texte généré par CSS : {', '.join(generated[:3])}",
+    )
+    for number, key, what in (
+        ("10.4", "zoom_200", "zoom à 200 % (fenêtre de 640 px pour 1280 px)"),
+        ("10.11", "reflow_320", "fenêtre de 320 px de large"),
+        ("10.12", "text_spacing", "espacements du texte redéfinis (WCAG 1.4.12)"),
+        ("13.9", "orientation", "portrait 360×800 et paysage 800×360"),
+    ):
+        lost = facts[key]
+        put(
+            number,
+            CONFORME if not lost else NON_CONFORME,
+            "Playwright + Chromium, " + what,
+            "ni défilement horizontal ni texte tronqué"
+            if not lost
+            else f"perte : {'; '.join(lost[:3])}",
+        )
+    axe_rule = "link-in-text-block"
+    if axe_rule in axe["violations"]:
+        put("10.6", NON_CONFORME, "axe-core", f"liens dans le texte : violation {axe_rule}")
+    elif axe_rule in axe["passes"] and axe_rule not in axe["incomplete"]:
+        put("10.6", CONFORME, "axe-core", "liens dans le texte soulignés ou assez contrastés")
+    tab = facts["tab"]
+    if tab["stops"]:
+        invisible = tab["invisible_focus"]
+        put(
+            "10.7",
+            CONFORME if not invisible else NON_CONFORME,
+            "Playwright (parcours à la touche Tab, styles au focus)",
+            f"{tab['stops']} arrêts de tabulation, focus visible (contour ou ombre) sur chacun"
+            if not invisible
+            else f"focus invisible sur : {', '.join(invisible[:3])}",
+        )
+        put(
+            "12.9",
+            CONFORME if not tab["trapped"] else NON_CONFORME,
+            "Playwright (parcours à la touche Tab)",
+            "le parcours au clavier traverse toute la page et en sort"
+            if not tab["trapped"]
+            else f"piège au clavier : {tab['trapped']}",
+        )
+    if counts["form_controls"] == 0:
+        for n in range(1, 14):
+            put(f"11.{n}", NON_APPLICABLE, dom, "aucun champ de formulaire ni bouton de formulaire")
+    else:
+        axe_judge("11.1", "étiquettes des champs")
+        if counts["select"] == 0:
+            put("11.8", NON_APPLICABLE, dom, "aucune liste de choix (select)")
+        issues = facts["autocomplete"]
+        if issues:
+            put("11.13", NON_CONFORME, "axe-core autocomplete-valid, " + dom, "; ".join(issues[:3]))
+        elif facts["personal_fields"]:
+            put(
+                "11.13",
+                CONFORME,
+                "axe-core autocomplete-valid, " + dom,
+                f"autocomplete juste sur {', '.join(facts['personal_fields'])}",
+            )
+        else:
+            put("11.13", NON_APPLICABLE, dom, "aucun champ sur l’utilisateur")
+    put(
+        "13.2",
+        CONFORME if facts["popups"] == 0 else NON_CONFORME,
+        "Playwright (événement popup au chargement)",
+        "aucune fenêtre ouverte sans action de l’utilisateur"
+        if facts["popups"] == 0
+        else f"{facts['popups']} fenêtre(s) ouverte(s) au chargement",
+    )
+    if counts["office_links"] == 0:
+        for n in (3, 4):
+            put(f"13.{n}", NON_APPLICABLE, dom, "aucun document bureautique en téléchargement")
+    if counts["animations"] == 0 and counts["video"] + counts["canvas"] == 0:
+        put("13.7", NON_APPLICABLE, dom + " (document.getAnimations)", "aucune animation ni vidéo")
+    return {(page, number): row for number, row in out.items()}
+
+
+def with_tool_version(rows: Mapping[tuple[str, str], Row], date: str) -> dict[tuple[str, str], Row]:
+    """Stamp the date of the run on automatic rows."""
+    return {key: replace(row, date=date) for key, row in rows.items()}
+
+
+# --- what the statement and the plan pages show ----------------------------------------------
+
+#: Tools and environments of the audit, as the statement lists them.
+TOOLS = (
+    "axe-core (règles WCAG 2.0 et 2.1, niveaux A et AA), exécuté dans Chromium par Playwright",
+    "Nu HTML Checker (vnu), sur le code généré de chaque page",
+    "Scripts de mesure dans Chromium : éléments présents, contrastes des bordures, fenêtre de "
+    "320 px, zoom à 200 %, espacements du texte redéfinis, orientations portrait et paysage, "
+    "parcours à la touche Tab",
+    "Arbre d’accessibilité exposé par Chromium (instantané ARIA de Playwright), comparé au sens "
+    "des pages",
+)
+ENVIRONMENTS = (
+    "Chromium (Debian) sans interface, piloté au clavier par Playwright, sous Linux",
+)
+
+
+def statement() -> dict[str, Any]:
+    """Everything the accessibility statement shows, computed from the grid."""
+    rows = read_grid()
+    found = results(rows)
+    dates = sorted({r.date for r in rows if r.date})
+    return {
+        "results": found,
+        "mention": found.mention,
+        "global_rate": found.global_rate,
+        "mean_rate": found.mean_rate,
+        "criteria_total": len(criteria()),
+        "non_conformities": failures(rows, NON_CONFORME),
+        "not_evaluated": failures(rows, NON_EVALUE),
+        "manual_criteria": manual_criteria(rows),
+        "sample": sample(),
+        "tools": TOOLS,
+        "environments": ENVIRONMENTS,
+        "last_check": dates[-1] if dates else "",
+    }
+
+
+def footer_mention() -> str:
+    """The compliance mention every page's footer shows (« Accessibilité : … »)."""
+    return current_results().mention
+
+
+@functools.cache
+def plan() -> dict[str, Any]:
+    """The multi-year plan and this year's action plan (irev/data/rgaa/plan.yaml)."""
+    data = yaml.safe_load((DATA / "plan.yaml").read_text(encoding="utf-8"))
+    years = data["schema"]["years"]
+    if not 1 <= len(years) <= 3:
+        raise ValueError("le schéma pluriannuel couvre trois ans au plus")
+    return data

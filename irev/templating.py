@@ -65,6 +65,9 @@ def init_app(app: Flask) -> None:
         needs_summary=needs_summary,
         htmx_file=htmx_filename(app.static_folder or "static"),
     )
+    from irev.services.accessibility_audit import footer_mention
+
+    app.jinja_env.globals["accessibility_mention"] = footer_mention
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

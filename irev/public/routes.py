@@ -11,7 +11,7 @@ from irev import calendars, page_cache
 from irev.extensions import db
 from irev.public import bp
 from irev.public.helpers import preload_waiting
-from irev.services import cache, legal
+from irev.services import accessibility_audit, cache, legal
 from irev.services import meetings as meeting_service
 from irev.services.programmes import (
     archived_programmes,
@@ -19,10 +19,8 @@ from irev.services.programmes import (
     get_current_programme,
 )
 
-#: Date the accessibility statement was written; change it whenever the statement changes.
-ACCESSIBILITY_STATEMENT_DATE = dt.date(2026, 11, 27)
-#: Years of the multi-year accessibility plan (three at most); the first has the action plan.
-ACCESSIBILITY_PLAN_YEARS = (2027, 2028, 2029)
+#: Date of the audit the accessibility statement is built from (irev/data/rgaa/grid.csv).
+ACCESSIBILITY_STATEMENT_DATE = dt.date(2026, 12, 1)
 
 
 @bp.get("/")
@@ -147,12 +145,23 @@ def meeting_calendar(slug: str):
 
 @bp.get("/accessibilite")
 def accessibility():
-    """Show the RGAA accessibility statement."""
+    """Show the RGAA accessibility statement, built from the audit grid."""
     return render_template(
         "public/accessibility.html",
         programme=get_current_programme(),
         statement_date=ACCESSIBILITY_STATEMENT_DATE,
-        plan_years=ACCESSIBILITY_PLAN_YEARS,
+        audit=accessibility_audit.statement(),
+        plan=accessibility_audit.plan(),
+    )
+
+
+@bp.get("/accessibilite/schema-pluriannuel")
+def accessibility_plan():
+    """Show the multi-year accessibility plan and this year's action plan."""
+    return render_template(
+        "public/accessibility_plan.html",
+        programme=get_current_programme(),
+        plan=accessibility_audit.plan(),
     )
 
 

@@ -390,7 +390,12 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
         f'lang="{lang}", {french:.0%} de mots outils français dans le texte',
     )
     title = facts["title"].strip()
-    put("8.5", CONFORME if title else NON_CONFORME, dom, f"<title> : « {title} »" or "absent")
+    put(
+        "8.5",
+        CONFORME if title else NON_CONFORME,
+        dom,
+        f"<title> : « {title} »" if title else "absent",
+    )
     if counts["lang_in_body"] == 0:
         put("8.8", NON_APPLICABLE, dom, "aucun changement de langue indiqué (attribut lang)")
     if counts["dir"] == 0 and not facts.get("rtl_text"):
@@ -399,7 +404,11 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
         put("9.4", NON_APPLICABLE, dom, "aucune citation (q, blockquote)")
 
     if facts["kind"] == "page":
-        missing = [name for name in ("banner", "navigation", "main", "contentinfo") if not facts["landmarks"].get(name)]
+        missing = [
+            name
+            for name in ("banner", "navigation", "main", "contentinfo")
+            if not facts["landmarks"].get(name)
+        ]
         put(
             "12.6",
             CONFORME if not missing else NON_CONFORME,
@@ -526,9 +535,7 @@ TOOLS = (
     "Arbre d’accessibilité exposé par Chromium (instantané ARIA de Playwright), comparé au sens "
     "des pages",
 )
-ENVIRONMENTS = (
-    "Chromium (Debian) sans interface, piloté au clavier par Playwright, sous Linux",
-)
+ENVIRONMENTS = ("Chromium (Debian) sans interface, piloté au clavier par Playwright, sous Linux",)
 
 
 def statement() -> dict[str, Any]:

@@ -186,6 +186,7 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.get(client, "seance-places", f"/seances/{open_slug}/places", fragment=True)
     pages.get(client, "seance-complete-places", f"/seances/{full.slug}/places", fragment=True)
     pages.get(client, "accessibilite", "/accessibilite")
+    pages.get(client, "schema-pluriannuel", "/accessibilite/schema-pluriannuel")
     pages.get(client, "mentions-legales", "/mentions-legales")
     pages.get(client, "donnees-personnelles", "/donnees-personnelles")
     pages.get(client, "cycles-precedents-vide", "/cycles-precedents")

@@ -102,16 +102,18 @@ def sample() -> tuple[SamplePage, ...]:
     return tuple(SamplePage(**page) for page in data["pages"])
 
 
-def read_grid(path: Path = GRID_FILE) -> list[Row]:
+def read_grid(path: Path | None = None) -> list[Row]:
     """Read the grid file (missing file: every cell « non évalué »)."""
+    path = path or GRID_FILE
     if not path.exists():
         return [Row(p.id, c.number) for p in sample() for c in criteria()]
     with path.open(encoding="utf-8", newline="") as handle:
         return [Row(**{k: row[k] for k in COLUMNS}) for row in csv.DictReader(handle)]
 
 
-def write_grid(rows: Iterable[Row], path: Path = GRID_FILE) -> None:
+def write_grid(rows: Iterable[Row], path: Path | None = None) -> None:
     """Write the grid in sample then criterion order."""
+    path = path or GRID_FILE
     pages = {p.id: n for n, p in enumerate(sample())}
     ordered = sorted(rows, key=lambda r: (pages[r.page], _number_key(r.critere)))
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -248,15 +250,15 @@ def results(rows: list[Row]) -> Results:
 
 
 @functools.cache
-def _cached_results(mtime: float) -> Results:
+def _cached_results(path: Path, mtime: float) -> Results:
     """Results of the grid file as it was at mtime."""
-    return results(read_grid())
+    return results(read_grid(path))
 
 
 def current_results() -> Results:
     """Results of the grid file in the repository (read again when the file changes)."""
     mtime = GRID_FILE.stat().st_mtime if GRID_FILE.exists() else 0.0
-    return _cached_results(mtime)
+    return _cached_results(GRID_FILE, mtime)
 
 
 def failures(rows: list[Row], status: str = NON_CONFORME) -> list[dict[str, Any]]:
@@ -387,7 +389,9 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
         "8.4",
         CONFORME if relevant else NON_CONFORME,
         "axe-core html-lang-valid, mesure des mots outils",
-        f'lang="{lang}", {french:.0%} de mots outils français dans le texte',
+        f'lang="{lang}" ; le texte est en français (plus de 8 % de mots outils français)'
+        if relevant
+        else f'lang="{lang}", {french:.0%} de mots outils français dans le texte',
     )
     title = facts["title"].strip()
     put(

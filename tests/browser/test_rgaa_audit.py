@@ -446,7 +446,8 @@ def test_the_grid_holds_what_the_tools_measure(browser, live_server, tmp_path):
         held = by_key[key]
         if held.methode == audit.MANUAL:
             continue
-        if (held.statut, held.justification) != (row.statut, row.justification):
+        # The status is what must hold; justifications quote counts that move with content.
+        if held.statut != row.statut:
             disagreements.append(
                 f"{key}: grille « {held.statut} », mesuré « {row.statut} » ({row.justification})"
             )

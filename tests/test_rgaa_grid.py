@@ -1,0 +1,156 @@
+"""The RGAA 4.1 audit grid: complete and sound, rates computed as the RGAA method says, and the
+statement and every page's footer showing exactly the mention the grid earns."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from irev.services import accessibility_audit as audit
+from tests import test_public
+from tests.test_public import get, link_texts
+
+#: The demo-like programme fixture of the public pages' tests.
+programme = test_public.programme
+
+C, NC, NA, NE = audit.CONFORME, audit.NON_CONFORME, audit.NON_APPLICABLE, audit.NON_EVALUE
+
+
+def test_the_106_criteria_of_rgaa_4_1_by_theme():
+    numbers = [c.number for c in audit.criteria()]
+    assert len(numbers) == len(set(numbers)) == 106
+    per_theme = Counter(int(n.split(".")[0]) for n in numbers)
+    assert per_theme == {
+        1: 9,
+        2: 2,
+        3: 3,
+        4: 13,
+        5: 8,
+        6: 2,
+        7: 5,
+        8: 10,
+        9: 4,
+        10: 14,
+        11: 13,
+        12: 11,
+        13: 12,
+    }
+    assert all(c.title.strip() and c.theme for c in audit.criteria())
+
+
+def test_the_grid_has_one_judged_row_per_criterion_and_page():
+    rows = audit.read_grid()
+    assert len(rows) == 106 * len(audit.sample())
+    assert audit.grid_problems(rows) == []
+
+
+def test_the_sample_covers_what_the_method_asks():
+    ids = {p.id for p in audit.sample()}
+    assert {"accueil", "seance", "inscription-vide", "inscription-erreurs"} <= ids
+    assert {"inscription-erreurs-en-ligne", "inscription-envoyee", "confirmation", "gerer"} <= ids
+    assert {"mentions-legales", "donnees-personnelles", "accessibilite", "calendrier"} <= ids
+    assert {"equipe-connexion", "equipe-tableau-de-bord"} <= ids
+    assert any(p.kind == "courriel" for p in audit.sample())
+
+
+def test_no_row_claims_a_result_without_saying_how_it_was_reached():
+    for row in audit.read_grid():
+        if row.statut == NE:
+            continue
+        assert row.methode in (audit.AUTOMATIC, audit.MANUAL), row
+        assert row.outil if row.methode == audit.AUTOMATIC else row.date, row
+
+
+def rows_for(statuses: dict[str, list[str]]) -> list[audit.Row]:
+    """Rows for the first pages of the sample: {criterion: [status on page 1, page 2...]}."""
+    pages = [p.id for p in audit.sample()]
+    rows = []
+    for number in (c.number for c in audit.criteria()):
+        for page, status in zip(pages, statuses.get(number, [NA, NA]), strict=False):
+            rows.append(audit.Row(page, number, status, audit.MANUAL, "", "2026-12-01", "x"))
+    return rows
+
+
+def test_rates_follow_the_rgaa_method():
+    found = audit.results(
+        rows_for({"1.1": [C, NC], "1.2": [C, NA], "1.3": [NA, C], "1.4": [C, NE], "1.5": [C, C]})
+    )
+    # Sample level: 1.1 fails somewhere, 1.4 was not evaluated somewhere: 3 met out of 5.
+    assert found.by_criterion["1.1"] == NC and found.by_criterion["1.4"] == NE
+    assert found.by_criterion["2.1"] == NA
+    assert found.global_rate == pytest.approx(60.0)
+    # Page 1: 4 met of 4; page 2: 2 met of 4 (NC and NE count against); mean 75 %.
+    assert [p.rate for p in found.pages[:2]] == [100.0, 50.0]
+    assert found.pages[2].rate is None  # nothing applies: left out of the mean
+    assert found.mean_rate == pytest.approx(75.0)
+    assert found.mention == "partiellement conforme"
+
+
+@pytest.mark.parametrize(
+    ("statuses", "mention"),
+    [
+        ({"1.1": [C, C], "1.2": [C, NA]}, "totalement conforme"),
+        ({"1.1": [C, C], "1.2": [C, NE]}, "partiellement conforme"),  # 50 %: not totalement
+        ({"1.1": [C, NC], "1.2": [NC, NA], "1.3": [C, NA]}, "non conforme"),
+        ({}, "non conforme"),  # nothing applicable, nothing shown: no audit
+    ],
+)
+def test_the_mention_follows_the_rate(statuses, mention):
+    assert audit.results(rows_for(statuses)).mention == mention
+
+
+def test_refreshing_keeps_manual_rows_and_replaces_automatic_ones():
+    manual = audit.Row("accueil", "1.1", C, audit.MANUAL, "", "2026-12-01", "vu")
+    automatic = audit.Row("accueil", "1.2", NE)
+    measured = {
+        ("accueil", "1.1"): audit.Row("accueil", "1.1", NC, audit.AUTOMATIC, "axe-core", "", "y"),
+        ("accueil", "1.2"): audit.Row("accueil", "1.2", NA, audit.AUTOMATIC, "DOM", "", "z"),
+    }
+    assert audit.merge_automatic([manual, automatic], measured) == [
+        manual,
+        measured[("accueil", "1.2")],
+    ]
+
+
+def test_the_statement_and_every_footer_show_what_the_grid_earns(client, programme):
+    found = audit.current_results()
+    _, page = get(client, "/accessibilite")
+    assert page.by_id("mention-conformite").text == found.mention
+    assert page.by_id("taux-global").text == f"{found.global_rate:.1f} %".replace(".", ",")
+    assert page.by_id("taux-moyen").text == f"{found.mean_rate:.1f} %".replace(".", ",")
+    if found.mention == "totalement conforme":
+        assert found.count(NC) == found.count(NE) == 0
+    else:
+        assert "totalement conforme" not in page.text
+    for path in ("/", "/accessibilite", "/mentions-legales", "/inscription", "/admin/connexion"):
+        _, shown = get(client, path)
+        assert f"Accessibilité : {found.mention}" in link_texts(shown.find("footer")), path
+
+
+def test_a_fully_conforming_grid_turns_every_mention_to_totalement(
+    client, programme, tmp_path: Path, monkeypatch
+):
+    rows = [
+        audit.Row(r.page, r.critere, C if r.critere == "8.1" else NA, audit.MANUAL, "", "d", "j")
+        for r in audit.read_grid()
+    ]
+    grid = tmp_path / "grid.csv"
+    audit.write_grid(rows, grid)
+    monkeypatch.setattr(audit, "GRID_FILE", grid)
+    _, page = get(client, "/accessibilite")
+    assert page.by_id("mention-conformite").text == "totalement conforme"
+    assert page.by_id("taux-global").text == "100,0 %"
+    _, home = get(client, "/mentions-legales")
+    assert "Accessibilité : totalement conforme" in link_texts(home.find("footer"))
+
+
+def test_the_plan_covers_three_years_at_most_and_this_years_actions(client, programme):
+    plan = audit.plan()
+    years = plan["schema"]["years"]
+    assert 1 <= len(years) <= 3 and years == sorted(years)
+    assert plan["actions"]["year"] in years and plan["actions"]["items"]
+    _, page = get(client, "/accessibilite/schema-pluriannuel")
+    assert page.find("h1").text.startswith("Schéma pluriannuel de mise en accessibilité")
+    assert page.by_id("plan-actions")

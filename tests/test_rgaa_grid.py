@@ -12,6 +12,12 @@ from irev.services import accessibility_audit as audit
 from tests import test_public
 from tests.test_public import get, link_texts
 
+
+def programme_day(days: int):
+    """A UTC start time some days from now."""
+    return test_public.utcnow().replace(microsecond=0) + test_public.timedelta(days=days)
+
+
 #: The demo-like programme fixture of the public pages' tests.
 programme = test_public.programme
 
@@ -154,3 +160,19 @@ def test_the_plan_covers_three_years_at_most_and_this_years_actions(client, prog
     _, page = get(client, "/accessibilite/schema-pluriannuel")
     assert page.find("h1").text.startswith("Schéma pluriannuel de mise en accessibilité")
     assert page.by_id("plan-actions")
+
+
+def test_links_with_the_same_text_lead_to_the_same_place(staff_client, create_meeting, programme):
+    """RGAA 6.1: several meetings share the placeholder title « Thème à venir »; their links
+    on the staff lists must still say which meeting they open (the date, for screen readers)."""
+    for day in (40, 70):
+        create_meeting(programme=programme, title="Thème à venir", starts_at=programme_day(day))
+    test_public.db.session.commit()
+    for path in ("/admin/", "/admin/seances"):
+        _, page = get(staff_client, path)
+        targets: dict[str, set[str]] = {}
+        for link in page.find_all("a"):
+            name = " ".join(link.text.split())
+            targets.setdefault(name, set()).add(link.attrs.get("href", "").split("#")[0])
+        ambiguous = {name: hrefs for name, hrefs in targets.items() if len(hrefs) > 1}
+        assert not ambiguous, f"{path}: {ambiguous}"

@@ -145,6 +145,45 @@ def video_details(
     }
 
 
+def change_lines(meeting: Meeting | None, context: dict[str, Any]) -> list[str]:
+    """Return the French sentences saying what changed, old and new, for a change e-mail."""
+    from datetime import datetime
+
+    from irev.dates import hour, long_date, meeting_when, to_paris
+
+    kind = context.get("change")
+    if meeting is None or not kind:
+        return []
+    lines = []
+    times = context.get("old_times")
+    if kind in ("time", "time_link") and times:
+        old_start, old_end = (datetime.fromisoformat(value) for value in times)
+        start, end = meeting.starts_at, meeting.ends_at
+        if to_paris(old_start).date() != to_paris(start).date():
+            lines.append(
+                f"La séance est déplacée du {meeting_when(old_start, old_end)} "
+                f"au {meeting_when(start, end)}."
+            )
+        elif hour(old_start) != hour(start):
+            line = (
+                f"Le {long_date(start)}, la séance est déplacée "
+                f"de {hour(old_start)} à {hour(start)}"
+            )
+            if hour(old_end) != hour(end):
+                line += f" ; elle se termine à {hour(end)} au lieu de {hour(old_end)}"
+            lines.append(line + ".")
+        else:
+            lines.append(
+                f"Le {long_date(start)}, la séance se termine à {hour(end)} "
+                f"au lieu de {hour(old_end)}."
+            )
+    if kind in ("link", "time_link"):
+        lines.append(
+            "Le lien de connexion a changé : utilisez celui de ce message, l’ancien ne sert plus."
+        )
+    return lines
+
+
 def _addressed_to_person(email: OutboundEmail, person: Person | None) -> bool:
     """Return True when the message goes to the person it is about (not to staff)."""
     return person is not None and not email.kind.endswith("_to_staff")
@@ -242,6 +281,7 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     context["calendar"] = calendar_method(email, registration, meeting)
     for key, value in (email.context or {}).items():
         context.setdefault(key, value)
+    context["change_lines"] = change_lines(meeting, email.context or {})
     return context
 
 

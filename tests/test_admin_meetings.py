@@ -172,7 +172,8 @@ def test_a_change_of_time_raises_the_sequence_and_emails_registrants(staff_clien
     sequence = meeting.sequence
     assert [e.kind for e in outbox()] == ["seated_to_registrant"]
     response = staff_client.post(
-        f"/admin/seances/{meeting.id}/modifier", data=_form_of(meeting, start="18:00", end="20:00")
+        f"/admin/seances/{meeting.id}/modifier",
+        data=_form_of(meeting, start="18:00", end="20:00", confirmer="1"),
     )
     assert response.status_code == 303
     db.session.expire_all()
@@ -203,7 +204,7 @@ def test_a_change_of_link_after_it_was_sent_emails_a_correction(
         assert [e.kind for e in outbox()] == ["video_link_to_registrant"]
         staff_client.post(
             f"/admin/seances/{meeting.id}/modifier",
-            data=_form_of(meeting, video_url="https://zoom.us/j/999"),
+            data=_form_of(meeting, video_url="https://zoom.us/j/999", confirmer="1"),
         )
     assert [e.kind for e in outbox()] == [
         "video_link_to_registrant",
@@ -226,8 +227,10 @@ def test_publish_unpublish_and_cancel(staff_client, create_meeting, create_regis
     create_registration(meeting=db.session.get(Meeting, meeting.id), state=S.SEATED)
     db.session.commit()
     page = staff_client.get(f"/admin/seances/{meeting.id}/annuler").get_data(as_text=True)
-    assert "Cette action est définitive" in page
-    assert staff_client.post(f"/admin/seances/{meeting.id}/annuler").status_code == 303
+    assert "Voir qui sera prévenu" in page and 'name="reason"' in page
+    url = f"/admin/seances/{meeting.id}/annuler"
+    confirm = {"reason": "Intervenante souffrante", "confirmer": "1"}
+    assert staff_client.post(url, data=confirm).status_code == 303
     db.session.expire_all()
     meeting = db.session.get(Meeting, meeting.id)
     assert meeting.status is MeetingStatus.CANCELLED

@@ -470,9 +470,11 @@ QUERY_KEYS = (
 )  # fmt: skip
 #: Destructive or session-ending rules go last, so that the others meet the rows they expect.
 #: Unpublishing the cycle takes the calendars checked at the end off the site: publishing
-#: it again comes right after.
-LAST = ("admin.cycle_unpublish", "admin.cycle_publish", "admin.person_erase",
-        "admin.meeting_cancel", "registration.cancel_everything", "admin.sign_out")  # fmt: skip
+#: it again comes right after; so does publishing the meeting after unpublishing it (a
+#: cancellation previewed but not confirmed leaves it as it was).
+LAST = ("admin.cycle_unpublish", "admin.cycle_publish", "admin.meeting_unpublish",
+        "admin.meeting_publish", "admin.person_erase", "admin.meeting_cancel",
+        "registration.cancel_everything", "admin.sign_out")  # fmt: skip
 
 
 def valid_fields(world) -> dict:
@@ -491,6 +493,9 @@ def valid_fields(world) -> dict:
         "retention_months": "12",
         "contact_email": "contact@irev.fr",
         "reason": "Un motif",
+        # Mass changes are previewed, then confirmed: the walk confirms, so that each change
+        # (and the cancellation, last) really happens; the preview runs the same validation.
+        "confirmer": "1",
         "password": "une phrase de passe",
         "action": "valider",
         "ids": [str(world["registration"].id)],

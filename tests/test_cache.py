@@ -198,7 +198,8 @@ def test_a_staff_change_shows_at_once_to_visitors(app, staff_client, meeting):
     assert "Cette séance est annulée" not in visitor.get(f"/seances/{meeting.slug}").get_data(
         as_text=True
     )
-    assert staff_client.post(f"/admin/seances/{meeting.id}/annuler").status_code == 303
+    cancel = {"reason": "Salle indisponible", "confirmer": "1"}
+    assert staff_client.post(f"/admin/seances/{meeting.id}/annuler", data=cancel).status_code == 303
     assert "Séance annulée" in seats(visitor, meeting)
     assert "Séance annulée" in page(visitor)
     assert "Cette séance est annulée" in visitor.get(f"/seances/{meeting.slug}").get_data(

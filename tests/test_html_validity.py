@@ -35,6 +35,7 @@ from irev.models import (
     utcnow,
 )
 from irev.notifications import cancel_url, manage_url
+from irev.services import outbox
 from tests import factories
 from tests.admin_helpers import create_staff, sign_in
 from tests.registration_support import confirm_path, form_data, path_of, season
@@ -326,7 +327,23 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
         meeting_form(start="20:00", end="18:00"),
         expected=(422,),
     )
-    pages.get(client, "seance-annuler", f"/admin/seances/{meetings['second'].id}/annuler")
+    second = meetings["second"]
+    pages.get(client, "seance-annuler", f"/admin/seances/{second.id}/annuler")
+    cancel_url_ = f"/admin/seances/{second.id}/annuler"
+    pages.post(client, "seance-annuler-erreurs", cancel_url_, {"reason": ""}, expected=(422,))
+    preview = pages.post(
+        client, "seance-annuler-apercu", cancel_url_, {"reason": "Salle indisponible."}
+    )
+    assert "1 personne ayant une place reçoit un e-mail" in preview
+    # The seated person was told the current time: moving it is previewed before saving.
+    outbox.enqueue(
+        "seated_to_registrant", seated.person.email, dedupe_key="told", registration=seated
+    )
+    db.session.commit()
+    preview = pages.post(
+        client, "seance-modifier-apercu", f"/admin/seances/{second.id}/modifier", meeting_form()
+    )
+    assert "Enregistrer et envoyer les e-mails" in preview
     for key, meeting in (
         ("moderee", moderated),
         ("complete", full),

@@ -9,6 +9,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select, text
 
+from irev.dates import hour, meeting_when
 from irev.extensions import db
 from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationState, utcnow
 from irev.services import outbox, sending, video_links
@@ -273,8 +274,15 @@ def test_a_link_changed_by_a_direct_database_update_sends_a_correction(
     assert len(smtp_server.received) == 4
     for registration in registrations:
         _first, correction = smtp_server.to(registration.person.email)
-        assert "Informations mises à jour" in str(correction.message["Subject"])
+        assert (
+            str(correction.message["Subject"])
+            .replace("\u202f", " ")
+            .startswith("Nouveau lien de connexion : ")
+        )
         text_part, html_part = texts(correction)
+        assert "Le lien de connexion a changé" in text_part
+        assert "Le lien de connexion a changé" in html_part
+        assert "déplacée" not in text_part  # the time stayed
         assert "https://zoom.example/j/nouveau" in text_part
         assert old_url not in text_part and old_url not in html_part
         assert "https://zoom.example/j/nouveau" in html_part
@@ -307,9 +315,17 @@ def test_a_changed_time_after_sending_goes_to_every_active_registrant_with_a_hig
         r.person.email for r in (seated, waiting, pending)
     )
     assert smtp_server.to(requested.person.email) == []
+    old_start = meeting.starts_at - timedelta(minutes=30)
     for received in smtp_server.received[1:]:
-        assert "Informations mises à jour" in str(received.message["Subject"])
-        text_part, _ = texts(received)
+        assert (
+            str(received.message["Subject"]).replace("\u202f", " ").startswith("Nouvel horaire : ")
+        )
+        text_part, html_part = texts(received)
+        for part in (text_part.replace("\xa0", " "), html_part.replace("\xa0", " ")):
+            assert f"de {hour(old_start)} à {hour(meeting.starts_at)}" in part or (
+                f"du {meeting_when(old_start, old_start + timedelta(hours=2))}" in part
+            )
+        assert "Le lien de connexion a changé" not in text_part
         has_link = meeting.video_url in text_part
         assert has_link is (received.to == seated.person.email)
         if received.to != seated.person.email:  # no seat: nothing goes into their agenda
@@ -357,7 +373,11 @@ def test_a_meeting_moved_later_after_the_link_is_corrected_at_once_then_sent_aga
     sending.run_pass()
 
     _first, correction = smtp_server.to(registration.person.email)
-    assert "Informations mises à jour" in str(correction.message["Subject"])
+    assert str(correction.message["Subject"]).replace("\u202f", " ").startswith("Nouvel horaire : ")
+    old_start, old_end = meeting.starts_at - timedelta(days=7), meeting.ends_at - timedelta(days=7)
+    new = meeting_when(meeting.starts_at, meeting.ends_at)
+    moved = f"du {meeting_when(old_start, old_end)} au {new}"
+    assert moved in texts(correction)[0].replace("\xa0", " ").replace("\u202f", " ")
     assert meeting.video_url in texts(correction)[0]
     with freeze_time(meeting.starts_at - timedelta(minutes=30)):
         queued = video_links.schedule_due().links

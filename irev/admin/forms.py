@@ -229,6 +229,20 @@ class ReasonForm(StaffForm):
     reason = TextAreaField("Motif", validators=[Optional(), _max(1000)])
 
 
+class CancelMeetingForm(StaffForm):
+    """Cancel a meeting: the reason is required and goes into every cancellation e-mail."""
+
+    reason = TextAreaField(
+        "Motif de l'annulation",
+        validators=[InputRequired("Saisissez le motif de l'annulation."), _max(1000)],
+    )
+
+    def validate_reason(self, field) -> None:
+        """Refuse a reason made only of spaces."""
+        if not (field.data or "").strip():
+            raise ValidationError("Saisissez le motif de l'annulation.")
+
+
 DATE_TIME_FORMAT = "%Y-%m-%dT%H:%M"
 
 

@@ -6,11 +6,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 
 from irev.admin import bp
 from irev.admin.common import actor, get_or_404
-from irev.admin.forms import EmptyForm, MeetingForm
+from irev.admin.forms import CancelMeetingForm, EmptyForm, MeetingForm
 from irev.extensions import db
 from irev.models import Meeting, MeetingStatus, Programme
 from irev.request_guards import whole_number
-from irev.services import cycles, meetings_admin
+from irev.services import cycles, mass_changes, meetings_admin
 from irev.services.meetings_admin import MeetingError
 
 
@@ -63,13 +63,28 @@ def meeting_new():
     ), status
 
 
+def _kept_values() -> list[tuple[str, str]]:
+    """Return the submitted fields to carry through a confirmation page (not the token)."""
+    skipped = {"csrf_token", "confirmer", "revoir"}
+    return [(k, v) for k, v in request.form.items(multi=True) if k not in skipped]
+
+
 @bp.route("/seances/<int:meeting_id>/modifier", methods=["GET", "POST"])
 def meeting_edit(meeting_id: int):
-    """Edit every field of a meeting; a change of time or link e-mails the registrants."""
+    """Edit a meeting; a change that e-mails registrants is previewed and confirmed first."""
     meeting = get_or_404(Meeting, meeting_id)
     form = MeetingForm(data=meetings_admin.form_data(meeting) if request.method == "GET" else None)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not request.form.get("revoir"):
         try:
+            if not request.form.get("confirmer"):
+                preview = mass_changes.preview_update(meeting, form.data, actor())
+                if preview.total:
+                    return render_template(
+                        "admin/meeting_confirm.html",
+                        meeting=meeting,
+                        preview=preview,
+                        kept=_kept_values(),
+                    )
             changed = meetings_admin.update_meeting(meeting, form.data, actor())
         except MeetingError as error:
             db.session.rollback()
@@ -122,20 +137,29 @@ def meeting_unpublish(meeting_id: int):
 
 @bp.route("/seances/<int:meeting_id>/annuler", methods=["GET", "POST"])
 def meeting_cancel(meeting_id: int):
-    """Confirm, then cancel a meeting: every registrant receives the cancellation."""
+    """Ask a reason, preview the e-mails, then on confirmation cancel the meeting."""
     meeting = get_or_404(Meeting, meeting_id)
-    form = EmptyForm()
+    form = CancelMeetingForm()
+    preview = None
     if form.validate_on_submit():
+        reason = form.reason.data.strip()
         try:
-            meetings_admin.set_status(meeting, MeetingStatus.CANCELLED, actor())
+            if request.form.get("confirmer"):
+                meetings_admin.set_status(meeting, MeetingStatus.CANCELLED, actor(), reason)
+            else:
+                preview = mass_changes.preview_cancel(meeting, reason, actor())
         except MeetingError as error:
             db.session.rollback()
             flash(str(error), "error")
-        else:
+            return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+        if preview is None:
             db.session.commit()
             flash(
                 f"Séance « {meeting.title} » annulée : les inscrits sont prévenus par e-mail.",
                 "success",
             )
-        return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
-    return render_template("admin/meeting_cancel.html", meeting=meeting, form=form)
+            return redirect(url_for("admin.meeting_edit", meeting_id=meeting.id), code=303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/meeting_cancel.html", meeting=meeting, form=form, preview=preview
+    ), status

@@ -297,7 +297,7 @@ def _offer_free_seats(meeting: Meeting, actor: StaffUser) -> None:
     seats.offer_free_seats(meeting, actor)
 
 
-def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> None:
+def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser, reason: str = "") -> None:
     """Publish, unpublish (back to draft) or cancel a meeting; a cancelled one stays so.
 
     Publishing offers the seats freed while it was a draft to the waiting list; cancelling
@@ -315,11 +315,14 @@ def set_status(meeting: Meeting, status: MeetingStatus, actor: StaffUser) -> Non
         MeetingStatus.DRAFT: "meeting.unpublish",
         MeetingStatus.CANCELLED: "meeting.cancel",
     }[status]
-    audit.record(actor, action, meeting, before={"status": before}, after={"status": status})
+    after: dict[str, Any] = {"status": status}
+    if reason:
+        after["reason"] = reason
+    audit.record(actor, action, meeting, before={"status": before}, after=after)
     if status is MeetingStatus.PUBLISHED:
         seats.offer_free_seats(meeting, actor)
     elif status is MeetingStatus.CANCELLED:
-        registration_moves.cancel_meeting_registrations(meeting, actor)
+        registration_moves.cancel_meeting_registrations(meeting, actor, reason)
     schedule_emails()
 
 

@@ -28,6 +28,8 @@ from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registratio
 
 #: Context key stamped on every message about a meeting: the times it announced.
 SCHEDULE_KEY = "_schedule"
+#: The times a message announces (ISO, UTC), so a later change e-mail can say « de … à … ».
+TIMES_KEY = "_times"
 
 
 def schedule_version(meeting: Meeting) -> str:
@@ -104,6 +106,7 @@ def _row_values(
     if meeting is not None:
         # Remembers which times this message announces, so a later change of time is noticed.
         context.setdefault(SCHEDULE_KEY, schedule_version(meeting))
+        context.setdefault(TIMES_KEY, [meeting.starts_at.isoformat(), meeting.ends_at.isoformat()])
     now = utcnow()
     return dict(
         kind=kind,

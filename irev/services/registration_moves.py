@@ -301,7 +301,9 @@ def fill_free_seats(meeting: Meeting, actor: Actor = None) -> list[Registration]
     return offer_free_seats(meeting, actor)
 
 
-def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registration]:
+def cancel_meeting_registrations(
+    meeting: Meeting, actor: Actor, reason: str = ""
+) -> list[Registration]:
     """End every seat, request awaiting approval and waiting place of a cancelled meeting.
 
     Each registration moves to « annulée par l'équipe », gives back its seat, and gets the
@@ -323,8 +325,8 @@ def cancel_meeting_registrations(meeting: Meeting, actor: Actor) -> list[Registr
             continue  # the meeting has started: its figures stay as they are
         before = registration.state
         registration.move_to(S.CANCELLED_BY_ORGANISER)
-        registration.reason = "Séance annulée."
-        notify(MEETING_CANCELLED, registration)
+        registration.reason = f"Séance annulée : {reason}"[:500] if reason else "Séance annulée."
+        notify(MEETING_CANCELLED, registration, **({"reason": reason} if reason else {}))
         record_move(actor, "registration.cancel", registration, before)
         if before is S.SEATED:
             free_seat(meeting, actor)

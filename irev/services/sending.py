@@ -28,6 +28,7 @@ from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registratio
 from irev.services import video_links
 from irev.services.outbox import (
     SCHEDULE_KEY,
+    TIMES_KEY,
     batch_size,
     claim_due,
     forget_delivered,
@@ -216,6 +217,7 @@ def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
     if meeting is not None:
         # The times the message actually announced (the meeting as rendered now).
         context[SCHEDULE_KEY] = schedule_version(meeting)
+        context[TIMES_KEY] = [meeting.starts_at.isoformat(), meeting.ends_at.isoformat()]
     values = {
         "status": EmailStatus.SENT,
         "sent_at": utcnow(),

@@ -53,7 +53,13 @@ from irev.models import (
     utcnow,
 )
 from irev.notifications import may_receive_link
-from irev.services.outbox import SCHEDULE_KEY, enqueue, enqueue_many, schedule_version
+from irev.services.outbox import (
+    SCHEDULE_KEY,
+    TIMES_KEY,
+    enqueue,
+    enqueue_many,
+    schedule_version,
+)
 
 VIDEO_LINK = "video_link_to_registrant"
 MEETING_CHANGED = "meeting_changed_to_registrant"
@@ -196,12 +202,17 @@ def send_moments(meeting: Meeting, offsets: list[Offset]) -> list[datetime]:
     return sorted(moment for moment in moments if moment < meeting.starts_at)
 
 
-def link_version(meeting: Meeting) -> str:
-    """Return a short digest of what a link message says: times and connection details."""
+def link_version(
+    meeting: Meeting, starts_at: datetime | None = None, ends_at: datetime | None = None
+) -> str:
+    """Return a short digest of what a link message says: times and connection details.
+
+    starts_at and ends_at replace the meeting's times (to ask whether only the times changed).
+    """
     raw = "|".join(
         [
-            meeting.starts_at.isoformat(),
-            meeting.ends_at.isoformat(),
+            (starts_at or meeting.starts_at).isoformat(),
+            (ends_at or meeting.ends_at).isoformat(),
             meeting.video_url or "",
             meeting.video_meeting_id or "",
             meeting.video_passcode or "",
@@ -257,6 +268,40 @@ def join_details(registration: Registration, now: datetime | None = None) -> Joi
         dial_in=meeting.video_dial_in or "",
         test_url="https://zoom.us/test" if is_zoom else "",
     )
+
+
+#: Kinds of change a change e-mail announces, each with its own subject; "details" when the
+#: earlier message did not record its times (rows queued before they were recorded).
+CHANGE_KINDS = ("time", "link", "time_link", "details")
+
+
+def describe_change(meeting: Meeting, told: OutboundEmail) -> dict[str, object]:
+    """Return what changed since an earlier message, for a change e-mail's context.
+
+    The earlier message recorded the times it announced (TIMES_KEY); its link version tells
+    whether the connection details changed too: recomputed with the old times and the current
+    details, it matches only if the details are the same.
+    """
+    context = told.context or {}
+    times = context.get(TIMES_KEY)
+    if not times:
+        return {"change": "details"}
+    old_start, old_end = (datetime.fromisoformat(value) for value in times)
+    time_changed = (old_start, old_end) != (meeting.starts_at, meeting.ends_at)
+    old_link = context.get("link_version")
+    link_changed = old_link is not None and old_link != link_version(meeting, old_start, old_end)
+    if time_changed and link_changed:
+        kind = "time_link"
+    elif time_changed:
+        kind = "time"
+    elif link_changed:
+        kind = "link"
+    else:
+        kind = "details"
+    change: dict[str, object] = {"change": kind}
+    if time_changed:
+        change["old_times"] = list(times)
+    return change
 
 
 @dataclass
@@ -381,7 +426,12 @@ def _queue_links(
                     f"registration:{registration.id}:video_link:{slot}:{version}:{len(links)}"
                 ),
                 "registration": registration,
-                "context": {"link_version": version, "slot": slot, "with_link": True},
+                "context": {
+                    "link_version": version,
+                    "slot": slot,
+                    "with_link": True,
+                    **(describe_change(meeting, sent[-1]) if changed else {}),
+                },
             }
         )
     queued = enqueue_many(due)
@@ -417,7 +467,11 @@ def _queue_time_changes(
             registration.person.email,
             dedupe_key=f"registration:{registration.id}:{MEETING_CHANGED}:{current}:{changes}",
             registration=registration,
-            context={"schedule_version": current, "with_link": False},
+            context={
+                "schedule_version": current,
+                "with_link": False,
+                **describe_change(meeting, stamped[-1]),
+            },
         )
     return count
 

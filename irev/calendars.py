@@ -199,7 +199,8 @@ def _description(meeting: Meeting, *, cancelled: bool, video: dict[str, Any] | N
 
 def _video_text(video: dict[str, Any]) -> str:
     """Return the connection details as the seated registrant's e-mail gives them."""
-    lines = ["Pour rejoindre la séance en visioconférence (Zoom) :", f"- lien : {video['url']}"]
+    service = f" ({video['service']})" if video.get("service") else ""
+    lines = [f"Pour rejoindre la séance en visioconférence{service} :", f"- lien : {video['url']}"]
     if video.get("meeting_id"):
         lines.append(f"- ID de réunion : {video['meeting_id']}")
     if video.get("passcode"):

@@ -171,7 +171,12 @@ def video_details(
 
 def _addressed_to_person(email: OutboundEmail, person: Person | None) -> bool:
     """Return True when the message goes to the person it is about (not to staff)."""
-    return person is not None and not email.kind.endswith("_to_staff")
+    # A self-service link goes only to the person's current address (never to an old one).
+    return (
+        person is not None
+        and not email.kind.endswith("_to_staff")
+        and email.to_address.strip().lower() == (person.email or "").strip().lower()
+    )
 
 
 def calendar_method(

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from email.header import decode_header, make_header
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 import pytest
 
 from irev.extensions import db
 from irev.models import ApprovalMode, RegistrationState
+from irev.notifications import manage_url
 from irev.services import sending
-from irev.services.registration_events import notify_staff
+from irev.services.people import PersonDetails
+from irev.services.registration_events import correct_own_details, notify_staff
+from tests.registration_support import form_data
 from tests.test_mail import queue, soon_meeting
 
 S = RegistrationState
@@ -154,3 +158,59 @@ def test_the_ehlo_name_is_the_configured_one(app, smtp_server, create_meeting, c
 
     [received] = smtp_server.received
     assert received.ehlo_name == "rencontres.irev.fr"
+
+
+def test_correcting_ones_details_sends_what_changed_old_and_new(
+    client, smtp_server, create_meeting, create_person, create_registration
+):
+    person = create_person(
+        email="camille@roubaix.example", first_name="Camille", last_name="Durand"
+    )
+    create_registration(create_meeting(), person=person)
+    db.session.commit()
+    path = urlsplit(manage_url(person)).path + "/coordonnees"
+    data = form_data(first_name="Camille", last_name="Durand", email=person.email)
+    data.update(organisation="Métropole européenne de Lille", mandate="maire", department="Nord")
+
+    assert client.post(path, data=data).status_code == 303
+    assert client.post(path, data=data).status_code == 303  # the same again: nothing changed
+    sending.run_pass()
+
+    [received] = [r for r in smtp_server.received if "coordonnées" in str(r.message["Subject"])]
+    assert received.to == "camille@roubaix.example"
+    assert str(received.message["Subject"]) == "Vos coordonnées ont été modifiées"
+    text = text_of(received.message)
+    assert "Collectivité ou structure : Commune de Roubaix → Métropole européenne de Lille" in text
+    assert "Téléphone : (vide) → 06 12 34 56 78" in text
+    assert "Prénom" not in text  # unchanged details are not listed
+    assert "/inscription/gerer/" in text
+    assert "Métropole européenne de Lille" in html_of(received.message)
+
+
+def test_a_changed_address_is_told_at_the_old_one_too_without_the_personal_link(
+    smtp_server, create_person
+):
+    person = create_person(email="ancienne@roubaix.example", first_name="Camille")
+    details = PersonDetails(
+        email="nouvelle@roubaix.example",
+        first_name="Camille",
+        last_name=person.last_name,
+        organisation=person.organisation,
+        mandate=person.mandate,
+        department=person.department,
+    )
+    correct_own_details(person, details)
+    db.session.commit()
+
+    sending.run_pass()
+
+    by_address = {r.to: r for r in smtp_server.received}
+    assert set(by_address) == {"ancienne@roubaix.example", "nouvelle@roubaix.example"}
+    new_text = text_of(by_address["nouvelle@roubaix.example"].message)
+    old_text = text_of(by_address["ancienne@roubaix.example"].message)
+    for text in (new_text, old_text):
+        line = "Adresse électronique : ancienne@roubaix.example → nouvelle@roubaix.example"
+        assert line in text
+    assert "ancienne adresse" in old_text and "ancienne adresse" not in new_text
+    assert "/inscription/gerer/" in new_text
+    assert "/inscription/gerer/" not in old_text  # the personal link never goes to an old one

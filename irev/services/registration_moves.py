@@ -266,12 +266,12 @@ def cancel_registration(
             reason=registration.reason,
             was=before.value,
         )
-    elif before is not S.REQUESTED:
-        notify("cancelled_to_registrant", registration, was=before.value)
     record_move(actor, "registration.cancel", registration, before)
-    if before is S.SEATED:
-        return free_seat(registration.meeting, actor)
-    return []
+    promoted = free_seat(registration.meeting, actor) if before is S.SEATED else []
+    if not by_organiser and before is not S.REQUESTED:
+        # The message says whether the seat went to someone waiting: it knows only now.
+        notify("cancelled_to_registrant", registration, was=before.value, offered=bool(promoted))
+    return promoted
 
 
 def cancel_all(person: Person, actor: Actor) -> list[Registration]:

@@ -133,14 +133,17 @@ def programme_calendar():
     body = calendars.meeting_calendar(
         meeting_service.public_meetings(programme), name=calendars.CALENDAR_NAME
     )
-    return _calendar_response(body, "rencontres-des-elus-irev.ics")
+    modified = meeting_service.calendar_modified(programme)
+    return _calendar_response(body, "rencontres-des-elus-irev.ics", modified)
 
 
 @bp.get("/seances/<slug>.ics")
 def meeting_calendar(slug: str):
     """Serve one meeting as an iCalendar file ("Ajouter à mon agenda")."""
     found = meeting_service.get_public_meeting(slug)
-    return _calendar_response(calendars.meeting_calendar([found]), f"{found.slug}.ics")
+    modified = meeting_service.calendar_modified(found.programme, found)
+    body = calendars.meeting_calendar([found])
+    return _calendar_response(body, f"{found.slug}.ics", modified)
 
 
 @bp.get("/accessibilite")
@@ -192,8 +195,20 @@ def healthz():
     return {"status": "ok"}, 200
 
 
-def _calendar_response(body: bytes, filename: str) -> Response:
-    """Wrap an iCalendar body with its MIME type and a download file name."""
+#: Seconds a client or proxy may reuse a calendar before asking again (then 304 if unchanged).
+CALENDAR_MAX_AGE = 300
+
+
+def _calendar_response(body: bytes, filename: str, modified: dt.datetime) -> Response:
+    """Wrap an iCalendar body with its MIME type, file name and validators; 304 if unchanged.
+
+    Calendar clients poll a subscribed feed every few minutes: with ETag and Last-Modified
+    they ask "If-None-Match" / "If-Modified-Since" and get an empty 304 while nothing changed.
+    """
     response = Response(body, content_type=calendars.content_type("PUBLISH"))
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    response.set_etag(calendars.calendar_etag(body))
+    response.last_modified = modified.replace(microsecond=0)
+    response.cache_control.public = True
+    response.cache_control.max_age = CALENDAR_MAX_AGE
+    return response.make_conditional(request)

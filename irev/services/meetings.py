@@ -208,6 +208,22 @@ def public_meetings(programme: Programme) -> list[Meeting]:
     )
 
 
+def calendar_modified(programme: Programme, meeting: Meeting | None = None) -> datetime:
+    """Return when a calendar feed last changed: its meeting, or any meeting of the programme.
+
+    The whole programme counts (not only the meetings the feed shows): a meeting taken off
+    the feed changes it too. The programme itself counts for what its text adds.
+    """
+    if meeting is not None:
+        moments = [meeting.updated_at, programme.updated_at]
+    else:
+        latest = db.session.scalar(
+            db.select(db.func.max(Meeting.updated_at)).where(Meeting.programme_id == programme.id)
+        )
+        moments = [latest, programme.updated_at]
+    return max(moment for moment in moments if moment is not None)
+
+
 def current_public_meetings() -> list[Meeting]:
     """Return the current programme's public meetings in date order, in one statement.
 

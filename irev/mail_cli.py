@@ -32,7 +32,9 @@ def _check_schedule() -> None:
 def _describe(report: sending.PassReport) -> str:
     """Return the French summary of a pass."""
     sending = report.sending
-    parts = [plural(report.queued, "e-mail programmé", "e-mails programmés")]
+    parts = [
+        plural(report.queued, "e-mail programmé", "e-mails programmés", "aucun e-mail programmé")
+    ]
     if is_capture():
         captured = plural(sending.captured, "capturé", "capturés")
         parts.append(f"{captured} (pas de serveur SMTP : FLASK_MAIL_SERVER)")
@@ -74,7 +76,8 @@ def worker_command(interval: float | None, once: bool) -> None:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     where = "capture en base : FLASK_MAIL_SERVER non défini" if is_capture() else "SMTP"
-    click.echo(f"Envoi des e-mails : une passe toutes les {interval:g} s ({where}).")
+    every = "chaque seconde" if interval == 1 else f"toutes les {interval:g} secondes"
+    click.echo(f"Envoi des e-mails : une passe {every} ({where}).")
     try:
         while not stopping.is_set():
             try:

@@ -265,6 +265,10 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     }
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
+    if email.kind in SEAT_KINDS and meeting is not None and meeting.mode.value == "video":
+        from irev.services.video_links import link_plan  # it imports this module
+
+        context["link_plan"] = link_plan(meeting)
     context["video"] = video_details(email, registration, meeting)
     if email.kind in STAFF_LINK_ENDPOINTS:
         context["link_url"] = staff_link_url(email)

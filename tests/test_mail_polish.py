@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from email.header import decode_header, make_header
 from email.message import EmailMessage
 from urllib.parse import urlsplit
 
 import pytest
 
+from irev.dates import hour
 from irev.extensions import db
-from irev.models import ApprovalMode, RegistrationState
+from irev.models import ApprovalMode, RegistrationState, utcnow
 from irev.notifications import manage_url
 from irev.services import sending
 from irev.services.people import PersonDetails
 from irev.services.registration_events import correct_own_details, notify_staff
+from tests.factories import paris
 from tests.registration_support import form_data
 from tests.test_mail import queue, soon_meeting
 
@@ -214,3 +217,47 @@ def test_a_changed_address_is_told_at_the_old_one_too_without_the_personal_link(
     assert "ancienne adresse" in old_text and "ancienne adresse" not in new_text
     assert "/inscription/gerer/" in new_text
     assert "/inscription/gerer/" not in old_text  # the personal link never goes to an old one
+
+
+def _seated_text(smtp_server) -> str:
+    """Return the plain text of the seat confirmation the server received."""
+    [seated] = [r for r in smtp_server.received if "confirmée" in str(r.message["Subject"])]
+    return " ".join(text_of(seated.message).split())
+
+
+def test_a_seat_taken_on_the_day_says_the_link_comes_in_minutes(
+    smtp_server, create_meeting, create_registration
+):
+    meeting = soon_meeting(create_meeting, hours=3)  # the day before has passed, 1 h has not
+    registration = create_registration(meeting)
+    queue(registration, "seated_to_registrant", key="seated")
+    db.session.commit()
+
+    sending.run_pass()
+
+    text = _seated_text(smtp_server)
+    assert "la veille" not in text
+    one_hour_before = hour(meeting.starts_at - timedelta(hours=1))
+    assert (
+        "vous est envoyé par courriel dans les prochaines minutes, puis de nouveau le jour même "
+        f"à {one_hour_before}." in text
+    )
+    # and it really is: the link message came in the same pass
+    assert any(meeting.video_url in text_of(r.message) for r in smtp_server.received)
+
+
+def test_a_seat_taken_well_before_says_the_day_before_and_the_hour(
+    smtp_server, create_meeting, create_registration
+):
+    year = utcnow().year + 1
+    meeting = create_meeting(starts_at=paris(year, 3, 4, 17), ends_at=paris(year, 3, 4, 19))
+    queue(create_registration(meeting), "seated_to_registrant", key="seated")
+    db.session.commit()
+
+    sending.run_pass()
+
+    text = _seated_text(smtp_server)
+    assert (
+        "Le lien de connexion à la visioconférence vous sera envoyé par courriel la veille à "
+        "10 h, puis le jour même à 16 h." in text
+    )

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from irev import calendars, page_cache
 from irev.extensions import db
+from irev.models import utcnow
 from irev.public import bp
 from irev.public.helpers import preload_waiting
 from irev.services import accessibility_audit, cache, legal
@@ -35,10 +36,14 @@ def _render_index() -> str:
     programme = get_current_programme()
     if programme is None:
         return render_template("public/no_programme.html")
-    upcoming = meeting_service.upcoming_meetings(programme)
-    past = meeting_service.past_meetings(programme)
-    preload_waiting(upcoming + past)
-    return render_template("public/index.html", programme=programme, upcoming=upcoming, past=past)
+    now = utcnow()
+    running = meeting_service.running_meetings(programme, now)
+    upcoming = meeting_service.upcoming_meetings(programme, now)
+    past = meeting_service.past_meetings(programme, now)
+    preload_waiting(running + upcoming + past)
+    return render_template(
+        "public/index.html", programme=programme, running=running, upcoming=upcoming, past=past
+    )
 
 
 @bp.get("/cycles-precedents")
@@ -76,7 +81,8 @@ def archived_calendar(slug: str):
     body = calendars.meeting_calendar(
         meeting_service.public_meetings(programme), name=programme.title
     )
-    return _calendar_response(body, f"{programme.slug}.ics")
+    modified = meeting_service.calendar_modified(programme)
+    return _calendar_response(body, f"{programme.slug}.ics", modified)
 
 
 def _public_programme(slug: str):

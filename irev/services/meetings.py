@@ -255,10 +255,24 @@ def upcoming_meetings(programme: Programme, now: datetime | None = None) -> list
     return [m for m in public_meetings(programme) if not m.is_past(now)]
 
 
-def past_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
-    """Return the public meetings that have started (running or over), most recent first."""
+def is_running(meeting: Meeting, now: datetime | None = None) -> bool:
+    """Return True while a published meeting is taking place (started, not ended)."""
     now = now or utcnow()
-    return [m for m in reversed(public_meetings(programme)) if m.is_past(now)]
+    return meeting.is_published and meeting.starts_at <= now < meeting.ends_at
+
+
+def running_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
+    """Return the public meetings taking place right now, in date order."""
+    now = now or utcnow()
+    return [m for m in public_meetings(programme) if is_running(m, now)]
+
+
+def past_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
+    """Return the public meetings that have started and are not running, most recent first."""
+    now = now or utcnow()
+    return [
+        m for m in reversed(public_meetings(programme)) if m.is_past(now) and not is_running(m, now)
+    ]
 
 
 def speaker_text(speaker: dict[str, str]) -> str:

@@ -124,3 +124,58 @@ def test_staff_counts_read_as_french(staff_client, meetings):
     assert "1 personne." in people.text
     for page in (none, one, people):
         assert "(s)" not in page.text
+
+
+def _row(page, registration):
+    """Return the staff list row of one registration."""
+    row = page.by_id(f"inscription-{registration.id}")
+    assert row is not None
+    return row
+
+
+def test_staff_rows_give_one_plain_label_per_state_and_action(
+    staff_client, create_meeting, create_person, create_registration
+):
+    meeting = create_meeting(capacity=1)
+    by_staff = create_registration(
+        meeting, create_person(), state=S.CANCELLED_BY_PERSON, source="equipe"
+    )
+    waiting = create_registration(meeting, create_person(), state=S.WAITING)
+    db.session.commit()
+
+    _, page = get(staff_client, f"/admin/seances/{meeting.id}/inscriptions")
+
+    state_cell = _row(page, by_staff).find_all("td")[4].text
+    assert state_cell == "Annulée par la personne"
+    assert "saisie par l'équipe" in _row(page, by_staff).text
+    assert "Annulée par l'équipe" not in _row(page, by_staff).text
+    buttons = [b.text for b in page.find_all("button")]
+    assert "Attribuer une place aux personnes cochées en liste d'attente" in buttons
+    assert not any("(liste d'attente)" in b for b in buttons)
+    [promote] = _row(page, waiting).find_all("button")
+    assert promote.text.startswith("Attribuer une place à ")
+
+
+def test_erasing_an_unconfirmed_person_does_not_say_they_cancelled(
+    staff_client, create_meeting, create_person, create_registration
+):
+    meeting = create_meeting()
+    person = create_person()
+    request = create_registration(meeting, person, state=S.REQUESTED)
+    db.session.commit()
+
+    done = staff_client.post(f"/admin/personnes/{person.id}/effacer", data={"confirm": "y"})
+
+    assert done.status_code == 303
+    db.session.expire_all()
+    request = db.session.get(type(request), request.id)
+    assert request.state is S.CANCELLED_BY_ORGANISER
+    assert emails("cancelled_to_registrant") == []
+    assert emails("cancelled_by_organiser_to_registrant") == []  # an unconfirmed address
+    _, page = get(staff_client, f"/admin/seances/{meeting.id}/inscriptions?etat=")
+    row = page.by_id(f"inscription-{request.id}")
+    if row is not None:
+        assert "Annulée par la personne" not in row.text
+    _, audit = get(staff_client, "/admin/journal")
+    assert "Annulée par la personne" not in audit.text
+    assert "Annulée par l'équipe" in audit.text

@@ -325,7 +325,7 @@ def bulk_summary(report: BulkReport) -> str:
         message = f"{refused}."
     else:
         placed = plural(
-            report.seated, "personne placée", "personnes placées", "Aucune personne placée"
+            report.seated, "place attribuée", "places attribuées", "Aucune place attribuée"
         )
         message = f"{placed} depuis la liste d'attente."
     if report.refused:

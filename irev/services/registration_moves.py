@@ -259,7 +259,7 @@ def cancel_registration(
     registration.check_action(Action.CANCEL_BY_ORGANISER if by_organiser else Action.CANCEL)
     registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
     registration.reason = reason.strip()
-    if by_organiser:
+    if by_organiser and before is not S.REQUESTED:  # an unconfirmed address gets nothing
         notify(
             "cancelled_by_organiser_to_registrant",
             registration,

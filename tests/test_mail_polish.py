@@ -28,18 +28,23 @@ def app_config(smtp_server):
     return smtp_server.app_config()
 
 
+def readable(text: str) -> str:
+    """Return text with its typographic no-break spaces read as plain spaces."""
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
 def text_of(message: EmailMessage) -> str:
-    """Return the plain-text part as a reader sees it."""
+    """Return the plain-text part as a reader sees it (no-break spaces as spaces)."""
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
-    return part.get_content()
+    return readable(part.get_content())
 
 
 def html_of(message: EmailMessage) -> str:
     """Return the HTML part."""
     part = message.get_body(preferencelist=("html",))
     assert part is not None
-    return part.get_content()
+    return readable(part.get_content()).replace("&nbsp;", " ")
 
 
 def test_the_signature_separator_is_dash_dash_space_on_its_own_line(

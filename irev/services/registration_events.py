@@ -17,7 +17,12 @@ from irev.dates import long_date, meeting_when
 from irev.models import Meeting, Person, Registration, RegistrationState, StaffUser, utcnow
 from irev.services import audit, outbox
 from irev.services.people import PersonDetails, update_person
-from irev.services.reference import DETAIL_LABELS, mandate_label
+from irev.services.reference import (
+    ACCESSIBILITY_NEED_LABELS,
+    DETAIL_LABELS,
+    mandate_label,
+    split_needs,
+)
 
 S = RegistrationState
 Actor = StaffUser | Person | None
@@ -147,6 +152,19 @@ def correct_own_details(person: Person, details: PersonDetails) -> dict[str, tup
     return changes
 
 
+def _shown_value(name: str, value: str) -> str:
+    """Return a stored detail as the person reads it (labels, not codes)."""
+    from irev.salutations import CIVILITE_LABELS
+
+    if name == "mandate":
+        return mandate_label(value)
+    if name == "civilite":
+        return CIVILITE_LABELS.get(value or "", value or "")
+    if name == "accessibility_options":
+        return ", ".join(ACCESSIBILITY_NEED_LABELS[v] for v in split_needs(value))
+    return value or ""
+
+
 def notify_details_changed(
     person: Person, changes: dict[str, tuple[str, str]], old_email: str
 ) -> None:
@@ -154,8 +172,8 @@ def notify_details_changed(
     shown = [
         {
             "label": DETAIL_LABELS.get(name, name),
-            "before": mandate_label(before) if name == "mandate" else before,
-            "after": mandate_label(after) if name == "mandate" else after,
+            "before": _shown_value(name, before),
+            "after": _shown_value(name, after),
         }
         for name, (before, after) in changes.items()
     ]

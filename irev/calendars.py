@@ -7,6 +7,7 @@ link to a seated registrant carries it (irev.notifications decides who that is).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import Any
@@ -92,6 +93,16 @@ def web_calendar_links(meeting: Meeting) -> dict[str, str]:
 def content_type(method: str = "PUBLISH") -> str:
     """Return the Content-Type header value for a calendar sent with this method."""
     return f"{MIMETYPE}; charset=utf-8; method={method}"
+
+
+def calendar_etag(body: bytes) -> str:
+    """Return a strong ETag for a calendar body: its content, DTSTAMP lines left out.
+
+    DTSTAMP is the moment the file was made, new on every request: leaving it out, the
+    same meetings give the same tag, and a client polling the feed gets 304 Not Modified.
+    """
+    content = b"\r\n".join(line for line in body.split(b"\r\n") if not line.startswith(b"DTSTAMP:"))
+    return hashlib.sha256(content).hexdigest()[:32]
 
 
 def meeting_calendar(
@@ -199,7 +210,8 @@ def _description(meeting: Meeting, *, cancelled: bool, video: dict[str, Any] | N
 
 def _video_text(video: dict[str, Any]) -> str:
     """Return the connection details as the seated registrant's e-mail gives them."""
-    lines = ["Pour rejoindre la séance en visioconférence (Zoom) :", f"- lien : {video['url']}"]
+    service = f" ({video['service']})" if video.get("service") else ""
+    lines = [f"Pour rejoindre la séance en visioconférence{service} :", f"- lien : {video['url']}"]
     if video.get("meeting_id"):
         lines.append(f"- ID de réunion : {video['meeting_id']}")
     if video.get("passcode"):

@@ -61,6 +61,9 @@ class Defaults:
     MAIL_SUPPRESS_SEND = False
     #: Seconds an SMTP exchange may stall before the worker gives the batch up (it retries).
     MAIL_TIMEOUT = 60
+    #: Name the worker gives in SMTP EHLO; empty: the machine's name, or "[127.0.0.1]" when it
+    #: has no dot (which some relays refuse).
+    IREV_MAIL_EHLO_NAME = ""
     #: Seconds between two passes of `flask mail worker` (its --interval overrides it).
     IREV_MAIL_WORKER_INTERVAL = 30
     #: Outbox rows one batch claims (and sends over one SMTP connection).

@@ -7,6 +7,7 @@ from flask.cli import AppGroup
 
 from irev.extensions import db
 from irev.services import gdpr
+from irev.wording import plural
 
 gdpr_cli = AppGroup("gdpr", help="Données personnelles : durées de conservation.")
 
@@ -17,6 +18,18 @@ def purge_command() -> None:
     report = gdpr.purge()
     db.session.commit()
     click.echo(
-        f"{report.programmes} programme(s) au-delà de leur durée de conservation ; "
-        f"{report.anonymised} personne(s) anonymisée(s)."
+        plural(
+            report.programmes,
+            "programme au-delà de sa durée de conservation",
+            "programmes au-delà de leur durée de conservation",
+            "Aucun programme au-delà de sa durée de conservation",
+        )
+        + " ; "
+        + plural(
+            report.anonymised,
+            "personne anonymisée",
+            "personnes anonymisées",
+            "aucune personne anonymisée",
+        )
+        + "."
     )

@@ -16,7 +16,6 @@ from typing import Protocol
 
 from flask import current_app
 
-from irev.extensions import mail
 from irev.mime import HeaderError, wire_address
 
 log = logging.getLogger(__name__)
@@ -156,22 +155,46 @@ def envelope_sender() -> str:
     return parseaddr(str(current_app.config["MAIL_DEFAULT_SENDER"]))[1]
 
 
+def ehlo_name() -> str | None:
+    """Return the name given in EHLO: IREV_MAIL_EHLO_NAME, else None (smtplib's machine name).
+
+    smtplib sends the machine's fully qualified name, or "[127.0.0.1]" when that name has no
+    dot, and some relays refuse a bare address: production names the server here.
+    """
+    return str(current_app.config["IREV_MAIL_EHLO_NAME"] or "").strip() or None
+
+
+def _open_host() -> smtplib.SMTP:
+    """Connect to the configured server (Flask-Mail's settings), with STARTTLS and login.
+
+    What Flask-Mail's Connection does, plus the EHLO name and the timeout from the start (a
+    server that stops answering must not hang the worker).
+    """
+    state = current_app.extensions["mail"]  # Flask-Mail's settings, read at init_app
+    timeout = float(current_app.config["MAIL_TIMEOUT"])
+    smtp_class = smtplib.SMTP_SSL if state.use_ssl else smtplib.SMTP
+    host = smtp_class(state.server, state.port, local_hostname=ehlo_name(), timeout=timeout)
+    try:
+        if state.use_tls:
+            host.starttls()
+        if state.username and state.password:
+            host.login(state.username, state.password)
+    except BaseException:
+        host.close()
+        raise
+    return host
+
+
 @contextmanager
 def connection() -> Iterator[Transport]:
     """Open one connection for a batch (or the capture); raise ConnectionFailed if it cannot."""
     if is_capture():
         yield CaptureTransport()
         return
-    flask_connection = mail.connect()
     try:
-        flask_connection.__enter__()  # connects, STARTTLS and login as configured
+        host = _open_host()
     except (smtplib.SMTPException, OSError) as error:
         raise ConnectionFailed(_describe(error)) from error
-    host = flask_connection.host
-    assert host is not None
-    timeout = float(current_app.config["MAIL_TIMEOUT"])
-    if host.sock is not None:
-        host.sock.settimeout(timeout)  # a server that stops answering must not hang the worker
     try:
         yield SmtpTransport(host, envelope_sender())
     finally:

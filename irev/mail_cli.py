@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 from irev.extensions import db
 from irev.mail import is_capture
 from irev.services import sending, video_links
+from irev.wording import plural
 
 mail_cli = AppGroup("mail", help="Envoyer les e-mails en attente (liens de visio, confirmations…).")
 
@@ -31,14 +32,17 @@ def _check_schedule() -> None:
 def _describe(report: sending.PassReport) -> str:
     """Return the French summary of a pass."""
     sending = report.sending
-    parts = [f"{report.queued} e-mail(s) programmé(s)"]
+    parts = [
+        plural(report.queued, "e-mail programmé", "e-mails programmés", "aucun e-mail programmé")
+    ]
     if is_capture():
-        parts.append(f"{sending.captured} capturé(s) (pas de serveur SMTP : FLASK_MAIL_SERVER)")
+        captured = plural(sending.captured, "capturé", "capturés")
+        parts.append(f"{captured} (pas de serveur SMTP : FLASK_MAIL_SERVER)")
     else:
-        parts.append(f"{sending.sent} envoyé(s)")
+        parts.append(plural(sending.sent, "envoyé", "envoyés"))
     parts.append(f"{sending.retried} à réessayer")
     parts.append(f"{sending.failed} en échec")
-    parts.append(f"{sending.skipped} devenu(s) sans objet")
+    parts.append(plural(sending.skipped, "devenu sans objet", "devenus sans objet"))
     return ", ".join(parts) + "."
 
 
@@ -72,7 +76,8 @@ def worker_command(interval: float | None, once: bool) -> None:
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     where = "capture en base : FLASK_MAIL_SERVER non défini" if is_capture() else "SMTP"
-    click.echo(f"Envoi des e-mails : une passe toutes les {interval:g} s ({where}).")
+    every = "chaque seconde" if interval == 1 else f"toutes les {interval:g} secondes"
+    click.echo(f"Envoi des e-mails : une passe {every} ({where}).")
     try:
         while not stopping.is_set():
             try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 from collections.abc import Sequence
 from email.utils import encode_rfc2231, formataddr
@@ -118,9 +119,68 @@ def mailbox(name: str, address: str) -> str:
         return address
     if name.isascii():
         return formataddr((name, address))  # quotes the name when it holds specials
-    # One encoded word, as the email package writes it: mail readers (Python's among them)
-    # put a space between adjacent words of a name. The address goes on its own line.
-    return f"{_word(name.encode('utf-8'))}{CRLF} <{address}>"
+    # The address goes on its own line.
+    return f"{_fold_words(phrase_words(name))}{CRLF} <{address}>"
+
+
+#: A word of a name that may stand as it is in a phrase (an RFC 5322 atom).
+_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+")
+
+
+def phrase_words(name: str) -> list[str]:
+    """Return a non-ASCII display name as atoms and encoded words of 75 characters at most.
+
+    Words that are plain atoms ("de", "La") stay as they are; each run of other words is
+    encoded, its inner spaces inside the encoded text, because RFC 2047 ignores the space
+    between two adjacent encoded words. A long run is cut after a space where it can, so
+    that the words a reader joins back are whole words of the name.
+    """
+    items: list[str] = []
+    run: list[str] = []
+    for token in name.split(" "):
+        if _ATOM.fullmatch(token):
+            if run:
+                items.extend(_encode_run(" ".join(run)))
+                run = []
+            items.append(token)
+        else:
+            run.append(token)
+    if run:
+        items.extend(_encode_run(" ".join(run)))
+    return items
+
+
+def _encode_run(text: str) -> list[str]:
+    """Return text as encoded words of WORD_BYTES at most, cut after a space when possible."""
+    data = text.encode("utf-8")
+    words: list[str] = []
+    start = 0
+    while start < len(data):
+        end = min(start + WORD_BYTES, len(data))
+        if end < len(data):
+            space = data.rfind(b" ", start, end)
+            if space > start:
+                end = space + 1  # the space ends this word: the next one starts a word
+            while data[end] & 0xC0 == 0x80:  # never cut inside a character
+                end -= 1
+        words.append(_word(data[start:end]))
+        start = end
+    return words
+
+
+def _fold_words(items: list[str], first_room: int = 72) -> str:
+    """Join header words with spaces, folding (CRLF and a space) before a line passes 76."""
+    lines: list[str] = []
+    line = ""
+    room = first_room
+    for item in items:
+        if line and len(line) + 1 + len(item) > room:
+            lines.append(line)
+            line, room = item, 75
+        else:
+            line = f"{line} {item}" if line else item
+    lines.append(line)
+    return f"{CRLF} ".join(lines)
 
 
 def _quoted_printable(text: str) -> bytes:

@@ -124,6 +124,29 @@ def may_receive_link(registration: Registration | None, meeting: Meeting | None)
     )
 
 
+#: Video-conference services recognised from the host of a link, by the end of its name.
+VIDEO_SERVICES = (
+    ("zoom.us", "Zoom"),
+    ("zoom.com", "Zoom"),
+    ("teams.microsoft.com", "Microsoft Teams"),
+    ("teams.live.com", "Microsoft Teams"),
+    ("meet.google.com", "Google Meet"),
+    ("webex.com", "Webex"),
+    ("whereby.com", "Whereby"),
+    ("meet.jit.si", "Jitsi Meet"),
+    ("visio.numerique.gouv.fr", "Visio"),
+)
+
+
+def video_service(url: str | None) -> str:
+    """Return the name of the video-conference service a link leads to, or "" if unknown."""
+    host = (urlsplit(url or "").hostname or "").lower().rstrip(".")
+    for suffix, name in VIDEO_SERVICES:
+        if host == suffix or host.endswith(f".{suffix}"):
+            return name
+    return ""
+
+
 def video_details(
     email: OutboundEmail, registration: Registration | None, meeting: Meeting | None
 ) -> dict[str, str] | None:
@@ -138,6 +161,7 @@ def video_details(
         return None
     assert meeting is not None
     return {
+        "service": video_service(meeting.video_url),
         "url": meeting.video_url,
         "meeting_id": meeting.video_meeting_id,
         "passcode": meeting.video_passcode,
@@ -186,7 +210,12 @@ def change_lines(meeting: Meeting | None, context: dict[str, Any]) -> list[str]:
 
 def _addressed_to_person(email: OutboundEmail, person: Person | None) -> bool:
     """Return True when the message goes to the person it is about (not to staff)."""
-    return person is not None and not email.kind.endswith("_to_staff")
+    # A self-service link goes only to the person's current address (never to an old one).
+    return (
+        person is not None
+        and not email.kind.endswith("_to_staff")
+        and email.to_address.strip().lower() == (person.email or "").strip().lower()
+    )
 
 
 def calendar_method(
@@ -275,6 +304,10 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     }
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
+    if email.kind in SEAT_KINDS and meeting is not None and meeting.mode.value == "video":
+        from irev.services.video_links import link_plan  # it imports this module
+
+        context["link_plan"] = link_plan(meeting)
     context["video"] = video_details(email, registration, meeting)
     if email.kind in STAFF_LINK_ENDPOINTS:
         context["link_url"] = staff_link_url(email)
@@ -402,6 +435,18 @@ def reply_to(programme: Programme | None) -> str:
     return str(current_app.config["MAIL_DEFAULT_SENDER"])
 
 
+def _reply_to_header(email: OutboundEmail, programme: Programme | None) -> str:
+    """Return the Reply-To mailbox: the registrant for a message to staff, else the staff's.
+
+    Staff answering a notification write to the person it is about, not to themselves.
+    """
+    if email.kind.endswith("_to_staff") and email.person_id:
+        person = db.session.get(Person, email.person_id)
+        if person is not None and person.email:
+            return mime.mailbox(person.full_name, person.email)
+    return _configured_mailbox(reply_to(programme))
+
+
 def sender() -> str:
     """Return the From address (configuration only: user text never goes into From)."""
     return str(current_app.config["MAIL_DEFAULT_SENDER"])
@@ -436,7 +481,7 @@ def build_raw(
         mime.unstructured("Subject", rendered.subject),
         f"From: {_configured_mailbox(sender())}",
         f"To: {to}",
-        f"Reply-To: {_configured_mailbox(reply_to(programme))}",
+        f"Reply-To: {_reply_to_header(email, programme)}",
         f"Date: {format_datetime(utcnow().astimezone(PARIS).replace(microsecond=0))}",
         f"Message-ID: {message_id}",
         # RFC 3834: automatic replies ("out of office") must not answer a transactional message.

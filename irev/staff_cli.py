@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -81,21 +82,37 @@ def disable_command(email: str) -> None:
     click.echo(f"Compte désactivé : {user.email}")
 
 
+def _demo_password_file() -> Path:
+    """Return where the demo password is kept, next to the development database."""
+    return Path(current_app.instance_path) / "demo-staff-password"
+
+
 @staff_cli.command("demo")
 def demo_command() -> None:
-    """Créer (ou réinitialiser) le compte de démonstration et afficher ses identifiants.
+    """Créer le compte de démonstration (ou le réactiver) et afficher ses identifiants.
+
+    Le mot de passe est gardé dans le dossier instance/ : il reste le même d'un `make run`
+    à l'autre, et un mot de passe enregistré reste valable.
 
     Refusé hors du mode debug : un compte au mot de passe affiché n'a rien à faire en production.
     """
     if not current_app.debug:
         _fail("Refusé : le compte de démonstration n'est créé qu'en développement (FLASK_DEBUG=1).")
-    password = secrets.token_urlsafe(12)
+    saved = _demo_password_file()
+    password = saved.read_text(encoding="utf-8").strip() if saved.exists() else ""
     user = staff.get_by_email(DEMO_EMAIL)
-    if user is None:
-        user = staff.create_staff(DEMO_EMAIL, password, "Compte de démonstration")
+    if user is not None and password and staff.password_matches(user, password):
+        user.active = True  # the same account, the same password: nothing to reset
     else:
-        user.active = True
-        staff.set_password(user, password)
+        password = password or secrets.token_urlsafe(12)
+        if user is None:
+            user = staff.create_staff(DEMO_EMAIL, password, "Compte de démonstration")
+        else:
+            user.active = True
+            staff.set_password(user, password)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(password + "\n", encoding="utf-8")
+        saved.chmod(0o600)
     db.session.commit()
     click.echo("Compte de démonstration de l'espace équipe (/admin/connexion) :")
     click.echo(f"  adresse e-mail : {user.email}")

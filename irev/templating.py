@@ -9,6 +9,7 @@ from jinja2 import Template
 
 from irev import dates, salutations, typography
 from irev.services.reference import needs_summary
+from irev.wording import plural
 
 
 def htmx_filename(static_folder: str) -> str:
@@ -63,6 +64,7 @@ def init_app(app: Flask) -> None:
         agree=salutations.agree,
         civilite_label=lambda value: salutations.CIVILITE_LABELS.get(value or "", ""),
         needs_summary=needs_summary,
+        plural=plural,
         htmx_file=htmx_filename(app.static_folder or "static"),
     )
     from irev.services.accessibility_audit import footer_mention

@@ -30,6 +30,8 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage
+    #: the name the client gave in EHLO (or HELO)
+    ehlo_name: str = ""
 
     @property
     def to(self) -> str:
@@ -56,7 +58,13 @@ class _Handler:
         parsed = message_from_bytes(raw, policy=policy.default)
         with self.server.lock:
             self.server.received.append(
-                Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed)  # type: ignore[arg-type]
+                Received(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    raw,
+                    parsed,  # type: ignore[arg-type]
+                    session.host_name or "",
+                )
             )
         return "250 Message accepted for delivery"
 

@@ -304,7 +304,8 @@ def test_staff_list_and_disable(runner, client):
     assert db.session.scalar(db.select(AuditEvent.action)) == "staff.disable"
 
 
-def test_staff_demo_only_in_debug(app, runner):
+def test_staff_demo_only_in_debug(app, runner, tmp_path):
+    app.instance_path = str(tmp_path / "instance")
     refused = runner.invoke(args=["staff", "demo"])
     assert refused.exit_code == 1
     assert "FLASK_DEBUG=1" in refused.output
@@ -314,6 +315,12 @@ def test_staff_demo_only_in_debug(app, runner):
     assert created.exit_code == 0
     password = created.output.split("mot de passe   : ")[1].strip()
     assert staff.authenticate("demo@irev.test", password) is not None
-    again = runner.invoke(args=["staff", "demo"])  # make run twice: reset, not duplicated
+    again = runner.invoke(args=["staff", "demo"])  # make run twice: not duplicated
     assert again.exit_code == 0
     assert db.session.scalar(db.select(db.func.count(StaffUser.id))) == 1
+    # the same password each run of the same database: a saved one keeps working
+    assert again.output.split("mot de passe   : ")[1].strip() == password
+    assert staff.authenticate("demo@irev.test", password) is not None
+    saved = tmp_path / "instance" / "demo-staff-password"
+    assert saved.read_text(encoding="utf-8").strip() == password
+    assert saved.stat().st_mode & 0o077 == 0  # readable by its owner only

@@ -43,7 +43,7 @@ def emails(create_registration):
 def test_the_log_lists_every_state_and_filters_failures(staff_client, emails):
     sent, failed, _ = emails
     html = staff_client.get("/admin/emails").get_data(as_text=True)
-    assert "3 e-mail(s)" in html
+    assert "3 e-mails" in html
     assert "Envoyé" in html and "Échec" in html and "En attente" in html
     assert "550 5.1.1 Destinataire inconnu" in html
     assert "capturés ici" in html  # no MAIL_SERVER: development capture
@@ -51,11 +51,11 @@ def test_the_log_lists_every_state_and_filters_failures(staff_client, emails):
     assert "Place réservée" in html
     assert ">seated_to_registrant<" not in html
     failures = staff_client.get("/admin/emails?etat=failed").get_data(as_text=True)
-    assert "1 e-mail(s)" in failures
+    assert "1 e-mail dans" in failures
     assert f"/admin/emails/{failed.id}" in failures
     assert f'/admin/emails/{sent.id}"' not in failures
     search = staff_client.get(f"/admin/emails?q={sent.to_address}").get_data(as_text=True)
-    assert "3 e-mail(s)" in search
+    assert "3 e-mails" in search
 
 
 def test_a_sent_email_shows_what_left(staff_client, emails):
@@ -104,17 +104,17 @@ def test_the_audit_log_filters_and_never_changes(staff_client, create_meeting):
     db.session.commit()
     staff_client.get(f"/admin/seances/{meeting.id}/export.csv")  # audited as the staff member
     html = staff_client.get("/admin/journal").get_data(as_text=True)
-    assert "3 action(s)" in html
+    assert "3 actions." in html
     by_action = staff_client.get("/admin/journal?action=meeting.update").get_data(as_text=True)
-    assert "1 action(s)" in by_action and '<span class="kv__key">Titre</span> : A → B' in by_action
+    assert "1 action." in by_action and '<span class="kv__key">Titre</span> : A → B' in by_action
     by_actor = staff_client.get("/admin/journal?acteur=equipe@").get_data(as_text=True)
-    assert "1 action(s)" in by_actor and "Inscriptions exportées (CSV)" in by_actor
+    assert "1 action." in by_actor and "Inscriptions exportées (CSV)" in by_actor
     today = utcnow().date().isoformat()
     recent = staff_client.get(f"/admin/journal?du={today}").get_data(as_text=True)
-    assert "2 action(s)" in recent
+    assert "2 actions." in recent
     by_object = staff_client.get(f"/admin/journal?objet=meeting&numero={meeting.id}")
-    assert "3 action(s)" in by_object.get_data(as_text=True)
-    assert "1 action(s)" in staff_client.get(
+    assert "3 actions." in by_object.get_data(as_text=True)
+    assert "1 action." in staff_client.get(
         f"/admin/journal?au={(utcnow() - timedelta(days=30)).date().isoformat()}"
     ).get_data(as_text=True)
     # Read-only: no form on the page, no route that writes, and the model refuses edits.

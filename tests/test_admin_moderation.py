@@ -441,7 +441,7 @@ def test_bulk_approval_counts_each_outcome(staff_client, create_meeting, create_
         headers={"HX-Request": "true", "HX-Target": "resultats"},
     ).get_data(as_text=True)
     assert (
-        "0 personne placée depuis la liste d&#39;attente. 1 inscription non traitée : "
+        "Aucune place attribuée depuis la liste d&#39;attente. 1 inscription non traitée : "
         "1 plus de place libre." in placed
     )
 

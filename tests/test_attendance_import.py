@@ -149,7 +149,7 @@ BROKEN = [
         FRENCH.replace(
             "LE GALL Elise,,12/04/2026 17:10:00,12/04/2026 17:40:00,30,Oui,,Non", "LE GALL Elise"
         ),
-        "Ligne 8 : 1 colonne(s) au lieu d'au moins 6",
+        "Ligne 8 : 1 colonne au lieu d'au moins 6",
     ),
     (
         FRENCH.replace("12/04/2026 17:40:00", "12/04/2026 16:40:00"),
@@ -184,7 +184,7 @@ def test_import_matches_by_email_then_name_and_decides_presence(staff_client, se
     response = upload(staff_client, meeting, FRENCH)
     assert response.status_code == 303
     page = staff_client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "5 participant(s) sur 6 ligne(s), 3 reconnu(s), 2 à rapprocher" in page
+    assert "5 participants sur 6 lignes, 3 reconnus, 2 à rapprocher" in page
     assert "iPhone de Sophie" in page
 
     participants = {p.name: p for p in db.session.scalars(db.select(AttendanceParticipant))}

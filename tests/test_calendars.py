@@ -376,3 +376,36 @@ def test_a_seated_copy_carries_the_link_and_a_personal_cancel_outranks_it(create
     assert int(cancel["SEQUENCE"]) == int(own["SEQUENCE"]) + 1
     assert cancel["STATUS"] == "CANCELLED" and str(cancel["UID"]) == str(own["UID"])
     assert b"Xy7secret" not in meeting_calendar([meeting], method="CANCEL", video=video)
+
+
+@pytest.mark.parametrize("feed", ["programme", "meeting"])
+def test_calendar_feeds_answer_conditional_requests_with_304(
+    client, create_programme, create_meeting, feed
+):
+    programme = create_programme()
+    meeting = create_meeting(programme=programme)
+    db.session.commit()
+    path = "/calendrier.ics" if feed == "programme" else f"/seances/{meeting.slug}.ics"
+
+    first = client.get(path)
+    assert first.status_code == 200
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and first.headers["Last-Modified"]
+    cache_control = first.headers["Cache-Control"]
+    assert "public" in cache_control and "max-age=300" in cache_control
+
+    # a client polling again: the same tag (DTSTAMP aside), nothing to download
+    again = client.get(path)
+    assert again.headers["ETag"] == etag
+    unchanged = client.get(path, headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.data == b""
+    assert unchanged.headers["ETag"] == etag
+    since = client.get(path, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+    assert since.status_code == 304 and since.data == b""
+
+    # the meeting changes: the same request gets the new file and a new tag
+    meeting.title = "Un titre changé"
+    db.session.commit()
+    changed = client.get(path, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and b"Un titre chang" in changed.data
+    assert changed.headers["ETag"] != etag

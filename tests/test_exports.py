@@ -168,7 +168,7 @@ def test_attendance_sheet_lists_the_seated_only(staff_client, meeting_with_peopl
     assert "LEFÈVRE" in html and "Hélène" in html
     assert "NGUYỄN" in html
     assert "Noël" not in html  # waiting list
-    assert "2 personne(s) inscrite(s)" in html
+    assert "2 personnes inscrites avec une place" in html
     assert "Signature" in html
     assert "/static/css/admin.css" in html  # its print rules hide navigation and buttons
     css = exports.__file__.rsplit("/services/", 1)[0] + "/static/css/admin.css"

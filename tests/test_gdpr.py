@@ -96,7 +96,7 @@ def test_purge_anonymises_but_keeps_the_figures(runner, old_and_current):
     gone, both, registration = old_and_current
     result = runner.invoke(args=["gdpr", "purge"])
     assert result.exit_code == 0, result.output
-    assert "1 personne(s) anonymisée(s)" in result.output
+    assert "1 personne anonymisée." in result.output
     db.session.expire_all()
     person = db.session.get(Person, gone.id)
     assert person.email == f"anonyme-{gone.id}@invalid"
@@ -121,10 +121,10 @@ def test_purge_anonymises_but_keeps_the_figures(runner, old_and_current):
 
 
 def test_purge_is_idempotent(runner, old_and_current):
-    assert "1 personne(s)" in runner.invoke(args=["gdpr", "purge"]).output
+    assert "1 personne anonymisée" in runner.invoke(args=["gdpr", "purge"]).output
     again = runner.invoke(args=["gdpr", "purge"])
     assert again.exit_code == 0
-    assert "0 personne(s) anonymisée(s)" in again.output
+    assert "aucune personne anonymisée." in again.output
     assert (
         db.session.scalar(db.select(db.func.count()).where(AuditEvent.action == "gdpr.purge")) == 1
     )

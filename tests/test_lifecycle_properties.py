@@ -283,7 +283,8 @@ class Lifecycle(RuleBasedStateMachine):
                 continue  # new (a request, e-mailed per person) or unchanged
             new_mails = mails[registration.id] - self.mails[registration.id]
             new_audits = audits[registration.id] - self.audits[registration.id]
-            withdrawn = before is S.REQUESTED and registration.state is S.CANCELLED_BY_PERSON
+            # an unconfirmed request ends without e-mail, withdrawn by its person or by staff
+            withdrawn = before is S.REQUESTED and not registration.is_active
             assert new_mails == (0 if withdrawn else 1), (registration, before)
             assert new_audits == 1, (registration, before)
         by_id = {r.id: r for r in rows}

@@ -469,8 +469,8 @@ def test_without_mail_server_messages_are_captured_for_staff(
     result = runner.invoke(args=["mail", "send"])
 
     assert result.exit_code == 0, result.output
-    assert "1 e-mail(s) programmé(s)" in result.output
-    assert "1 capturé(s)" in result.output
+    assert "1 e-mail programmé," in result.output
+    assert "1 capturé " in result.output
     assert smtp_server.received == []
     [row] = rows()
     assert row.status is EmailStatus.SENT and row.kind == "video_link_to_registrant"
@@ -493,7 +493,7 @@ def test_worker_once_and_bad_schedule(
     result = runner.invoke(args=["mail", "worker", "--once", "--interval", "1"])
 
     assert result.exit_code == 0, result.output
-    assert "1 envoyé(s)" in result.output and "arrêté" in result.output
+    assert "1 envoyé," in result.output and "arrêté" in result.output
     assert len(smtp_server.received) == 1
 
     app.config["IREV_VIDEO_LINK_SCHEDULE"] = "veille@25:00"

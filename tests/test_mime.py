@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from email import message_from_bytes, policy
+from email.header import decode_header, make_header
 
 import pytest
 
@@ -94,7 +96,65 @@ def test_a_name_never_adds_a_header(name):
     message = parse(build("Objet", name=name))
     assert message["Bcc"] is None
     assert message["To"].addresses[0].addr_spec == "elodie@commune.example"
-    assert message["To"].addresses[0].display_name == " ".join(name.split())
+    shown = message["To"].addresses[0].display_name
+    if name.isascii():
+        assert shown == " ".join(name.split())
+    else:
+        assert rfc2047_name(build("Objet", name=name)) == " ".join(name.split())
+
+
+def rfc2047_name(raw: bytes) -> str:
+    """Return the To display name as RFC 2047 reads it (space between encoded words ignored).
+
+    Python's own header parser (policy.default) puts a space between adjacent encoded words
+    of a name, against RFC 2047 section 6.2; mail readers follow the RFC.
+    """
+    folded = message_from_bytes(raw, policy=policy.compat32)["To"]
+    return str(make_header(decode_header(folded))).rsplit(" <", 1)[0].strip('"')
+
+
+def header_lines(raw: bytes, name: str) -> list[str]:
+    """Return the physical lines of one header as they are on the wire."""
+    lines = raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"{name}: "))
+    end = start + 1
+    while end < len(lines) and lines[end][:1] in (" ", "\t"):
+        end += 1
+    return lines[start:end]
+
+
+LONG_NAMES = [
+    "Marie-Éléonore de La Rochefoucauld-Liancourt Saint-Exupéry de Bourbon-Parme et des "
+    "Deux-Siciles, adjointe",
+    "Éléonore Bérénice Hélène Françoise Anaïs Clémentine Gaëlle Mélanie Noémie Pétronille",
+    "Ａ" * 80,
+]
+
+
+@pytest.mark.parametrize("name", LONG_NAMES)
+def test_a_long_name_is_split_into_encoded_words_of_75_characters_at_most(name):
+    raw = build("Objet", name=name)
+    to_lines = header_lines(raw, "To")
+    assert len(to_lines) > 2  # the name took several lines, the address one of its own
+    assert all(len(line) <= 78 for line in to_lines)
+    words = re.findall(r"=\?utf-8\?b\?[^?]*\?=", "\n".join(to_lines))
+    assert len(words) >= 2
+    assert all(len(word) <= 75 for word in words)
+    message = parse(raw)
+    assert message["To"].addresses[0].addr_spec == "elodie@commune.example"
+    assert rfc2047_name(raw) == name
+    # words a reader joins back are whole words of the name wherever a space allows it
+    shown = message["To"].addresses[0].display_name
+    assert " ".join(shown.split()) == name or "Ａ" in name
+
+
+def test_plain_words_of_a_name_stay_readable_in_the_header():
+    head = build("Objet", name="Élodie de La Fontaine").split(b"\r\n\r\n", 1)[0]
+    assert b" de La Fontaine" in head
+    assert (
+        parse(build("Objet", name="Élodie de La Fontaine"))["To"].addresses[0].display_name
+        == "Élodie de La Fontaine"
+    )
 
 
 @pytest.mark.parametrize("address", ["a@b.fr\r\nBcc: c@d.fr", "a b@c.fr", "nobody", ""])

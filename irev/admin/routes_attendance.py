@@ -13,6 +13,7 @@ from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import AttendanceParticipant, Meeting
 from irev.services import attendance_import as service
+from irev.wording import plural
 
 
 class ReportForm(FlaskForm):
@@ -85,9 +86,11 @@ def attendance_report(meeting_id: int):
     summary = service.import_participants(meeting, records, actor())
     db.session.commit()
     flash(
-        f"Rapport importé : {summary.participants} participant(s) sur {summary.rows} ligne(s), "
-        f"{summary.matched} reconnu(s), {summary.unmatched} à rapprocher ; "
-        f"{summary.present} présent(s), {summary.absent} absent(s).",
+        f"Rapport importé : {plural(summary.participants, 'participant', 'participants')} sur "
+        f"{plural(summary.rows, 'ligne', 'lignes')}, "
+        f"{plural(summary.matched, 'reconnu', 'reconnus')}, {summary.unmatched} à rapprocher ; "
+        f"{plural(summary.present, 'présent', 'présents')}, "
+        f"{plural(summary.absent, 'absent', 'absents')}.",
         "success",
     )
     return redirect(url_for("admin.attendance_report", meeting_id=meeting.id), code=303)

@@ -13,6 +13,7 @@ from irev.models import Meeting, Programme, utcnow
 from irev.request_guards import database_id
 from irev.services import exports, figures
 from irev.services.audit import record
+from irev.wording import plural
 
 MIMETYPES = {
     "csv": "text/csv; charset=utf-8",
@@ -73,7 +74,8 @@ def attendance(meeting_id: int):
                 marks[registration_id] = figures.ATTENDANCE_VALUES.get(value)
         changed = figures.mark_attendance(meeting, marks, actor())
         db.session.commit()
-        flash(f"Présence enregistrée ({changed} modification(s)).", "success")
+        changes = plural(changed, "modification", "modifications", "aucune modification")
+        flash(f"Présence enregistrée ({changes}).", "success")
         return redirect(url_for("admin.attendance", meeting_id=meeting.id), code=303)
     seated = exports.seated_for_sheet(meeting)
     return render_template("admin/attendance.html", meeting=meeting, seated=seated, form=form)

@@ -14,6 +14,7 @@ from irev.models import OutboundEmail, Person, Registration
 from irev.request_guards import page_number
 from irev.services import gdpr
 from irev.services.audit import record
+from irev.wording import plural
 
 
 @bp.get("/personnes")
@@ -88,7 +89,14 @@ def person_erase(person_id: int):
         cancelled = gdpr.erase(person, actor())
         db.session.commit()
         flash(
-            f"Données personnelles effacées ({cancelled} inscription(s) à venir annulée(s)).",
+            "Données personnelles effacées ("
+            + plural(
+                cancelled,
+                "inscription à venir annulée",
+                "inscriptions à venir annulées",
+                "aucune inscription à venir annulée",
+            )
+            + ").",
             "success",
         )
         return redirect(url_for("admin.person", person_id=person.id), code=303)

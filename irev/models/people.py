@@ -89,6 +89,8 @@ MOVES: dict[RegistrationState, dict[Action, frozenset[RegistrationState]]] = {
     S.REQUESTED: {
         A.CONFIRM: frozenset({S.SEATED, S.PENDING_APPROVAL, S.WAITING}),
         A.CANCEL: frozenset({S.CANCELLED_BY_PERSON}),
+        # staff withdrawing a request never confirmed (an erasure): nobody is e-mailed
+        A.CANCEL_BY_ORGANISER: frozenset({S.CANCELLED_BY_ORGANISER}),
     },
     S.PENDING_APPROVAL: {
         A.APPROVE: frozenset({S.SEATED, S.WAITING}),

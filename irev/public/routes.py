@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from irev import calendars, page_cache
 from irev.extensions import db
+from irev.models import utcnow
 from irev.public import bp
 from irev.public.helpers import preload_waiting
 from irev.services import accessibility_audit, cache, legal
@@ -35,10 +36,14 @@ def _render_index() -> str:
     programme = get_current_programme()
     if programme is None:
         return render_template("public/no_programme.html")
-    upcoming = meeting_service.upcoming_meetings(programme)
-    past = meeting_service.past_meetings(programme)
-    preload_waiting(upcoming + past)
-    return render_template("public/index.html", programme=programme, upcoming=upcoming, past=past)
+    now = utcnow()
+    running = meeting_service.running_meetings(programme, now)
+    upcoming = meeting_service.upcoming_meetings(programme, now)
+    past = meeting_service.past_meetings(programme, now)
+    preload_waiting(running + upcoming + past)
+    return render_template(
+        "public/index.html", programme=programme, running=running, upcoming=upcoming, past=past
+    )
 
 
 @bp.get("/cycles-precedents")
@@ -76,7 +81,8 @@ def archived_calendar(slug: str):
     body = calendars.meeting_calendar(
         meeting_service.public_meetings(programme), name=programme.title
     )
-    return _calendar_response(body, f"{programme.slug}.ics")
+    modified = meeting_service.calendar_modified(programme)
+    return _calendar_response(body, f"{programme.slug}.ics", modified)
 
 
 def _public_programme(slug: str):
@@ -133,14 +139,17 @@ def programme_calendar():
     body = calendars.meeting_calendar(
         meeting_service.public_meetings(programme), name=calendars.CALENDAR_NAME
     )
-    return _calendar_response(body, "rencontres-des-elus-irev.ics")
+    modified = meeting_service.calendar_modified(programme)
+    return _calendar_response(body, "rencontres-des-elus-irev.ics", modified)
 
 
 @bp.get("/seances/<slug>.ics")
 def meeting_calendar(slug: str):
     """Serve one meeting as an iCalendar file ("Ajouter à mon agenda")."""
     found = meeting_service.get_public_meeting(slug)
-    return _calendar_response(calendars.meeting_calendar([found]), f"{found.slug}.ics")
+    modified = meeting_service.calendar_modified(found.programme, found)
+    body = calendars.meeting_calendar([found])
+    return _calendar_response(body, f"{found.slug}.ics", modified)
 
 
 @bp.get("/accessibilite")
@@ -192,8 +201,20 @@ def healthz():
     return {"status": "ok"}, 200
 
 
-def _calendar_response(body: bytes, filename: str) -> Response:
-    """Wrap an iCalendar body with its MIME type and a download file name."""
+#: Seconds a client or proxy may reuse a calendar before asking again (then 304 if unchanged).
+CALENDAR_MAX_AGE = 300
+
+
+def _calendar_response(body: bytes, filename: str, modified: dt.datetime) -> Response:
+    """Wrap an iCalendar body with its MIME type, file name and validators; 304 if unchanged.
+
+    Calendar clients poll a subscribed feed every few minutes: with ETag and Last-Modified
+    they ask "If-None-Match" / "If-Modified-Since" and get an empty 304 while nothing changed.
+    """
     response = Response(body, content_type=calendars.content_type("PUBLISH"))
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    response.set_etag(calendars.calendar_etag(body))
+    response.last_modified = modified.replace(microsecond=0)
+    response.cache_control.public = True
+    response.cache_control.max_age = CALENDAR_MAX_AGE
+    return response.make_conditional(request)

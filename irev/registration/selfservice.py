@@ -11,9 +11,11 @@ from irev.registration import bp
 from irev.registration.forms import AddMeetingsForm, ConfirmForm, DetailsForm
 from irev.registration.links import read_cancel_link, read_manage_link
 from irev.services import registrations as service
-from irev.services.audit import record
-from irev.services.people import PersonDetails, update_person
+from irev.services.meetings import waiting_count
+from irev.services.people import PersonDetails
 from irev.services.programmes import get_current_programme
+from irev.services.registration_events import correct_own_details
+from irev.wording import plural
 
 
 def _addable(person: Person) -> list:
@@ -60,7 +62,11 @@ def cancel_one(token: str, registration_id: int):
     form = ConfirmForm()
     if not form.validate_on_submit():
         return render_template(
-            "registration/cancel_confirm.html", registration=registration, token=token, form=form
+            "registration/cancel_confirm.html",
+            registration=registration,
+            token=token,
+            form=form,
+            someone_waits=waiting_count(registration.meeting) > 0,
         )
     was_waiting = registration.state is RegistrationState.WAITING
     service.cancel_registration(registration, person, by_organiser=False)
@@ -87,13 +93,13 @@ def cancel_everything(token: str):
         )
     cancelled = service.cancel_all(person, person)
     db.session.commit()
-    flash(f"{_count(len(cancelled))} annulée{'s' if len(cancelled) > 1 else ''}.", "success")
+    count = len(cancelled)
+    flash(
+        plural(count, "inscription annulée", "inscriptions annulées", "Aucune inscription annulée")
+        + ".",
+        "success",
+    )
     return _changed(redirect(url_for("registration.manage", token=token), 303))
-
-
-def _count(n: int) -> str:
-    """Return "Aucune inscription", "1 inscription", "3 inscriptions"."""
-    return "Aucune inscription" if n == 0 else f"{n} inscription{'s' if n > 1 else ''}"
 
 
 @bp.post("/gerer/<token>/ajouter")
@@ -129,15 +135,7 @@ def details(token: str):
         page = render_template("registration/details.html", form=form, person=person, token=token)
         return page, 422
     values = {name: getattr(form, name).data or "" for name in DetailsForm.FIELD_ORDER}
-    changes = update_person(person, PersonDetails(email=person.email, **values))
-    if changes:
-        record(
-            person,
-            "person.update",
-            person,
-            before={k: v[0] for k, v in changes.items()},
-            after={k: v[1] for k, v in changes.items()},
-        )
+    changes = correct_own_details(person, PersonDetails(email=person.email, **values))
     db.session.commit()
     flash("Vos coordonnées sont enregistrées." if changes else "Rien n’a changé.", "success")
     return redirect(url_for("registration.manage", token=token), 303)
@@ -156,7 +154,11 @@ def cancel_link(token: str):
         return page, 409
     if not form.validate_on_submit():
         return render_template(
-            "registration/cancel_link.html", registration=registration, form=form, done=False
+            "registration/cancel_link.html",
+            registration=registration,
+            form=form,
+            done=False,
+            someone_waits=waiting_count(registration.meeting) > 0,
         )
     service.cancel_registration(registration, registration.person, by_organiser=False)
     db.session.commit()

@@ -45,6 +45,7 @@ from irev.models import (
 )
 from irev.services import audit
 from irev.services.people import InvalidEmail, normalise_email
+from irev.wording import plural
 
 #: At most this many problems are listed for one file (the rest are counted).
 MAX_LISTED_PROBLEMS = 10
@@ -242,7 +243,8 @@ def parse_zoom_report(data: bytes, *, meeting_day: date | None = None) -> list[P
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) < width:
-            problems.append(f"Ligne {number} : {len(cells)} colonne(s) au lieu d'au moins {width}.")
+            found = plural(len(cells), "colonne", "colonnes")
+            problems.append(f"Ligne {number} : {found} au lieu d'au moins {width}.")
             continue
         row = _parse_row(number, cells, columns, meeting_day, problems)
         if row is not None:
@@ -250,7 +252,8 @@ def parse_zoom_report(data: bytes, *, meeting_day: date | None = None) -> list[P
     if problems:
         listed = problems[:MAX_LISTED_PROBLEMS]
         if len(problems) > len(listed):
-            listed.append(f"… et {len(problems) - len(listed)} autre(s) ligne(s) en erreur.")
+            more = plural(len(problems) - len(listed), "autre ligne", "autres lignes")
+            listed.append(f"… et {more} en erreur.")
         raise ReportError(listed)
     if not rows:
         raise ReportError(["Le rapport ne contient aucun participant sous son en-tête."])

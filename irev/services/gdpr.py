@@ -279,9 +279,11 @@ def erase(person: Person, actor: StaffUser) -> int:
         if registration.can_cancel():
             # Cancelled as by the person (it is their request); the seat goes to the waiting
             # list. Only the e-mail ending a seat is kept (below); the others are scrubbed.
+            # A request never confirmed was not theirs to cancel: staff withdraw it, silently.
             if registration.state is RegistrationState.SEATED:
                 seats_ended.append(registration.id)
-            registrations.cancel_registration(registration, actor, by_organiser=False)
+            unconfirmed = registration.state is RegistrationState.REQUESTED
+            registrations.cancel_registration(registration, actor, by_organiser=unconfirmed)
             cancelled += 1
     db.session.flush()
     anonymise(person, keep=_farewells(person, seats_ended))

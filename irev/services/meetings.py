@@ -208,6 +208,22 @@ def public_meetings(programme: Programme) -> list[Meeting]:
     )
 
 
+def calendar_modified(programme: Programme, meeting: Meeting | None = None) -> datetime:
+    """Return when a calendar feed last changed: its meeting, or any meeting of the programme.
+
+    The whole programme counts (not only the meetings the feed shows): a meeting taken off
+    the feed changes it too. The programme itself counts for what its text adds.
+    """
+    if meeting is not None:
+        moments = [meeting.updated_at, programme.updated_at]
+    else:
+        latest = db.session.scalar(
+            db.select(db.func.max(Meeting.updated_at)).where(Meeting.programme_id == programme.id)
+        )
+        moments = [latest, programme.updated_at]
+    return max(moment for moment in moments if moment is not None)
+
+
 def current_public_meetings() -> list[Meeting]:
     """Return the current programme's public meetings in date order, in one statement.
 
@@ -239,10 +255,24 @@ def upcoming_meetings(programme: Programme, now: datetime | None = None) -> list
     return [m for m in public_meetings(programme) if not m.is_past(now)]
 
 
-def past_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
-    """Return the public meetings that have started (running or over), most recent first."""
+def is_running(meeting: Meeting, now: datetime | None = None) -> bool:
+    """Return True while a published meeting is taking place (started, not ended)."""
     now = now or utcnow()
-    return [m for m in reversed(public_meetings(programme)) if m.is_past(now)]
+    return meeting.is_published and meeting.starts_at <= now < meeting.ends_at
+
+
+def running_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
+    """Return the public meetings taking place right now, in date order."""
+    now = now or utcnow()
+    return [m for m in public_meetings(programme) if is_running(m, now)]
+
+
+def past_meetings(programme: Programme, now: datetime | None = None) -> list[Meeting]:
+    """Return the public meetings that have started and are not running, most recent first."""
+    now = now or utcnow()
+    return [
+        m for m in reversed(public_meetings(programme)) if m.is_past(now) and not is_running(m, now)
+    ]
 
 
 def speaker_text(speaker: dict[str, str]) -> str:

@@ -18,6 +18,7 @@ from irev.services.reference import (  # noqa: F401  (re-exported: the old impor
     mandate_choices,
     mandate_label,
 )
+from irev.wording import plural
 
 S = RegistrationState
 
@@ -299,11 +300,6 @@ def apply_bulk(
     return report
 
 
-def _count(n: int, singular: str, plural: str) -> str:
-    """Return "1 inscription validée", "2 inscriptions validées" (French: 0 and 1 singular)."""
-    return f"{n} {singular if n < 2 else plural}"
-
-
 def bulk_summary(report: BulkReport) -> str:
     """Return the French sentences that report a bulk action, one count per outcome."""
     if report.action == "valider":
@@ -312,17 +308,30 @@ def bulk_summary(report: BulkReport) -> str:
             parts.append(f"{report.seated} avec une place")
         if report.waiting:
             parts.append(f"{report.waiting} en liste d'attente ({NO_SEAT_LEFT})")
-        message = _count(report.done, "inscription validée", "inscriptions validées")
+        message = plural(
+            report.done,
+            "inscription validée",
+            "inscriptions validées",
+            "Aucune inscription validée",
+        )
         message += f" : {', '.join(parts)}." if parts else "."
     elif report.action == "refuser":
-        message = f"{_count(report.rejected, 'inscription refusée', 'inscriptions refusées')}."
+        refused = plural(
+            report.rejected,
+            "inscription refusée",
+            "inscriptions refusées",
+            "Aucune inscription refusée",
+        )
+        message = f"{refused}."
     else:
-        placed = _count(report.seated, "personne placée", "personnes placées")
+        placed = plural(
+            report.seated, "place attribuée", "places attribuées", "Aucune place attribuée"
+        )
         message = f"{placed} depuis la liste d'attente."
     if report.refused:
         total = sum(report.refused.values())
         reasons = ", ".join(f"{n} {why}" for why, n in report.refused.items())
-        left = _count(total, "inscription non traitée", "inscriptions non traitées")
+        left = plural(total, "inscription non traitée", "inscriptions non traitées")
         message += f" {left} : {reasons}."
     return message
 

@@ -66,6 +66,21 @@ def needs_summary(options: str | None, details: str | None = "") -> str:
     return text
 
 
+#: A person's details as the person reads them named (in the e-mail that lists what changed).
+DETAIL_LABELS: dict[str, str] = {
+    "email": "Adresse électronique",
+    "first_name": "Prénom",
+    "last_name": "Nom",
+    "phone": "Téléphone",
+    "organisation": "Collectivité ou structure",
+    "mandate": "Mandat",
+    "department": "Département",
+    "civilite": "Civilité",
+    "accessibility_options": "Besoins d’accessibilité",
+    "accessibility_needs": "Besoins d’accessibilité (précisions)",
+}
+
+
 def mandate_choices() -> list[tuple[str, str]]:
     """Return the mandates as (value, label) pairs."""
     return list(MANDATES)

@@ -14,8 +14,15 @@ from datetime import datetime
 from flask import current_app
 
 from irev.dates import long_date, meeting_when
-from irev.models import Meeting, Person, Registration, RegistrationState, StaffUser
+from irev.models import Meeting, Person, Registration, RegistrationState, StaffUser, utcnow
 from irev.services import audit, outbox
+from irev.services.people import PersonDetails, update_person
+from irev.services.reference import (
+    ACCESSIBILITY_NEED_LABELS,
+    DETAIL_LABELS,
+    mandate_label,
+    split_needs,
+)
 
 S = RegistrationState
 Actor = StaffUser | Person | None
@@ -118,6 +125,73 @@ def notify_staff(registration: Registration) -> bool:
         registration=registration,
         context={"admin_url": external_url("admin.dashboard")},
     )
+
+
+def correct_own_details(person: Person, details: PersonDetails) -> dict[str, tuple[str, str]]:
+    """Apply the details a person corrected through their link; audit it and tell them.
+
+    Return {field: (before, after)}. A change is e-mailed (« vos coordonnées ont été
+    modifiées », old and new) to the address, and to the old one too if the address changed,
+    so that someone holding a stolen link cannot rewrite a person unnoticed.
+    """
+    old_email = person.email
+    changes = update_person(person, details)
+    if details.email and details.email != old_email:
+        changes["email"] = (old_email, details.email)
+        person.email = details.email
+    if not changes:
+        return changes
+    audit.record(
+        person,
+        "person.update",
+        person,
+        before={k: v[0] for k, v in changes.items()},
+        after={k: v[1] for k, v in changes.items()},
+    )
+    notify_details_changed(person, changes, old_email)
+    return changes
+
+
+def _shown_value(name: str, value: str) -> str:
+    """Return a stored detail as the person reads it (labels, not codes)."""
+    from irev.salutations import CIVILITE_LABELS
+
+    if name == "mandate":
+        return mandate_label(value)
+    if name == "civilite":
+        return CIVILITE_LABELS.get(value or "", value or "")
+    if name == "accessibility_options":
+        return ", ".join(ACCESSIBILITY_NEED_LABELS[v] for v in split_needs(value))
+    return value or ""
+
+
+def notify_details_changed(
+    person: Person, changes: dict[str, tuple[str, str]], old_email: str
+) -> None:
+    """Queue « vos coordonnées ont été modifiées » to the address (and the old one if changed)."""
+    shown = [
+        {
+            "label": DETAIL_LABELS.get(name, name),
+            "before": _shown_value(name, before),
+            "after": _shown_value(name, after),
+        }
+        for name, (before, after) in changes.items()
+    ]
+    version = stamp(utcnow())
+    addresses = [person.email] + ([old_email] if old_email and old_email != person.email else [])
+    for address in addresses:
+        outbox.enqueue(
+            "details_changed_to_registrant",
+            address,
+            dedupe_key=f"person:{person.id}:details_changed:{version}:{address}",
+            to_name=person.full_name,
+            person=person,
+            context={
+                "changes": shown,
+                "old_address": address != person.email,
+                "new_address": person.email,
+            },
+        )
 
 
 def record_move(actor: Actor, action: str, registration: Registration, before: S) -> None:

@@ -259,19 +259,19 @@ def cancel_registration(
     registration.check_action(Action.CANCEL_BY_ORGANISER if by_organiser else Action.CANCEL)
     registration.move_to(S.CANCELLED_BY_ORGANISER if by_organiser else S.CANCELLED_BY_PERSON)
     registration.reason = reason.strip()
-    if by_organiser:
+    if by_organiser and before is not S.REQUESTED:  # an unconfirmed address gets nothing
         notify(
             "cancelled_by_organiser_to_registrant",
             registration,
             reason=registration.reason,
             was=before.value,
         )
-    elif before is not S.REQUESTED:
-        notify("cancelled_to_registrant", registration, was=before.value)
     record_move(actor, "registration.cancel", registration, before)
-    if before is S.SEATED:
-        return free_seat(registration.meeting, actor)
-    return []
+    promoted = free_seat(registration.meeting, actor) if before is S.SEATED else []
+    if not by_organiser and before is not S.REQUESTED:
+        # The message says whether the seat went to someone waiting: it knows only now.
+        notify("cancelled_to_registrant", registration, was=before.value, offered=bool(promoted))
+    return promoted
 
 
 def cancel_all(person: Person, actor: Actor) -> list[Registration]:

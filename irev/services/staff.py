@@ -228,6 +228,11 @@ def set_password(user: StaffUser, password: str) -> None:
     end_sessions(user)
 
 
+def password_matches(user: StaffUser, password: str) -> bool:
+    """Return True if password is the account's current one (no lock, no counter touched)."""
+    return check_password_hash(user.password_hash, password)
+
+
 def disable_staff(user: StaffUser) -> None:
     """Disable the account, void its e-mailed links and end its sessions."""
     user.active = False

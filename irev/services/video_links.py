@@ -40,7 +40,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from irev.dates import PARIS
+from irev.dates import PARIS, hour, short_date
 from irev.extensions import db
 from irev.models import (
     EmailStatus,
@@ -200,6 +200,40 @@ def send_moments(meeting: Meeting, offsets: list[Offset]) -> list[datetime]:
     """Return the moments the link goes out for a meeting, earliest first (before its start)."""
     moments = {offset.moment(meeting.starts_at) for offset in offsets}
     return sorted(moment for moment in moments if moment < meeting.starts_at)
+
+
+def _moment_phrase(moment: datetime, starts_at: datetime) -> str:
+    """Return "la veille à 10 h", "le jour même à 16 h" or "le 3 mars 2023 à 18 h"."""
+    days = (starts_at.astimezone(PARIS).date() - moment.astimezone(PARIS).date()).days
+    day = {0: "le jour même", 1: "la veille"}.get(days, f"le {short_date(moment)}")
+    return f"{day} à {hour(moment)}"
+
+
+def link_plan(meeting: Meeting, now: datetime | None = None) -> str:
+    """Return, in French, when a person seated now will get the video link (the schedule's way).
+
+    Read from the same schedule and the same rule as schedule_due(): a moment already passed
+    sends the link at the next pass (a late seat gets it at once), each moment still to come
+    sends it again. So a seat taken on the day of the meeting is never promised « la veille ».
+    """
+    now = now or utcnow()
+    moments = send_moments(meeting, schedule_for(meeting.programme))
+    coming = [_moment_phrase(moment, meeting.starts_at) for moment in moments if moment > now]
+    soon = any(moment <= now for moment in moments) or not moments
+    if soon and coming:
+        return (
+            "Le lien de connexion à la visioconférence vous est envoyé par courriel dans les "
+            f"prochaines minutes, puis de nouveau {', puis '.join(coming)}."
+        )
+    if soon:
+        return (
+            "Le lien de connexion à la visioconférence vous est envoyé par courriel dans les "
+            "prochaines minutes, dans un message séparé."
+        )
+    return (
+        "Le lien de connexion à la visioconférence vous sera envoyé par courriel "
+        f"{', puis '.join(coming)}."
+    )
 
 
 def link_version(

@@ -100,7 +100,7 @@ def test_report_import_and_hand_match_pass_axe(browser, live_server, data, javas
     page.set_input_files("#report", data["good"])
     page.click("button:has-text('Importer le rapport')")
     # The second run finds the hand match of the first one kept.
-    expect(page.locator(".notice--success")).to_contain_text("2 participant(s) sur 2 ligne(s)")
+    expect(page.locator(".notice--success")).to_contain_text("2 participants sur 2 lignes")
     check(page)
 
     row = page.locator("tr", has_text="Tablette mairie")

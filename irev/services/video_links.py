@@ -266,7 +266,7 @@ def link_due(meeting: Meeting, now: datetime | None = None) -> bool:
     now = now or utcnow()
     if not meeting.is_published or not meeting.video_url or now >= meeting.ends_at:
         return False
-    moments = send_moments(meeting, configured_schedule())
+    moments = send_moments(meeting, schedule_for(meeting.programme))
     return now >= (moments[0] if moments else meeting.starts_at)
 
 

@@ -63,6 +63,13 @@ class Client:
         self, method: str, path: str, form: dict | None = None, headers: dict | None = None
     ) -> tuple[int, str]:
         """Send one request; return the status and the body."""
+        status, _, text = self.exchange(method, path, form, headers)
+        return status, text
+
+    def exchange(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, http.client.HTTPMessage, str]:
+        """Send one request; return the status, the response headers and the body."""
         connection = self._connection()
         headers = dict(headers or {})
         if self.page:
@@ -84,9 +91,15 @@ class Client:
                 self.cookies[name] = value
             if method == "GET":
                 self.page = path
-            return response.status, text
+            return response.status, response.headers, text
         finally:
             connection.close()
+
+    def post_form(self, path: str, data: dict) -> tuple[int, http.client.HTTPMessage, str]:
+        """GET a page, then post its form with the CSRF token it holds."""
+        status, page = self.request("GET", path)
+        token = csrf_token(page) if status == 200 else None
+        return self.exchange("POST", path, {**data, "csrf_token": token or ""})
 
     def csrf(self, path: str) -> str:
         """GET a page and return the CSRF token of its form."""

@@ -10,14 +10,11 @@ server or a network failure does; restoring it lets the pool reconnect, with no 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
-import ssl
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,7 +25,7 @@ from irev.notifications import cancel_url, manage_url
 from tests import servers
 from tests.admin_helpers import PASSWORD, create_staff
 from tests.conftest import TEST_CONFIG
-from tests.http_client import csrf_token
+from tests.http_client import Client, csrf_token
 from tests.registration_support import confirm_path, form_data, path_of, season
 
 pytestmark = pytest.mark.postgresql
@@ -36,6 +33,8 @@ pytestmark = pytest.mark.postgresql
 SECRET = "outage-" + "s" * 40
 EMAIL = form_data()["email"]
 NAMES = ("Camille", "Durand", "Roubaix")
+#: One proxy hop, as nginx adds it in front of gunicorn (FLASK_IREV_PROXY_HOPS=1).
+VISITOR_ADDRESS = "203.0.113.7"
 
 
 class Relay:
@@ -105,45 +104,6 @@ def _close(one: socket.socket) -> None:
     one.close()
 
 
-@dataclass
-class Visitor:
-    """A browser-like visitor of the served site over verified HTTPS: its own cookies, the
-    same-origin Referer on every request, and every response's headers."""
-
-    port: int
-    tls: ssl.SSLContext
-    cookies: dict[str, str] = field(default_factory=dict)
-
-    def request(self, method: str, path: str, form: dict | None = None):
-        """Send one request; return status, headers and body."""
-        connection = http.client.HTTPSConnection(
-            "127.0.0.1", self.port, timeout=30, context=self.tls
-        )
-        headers = {"X-Forwarded-For": "203.0.113.7", "Referer": servers.origin(self.port) + path}
-        body = None
-        if form is not None:
-            body = urlencode(form, doseq=True)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        try:
-            connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            text = response.read().decode("utf-8", "replace")
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, value = header.split(";", 1)[0].partition("=")
-                self.cookies[name] = value
-            return response.status, response.headers, text
-        finally:
-            connection.close()
-
-    def post_form(self, path: str, data: dict):
-        """Post a form with the CSRF token its page holds."""
-        status, _, page = self.request("GET", path)
-        token = csrf_token(page) if status == 200 else None
-        return self.request("POST", path, {**data, "csrf_token": token or ""})
-
-
 @pytest.fixture
 def served(db_url: str, tmp_path: Path) -> Iterator[tuple[int, Relay, Path, dict]]:
     """Seed the database, serve it with gunicorn over TLS through the relay."""
@@ -189,9 +149,9 @@ def served(db_url: str, tmp_path: Path) -> Iterator[tuple[int, Relay, Path, dict
 def test_outage_under_gunicorn_gives_the_french_503_and_clean_logs(served) -> None:
     port, relay, log, seeded = served
     app, slug, tls = seeded["app"], seeded["slug"], seeded["tls"]
-    anonymous = Visitor(port, tls)
+    anonymous = Client(port, VISITOR_ADDRESS, tls=tls)
     assert anonymous.post_form("/inscription", form_data(slug))[0] == 303
-    staff = Visitor(port, tls)
+    staff = Client(port, VISITOR_ADDRESS, tls=tls)
     signed = staff.post_form("/admin/connexion", {"email": "equipe@irev.fr", "password": PASSWORD})
     assert signed[0] == 303
     with app.app_context():
@@ -212,23 +172,23 @@ def test_outage_under_gunicorn_gives_the_french_503_and_clean_logs(served) -> No
         f"/admin/personnes/{person_id}",
         "/admin/journal",
     ]
-    cookieless = Visitor(port, tls)
+    cookieless = Client(port, VISITOR_ADDRESS, tls=tls)
     # The forms' tokens, taken before the outage as an open browser tab holds them.
     forms = {}
     for path in ("/inscription", confirm, f"{manage}/coordonnees"):
-        forms[path] = csrf_token(anonymous.request("GET", path)[2])
+        forms[path] = csrf_token(anonymous.exchange("GET", path)[2])
         assert forms[path], path
 
     relay.cut()
     answers = []
     for path in public:
-        answers += [(path, cookieless.request("GET", path)), (path, staff.request("GET", path))]
+        answers += [(path, cookieless.exchange("GET", path)), (path, staff.exchange("GET", path))]
     for path in staff_pages:
-        answers.append((path, staff.request("GET", path)))
+        answers.append((path, staff.exchange("GET", path)))
     details = {"first_name": "Camillou", "last_name": "Durand", "organisation": "Ville de Roubaix"}
     posts = {"/inscription": form_data(slug), confirm: {}, f"{manage}/coordonnees": details}
     for path, data in posts.items():
-        sent = anonymous.request("POST", path, {**data, "csrf_token": forms[path]})
+        sent = anonymous.exchange("POST", path, {**data, "csrf_token": forms[path]})
         answers.append((f"POST {path}", sent))
     for what, (status, headers, body) in answers:
         assert status == 503, (what, status, body[:300])
@@ -238,9 +198,9 @@ def test_outage_under_gunicorn_gives_the_french_503_and_clean_logs(served) -> No
 
     relay.restore()
     # Back by itself: the pool drops the dead connections and opens new ones.
-    assert cookieless.request("GET", "/")[0] == 200
-    assert anonymous.request("GET", manage)[0] == 200
-    assert staff.request("GET", f"/admin/seances/{meeting_id}/inscriptions")[0] == 200
+    assert cookieless.exchange("GET", "/")[0] == 200
+    assert anonymous.exchange("GET", manage)[0] == 200
+    assert staff.exchange("GET", f"/admin/seances/{meeting_id}/inscriptions")[0] == 200
 
     text = log.read_text(encoding="utf-8", errors="replace")
     assert "database unavailable on GET /inscription/gerer/<jeton>" in text

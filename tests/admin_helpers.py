@@ -48,3 +48,28 @@ def outbox(kind: str | None = None) -> list[OutboundEmail]:
     if kind:
         query = query.where(OutboundEmail.kind == kind)
     return list(db.session.scalars(query))
+
+
+def meeting_form(**changes) -> dict:
+    """Return a complete, valid staff meeting form."""
+    data = {
+        "title": "Mixité sociale dans l’habitat",
+        "topic_announced": "y",
+        "day": "2030-03-27",
+        "start": "17:00",
+        "end": "19:00",
+        "mode": "video",
+        "address": "",
+        "description": "Présentation de la séance.",
+        "speakers": "Camille Durand ; chargée de mission ; ANCT\nJean Petit",
+        "partners": "Banque des Territoires\n\nANCT",
+        "capacity": "80",
+        "approval_mode": "automatic",
+        "registration_opens_at": "2030-02-01T09:00",
+        "registration_closes_at": "",
+        "video_url": "https://zoom.us/j/123",
+        "video_meeting_id": "123 456 789",
+        "video_passcode": "secret",
+    }
+    data.update(changes)
+    return data

@@ -10,37 +10,12 @@ import pytest
 from irev.extensions import db
 from irev.models import AuditEvent, Meeting, MeetingStatus, RegistrationState
 from irev.services import registrations as registration_services
-from tests.admin_helpers import outbox
+from tests.admin_helpers import meeting_form, outbox
 from tests.factories import paris
 
 S = RegistrationState
 #: Meetings edited here start at a fixed Paris time: the form has one day for start and end.
 MAY_15 = paris(2030, 5, 15, 17)
-
-
-def _form(**changes) -> dict:
-    """Return a complete, valid meeting form."""
-    data = {
-        "title": "Mixité sociale dans l’habitat",
-        "topic_announced": "y",
-        "day": "2030-03-27",
-        "start": "17:00",
-        "end": "19:00",
-        "mode": "video",
-        "address": "",
-        "description": "Présentation de la séance.",
-        "speakers": "Camille Durand ; chargée de mission ; ANCT\nJean Petit",
-        "partners": "Banque des Territoires\n\nANCT",
-        "capacity": "80",
-        "approval_mode": "automatic",
-        "registration_opens_at": "2030-02-01T09:00",
-        "registration_closes_at": "",
-        "video_url": "https://zoom.us/j/123",
-        "video_meeting_id": "123 456 789",
-        "video_passcode": "secret",
-    }
-    data.update(changes)
-    return data
 
 
 def _form_of(meeting: Meeting, **changes) -> dict:
@@ -67,7 +42,9 @@ def _events(action: str) -> list[AuditEvent]:
 def test_create_a_meeting_in_paris_time(staff_client, create_programme):
     programme = create_programme()
     db.session.commit()
-    response = staff_client.post(f"/admin/seances/nouvelle?programme={programme.id}", data=_form())
+    response = staff_client.post(
+        f"/admin/seances/nouvelle?programme={programme.id}", data=meeting_form()
+    )
     assert response.status_code == 303
     meeting = db.session.scalar(db.select(Meeting))
     # Summer time starts on 31 March 2030: the 27th is still UTC+1.
@@ -88,7 +65,7 @@ def test_create_a_meeting_in_paris_time(staff_client, create_programme):
 def test_summer_time_is_applied(staff_client, create_programme):
     create_programme()
     db.session.commit()
-    staff_client.post("/admin/seances/nouvelle", data=_form(day="2030-04-03"))
+    staff_client.post("/admin/seances/nouvelle", data=meeting_form(day="2030-04-03"))
     meeting = db.session.scalar(db.select(Meeting))
     assert meeting.starts_at == datetime(2030, 4, 3, 15, 0, tzinfo=UTC)  # UTC+2 in summer
     page = staff_client.get(f"/admin/seances/{meeting.id}/modifier").get_data(as_text=True)
@@ -111,7 +88,7 @@ def test_summer_time_is_applied(staff_client, create_programme):
 def test_bad_meeting_input_is_explained(staff_client, create_programme, changes, message):
     create_programme()
     db.session.commit()
-    response = staff_client.post("/admin/seances/nouvelle", data=_form(**changes))
+    response = staff_client.post("/admin/seances/nouvelle", data=meeting_form(**changes))
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert message in html

@@ -37,7 +37,7 @@ from irev.models import (
 from irev.notifications import cancel_url, manage_url
 from irev.services import outbox
 from tests import factories
-from tests.admin_helpers import create_staff, sign_in
+from tests.admin_helpers import create_staff, meeting_form, sign_in
 from tests.registration_support import confirm_path, form_data, path_of, season
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,31 +135,6 @@ class Pages:
         headers = {"HX-Request": "true"} if fragment else {}
         response = client.post(url, data=data or {}, headers=headers, follow_redirects=True)
         return self.keep(name, response, expected, fragment)
-
-
-def meeting_form(**changes) -> dict:
-    """Return a complete, valid staff meeting form."""
-    data = {
-        "title": "Mixité sociale dans l’habitat",
-        "topic_announced": "y",
-        "day": "2030-03-27",
-        "start": "17:00",
-        "end": "19:00",
-        "mode": "video",
-        "address": "",
-        "description": "Présentation de la séance.",
-        "speakers": "Camille Durand ; chargée de mission ; ANCT\nJean Petit",
-        "partners": "Banque des Territoires\n\nANCT",
-        "capacity": "80",
-        "approval_mode": "automatic",
-        "registration_opens_at": "2030-02-01T09:00",
-        "registration_closes_at": "",
-        "video_url": "https://zoom.us/j/123",
-        "video_meeting_id": "123 456 789",
-        "video_passcode": "secret",
-    }
-    data.update(changes)
-    return data
 
 
 def render_public(pages: Pages, app: Flask) -> dict:

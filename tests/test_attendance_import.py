@@ -10,7 +10,7 @@ import pytest
 from irev.extensions import db
 from irev.models import AttendanceParticipant, AuditEvent, Registration
 from irev.services import attendance_import as service
-from irev.services.attendance_import import ReportError, parse_zoom_report, union_seconds
+from irev.services.zoom_report import ReportError, parse_zoom_report, union_seconds
 from tests import factories
 from tests.factories import paris
 

@@ -13,6 +13,7 @@ from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import AttendanceParticipant, Meeting
 from irev.services import attendance_import as service
+from irev.services import zoom_report
 from irev.wording import plural
 
 
@@ -78,10 +79,10 @@ def attendance_report(meeting_id: int):
     if not form.validate_on_submit():
         return _page(meeting, form, status=422)
     try:
-        records = service.parse_zoom_report(
+        records = zoom_report.parse_zoom_report(
             form.report.data.read(), meeting_day=to_paris(meeting.starts_at).date()
         )
-    except service.ReportError as error:
+    except zoom_report.ReportError as error:
         return _page(meeting, form, problems=error.problems, status=422)
     summary = service.import_participants(meeting, records, actor())
     db.session.commit()

@@ -44,7 +44,26 @@ QUERY_MAX = 200
 #: The choice sent by the ambiguity page for « keep the name as I typed it ».
 KEEP_TEXT = "texte"
 
-_SMALL_WORDS = frozenset("l le la les d de du des et en sur sous a au aux lez".split())
+_SMALL_WORDS = frozenset(
+    [
+        "l",
+        "le",
+        "la",
+        "les",
+        "d",
+        "de",
+        "du",
+        "des",
+        "et",
+        "en",
+        "sur",
+        "sous",
+        "a",
+        "au",
+        "aux",
+        "lez",
+    ]
+)
 _EXPANSIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ABBREVIATIONS = {
     "cc": "communaute communes",
@@ -134,6 +153,8 @@ class Resolution:
     candidates: list[Territory] = field(default_factory=list)
     #: A code was sent that does not exist or does not match the text: it was ignored.
     ignored_code: bool = False
+    #: The candidates bear the very name typed (homonyms), not only close names.
+    exact: bool = False
 
     @property
     def needs_choice(self) -> bool:
@@ -263,22 +284,29 @@ def get(code: str) -> Territory | None:
 
 
 def resolve(text: str, code: str = "", prefer_departement: str = "") -> Resolution:
-    """Return what text (and the code sent with it) designates; see the module's decisions."""
-    ignored = False
-    if code:
-        chosen = get(code)
-        if chosen is not None and chosen.key == query_key(text):
-            return Resolution(territory=chosen)
-        ignored = True
+    """Return what text (and the code sent with it) designates; see the module's decisions.
+
+    A code is accepted when its name has the key of text, or when it is one of the candidates
+    text itself gives (the choice page offers close names, not only homonyms).
+    """
+    chosen = get(code) if code else None
+    if chosen is not None and chosen.key == query_key(text):
+        return Resolution(territory=chosen)
     exact = exact_matches(text)
-    if len(exact) == 1:
-        return Resolution(territory=exact[0], ignored_code=ignored)
+    if len(exact) == 1 and not code:
+        return Resolution(territory=exact[0])
     if exact:
         exact.sort(key=_rank(query_key(text), prefer_departement))
-        return Resolution(candidates=exact, ignored_code=ignored)
-    return Resolution(
-        candidates=search(text, prefer_departement=prefer_departement), ignored_code=ignored
-    )
+        found = Resolution(candidates=exact, exact=True)
+    else:
+        found = Resolution(candidates=search(text, prefer_departement=prefer_departement))
+    if chosen is not None and chosen.code in {t.code for t in found.candidates}:
+        return Resolution(territory=chosen)
+    if code:
+        found.ignored_code = True
+        if len(found.candidates) == 1 and found.exact:
+            found.territory = found.candidates[0]
+    return found
 
 
 def unique_match(text: str) -> Territory | None:

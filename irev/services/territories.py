@@ -161,8 +161,9 @@ class Resolution:
         return self.territory is None and bool(self.candidates)
 
 
-def _departement_names(codes: set[str]) -> dict[str, str]:
+def departement_names(codes: set[str]) -> dict[str, str]:
     """Return {code: name} for these départements."""
+    codes = {code for code in codes if code}
     if not codes:
         return {}
     rows = db.session.execute(
@@ -173,7 +174,7 @@ def _departement_names(codes: set[str]) -> dict[str, str]:
 
 def _territories(communes: list[Commune], epcis: list[Epci]) -> list[Territory]:
     """Return Territory views of rows, with their départements' names."""
-    names = _departement_names(
+    names = departement_names(
         {c.departement_code for c in communes} | {e.departement_code for e in epcis}
     )
     found = [

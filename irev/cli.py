@@ -63,3 +63,6 @@ def init_app(app: Flask) -> None:
     from irev.registration.commands import registrations_cli
 
     app.cli.add_command(registrations_cli)
+    from irev.territories_cli import territories_cli
+
+    app.cli.add_command(territories_cli)

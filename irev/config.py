@@ -8,6 +8,8 @@ and the calendars' VTIMEZONE describes that zone only, so it is not a setting.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 DEV_SECRET_KEY = "dev-only-not-secret"
 
 
@@ -42,6 +44,11 @@ class Defaults:
     IREV_HOST_NAME = ""
     IREV_HOST_ADDRESS = ""
     IREV_HOST_PHONE = ""
+    #: Etalab's decoupage-administratif JSON files (communes, epci, departements, regions), as
+    #: `make territories` installs them; `flask territories load` reads them.
+    IREV_TERRITORIES_DIR = str(
+        Path(__file__).resolve().parent.parent / ".data/decoupage-administratif"
+    )
     #: Number of reverse proxies in front of the app (for ProxyFix); 0 when served directly.
     IREV_PROXY_HOPS = 0
     #: Level of the application's loggers (irev.*).

@@ -18,6 +18,11 @@ from irev.extensions import db
 from tests import factories
 from tests.admin_helpers import staff_client  # noqa: F401  (fixture: a signed-in staff member)
 from tests.smtp_server import smtp_server  # noqa: F401  (fixture: a real SMTP server)
+from tests.territory_support import (  # noqa: F401  (fixtures: communes and EPCI loaded)
+    all_territories,
+    territories,
+    territory_subset_dir,
+)
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 ON_POSTGRESQL = TEST_DATABASE_URL.startswith("postgresql")

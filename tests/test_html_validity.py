@@ -36,9 +36,11 @@ from irev.models import (
 )
 from irev.notifications import cancel_url, manage_url
 from irev.services import outbox
+from irev.services.territories_load import load_territories
 from tests import factories
 from tests.admin_helpers import create_staff, meeting_form, sign_in
 from tests.registration_support import confirm_path, form_data, path_of, season
+from tests.territory_support import installed_dir, write_subset
 
 ROOT = Path(__file__).resolve().parents[1]
 VNU = ROOT / ".tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
@@ -72,6 +74,9 @@ def as_document(fragment: str) -> str:
     title = found.group(1) if found else "Fragment"
     body = TITLE.sub("", fragment, count=1).strip()
     template = TABLE_FRAGMENT_PAGE if body.startswith("<tr") else FRAGMENT_PAGE
+    if body.startswith("<li"):  # a listbox's options (htmx swaps them inside their <ul>)
+        items, after = body.rsplit("</li>", 1)
+        body = f'<ul role="listbox" aria-label="Options">{items}</li></ul>{after}'
     return template.format(title=title, body=body)
 
 
@@ -177,6 +182,27 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.get(client, "formulaire-vide", "/inscription")
     pages.get(client, "formulaire-une-seance", f"/inscription?seance={open_slug}")
     pages.get(client, "formulaire-places", "/inscription/places", fragment=True)
+    load_territories(write_subset(installed_dir(), pages.folder / "territoires"))
+    db.session.commit()
+    for name, typed in (("suggestions", "Ami"), ("suggestions-aucune", "Zzzz")):
+        pages.get(
+            client,
+            f"formulaire-{name}",
+            f"/inscription/collectivites?organisation={typed}",
+            fragment=True,
+        )
+    homonyms = form_data(open_slug, organisation="Saint-Martin")
+    pages.post(client, "formulaire-choix-collectivite", "/inscription", homonyms)
+    pages.post(
+        client, "formulaire-choix-collectivite-htmx", "/inscription", homonyms, fragment=True
+    )
+    pages.post(
+        client,
+        "formulaire-choix-collectivite-erreur",
+        "/inscription",
+        {**homonyms, "choix": "1"},
+        expected=(422,),
+    )
     wrong = form_data(open_slug, email="pas-une-adresse", first_name="", data_notice=None)
     pages.post(client, "formulaire-erreurs", "/inscription", wrong, expected=(422,))
     pages.post(

@@ -15,6 +15,7 @@ from irev.models.people import (
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
 from irev.models.staff import StaffRole, StaffUser
+from irev.models.territories import Commune, Departement, Epci, Region
 from irev.models.types import UTCDateTime, utcnow
 
 __all__ = [
@@ -26,7 +27,10 @@ __all__ = [
     "AttendanceParticipant",
     "Attestation",
     "AuditEvent",
+    "Commune",
+    "Departement",
     "EmailStatus",
+    "Epci",
     "IllegalTransition",
     "Meeting",
     "MeetingMode",
@@ -34,6 +38,7 @@ __all__ = [
     "OutboundEmail",
     "Person",
     "Programme",
+    "Region",
     "Registration",
     "RegistrationState",
     "StaffRole",

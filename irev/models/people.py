@@ -33,6 +33,12 @@ class Person(db.Model):
     mandate: Mapped[str] = mapped_column(String(60), default="")
     #: A value of registration.forms.DEPARTMENTS.
     department: Mapped[str] = mapped_column(String(60), default="")
+    #: Code INSEE of the commune chosen; "" for an EPCI or a text that matched none.
+    commune_code: Mapped[str] = mapped_column(String(5), default="")
+    #: SIREN of the EPCI chosen, or of the chosen commune's EPCI; "" when unknown.
+    epci_siren: Mapped[str] = mapped_column(String(9), default="")
+    #: Code INSEE of the département, derived from the commune or EPCI ("" without a code).
+    department_code: Mapped[str] = mapped_column(String(3), default="")
     #: Needs ticked on the form: values of services.reference.ACCESSIBILITY_NEEDS, separated
     #: by commas, in the order of that list ("" for none).
     accessibility_options: Mapped[str] = mapped_column(String(200), default="")

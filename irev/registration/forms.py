@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 from irev.dates import short_date
 from irev.models import Meeting
 from irev.salutations import CIVILITE_LABELS, CIVILITES
+from irev.services import territories
 from irev.services.meetings import PublicState, public_state
 from irev.services.people import InvalidEmail, PersonDetails, normalise_email
 from irev.services.reference import (  # noqa: F401  (MANDATE_LABELS, mandate_label: old path)
@@ -189,6 +190,8 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             no_control_characters("Le nom de la collectivité"),
         ],
     )
+    #: Code INSEE or SIREN the combobox (or the choice page) set; checked against the name.
+    organisation_code = StringField("Code de la collectivité", filters=[strip])
     mandate = SelectField(
         "Mandat",
         choices=[SelectChoice("", "Choisissez votre mandat")]
@@ -239,8 +242,28 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         self.offered = list(offered)
         self.meetings.choices = [SelectChoice(m.slug, m.title) for m in self.offered]
         self._chosen: list[Meeting] = []
+        self.resolution = territories.Resolution()
 
     # --- field checks (French messages: what is wrong and how to fix it) ---
+
+    def validate_organisation(self, field) -> None:
+        """Match the name (and the code sent with it) to a commune or an EPCI, if any."""
+        code = (self.organisation_code.data or "")[:20]
+        if code == territories.KEEP_TEXT:  # the choice page's « none of these »
+            self.resolution = territories.Resolution()
+            return
+        prefer = territories.departement_code_for(self.department.data or "")
+        self.resolution = territories.resolve(field.data, code, prefer_departement=prefer)
+
+    @property
+    def territory(self) -> territories.Territory | None:
+        """Return the commune or EPCI the organisation designates (after validate())."""
+        return self.resolution.territory
+
+    @property
+    def needs_choice(self) -> bool:
+        """Return True when several communes or EPCI may be meant: the person must choose."""
+        return self.resolution.needs_choice
 
     def validate_email(self, field) -> None:
         """Check and normalise the address (email-validator, no DNS lookup)."""
@@ -267,7 +290,11 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             raise ValidationError("Choisissez votre mandat dans la liste.")
 
     def validate_department(self, field) -> None:
-        """Require one of the listed départements."""
+        """Require one of the listed départements, unless the commune or EPCI gives it."""
+        territory = getattr(self, "territory", None)
+        if territory is not None:
+            field.data = territory.department_label
+            return
         if field.data not in dict(DEPARTMENTS):
             raise ValidationError("Choisissez votre département.")
 
@@ -306,17 +333,21 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
 
     def details(self) -> PersonDetails:
         """Return the person's details (after a successful validate())."""
+        territory = self.territory
         return PersonDetails(
             email=self.normalised_email,
             civilite=self.civilite.data or "",
             first_name=self.first_name.data,
             last_name=self.last_name.data,
             phone=self.phone.data or "",
-            organisation=self.organisation.data,
+            organisation=territory.name if territory else self.organisation.data,
             mandate=self.mandate.data,
             department=self.department.data,
             accessibility_needs=self.accessibility_needs.data or "",
             accessibility_options=self.accessibility_options.data or "",
+            commune_code=territory.commune_code if territory else "",
+            epci_siren=territory.epci_siren if territory else "",
+            department_code=territory.departement_code if territory else "",
         )
 
     @property

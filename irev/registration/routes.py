@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import make_response, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFError
 
-from irev.extensions import db
+from irev.extensions import db, limiter
 from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
@@ -13,6 +13,7 @@ from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link
 from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
+from irev.services import territories
 from irev.services.meetings import seat_status
 
 #: Session key holding the address the last form was sent for (shown on the next page).
@@ -57,10 +58,50 @@ def submit():
         return _sent_response()
     if not page_form.validate():
         return _render_form(page_form, 422)
+    if page_form.needs_choice:  # homonyms or close names: the person says which one
+        return _render_choice(page_form)
     service.request_registration(page_form.details(), page_form.chosen_meetings())
     db.session.commit()
     session[SENT_TO] = page_form.details().email
     return _sent_response()
+
+
+#: Fields the choice page does not copy: its own answer, and a fresh security token.
+NOT_CARRIED = frozenset({"csrf_token", "organisation_code", "choix"})
+
+
+def _render_choice(form: RegistrationForm):
+    """Ask which commune or EPCI was meant, carrying every other answer in hidden fields."""
+    again = "choix" in request.form  # sent from the choice page without a choice
+    message = (
+        "Choisissez votre collectivité dans la liste, ou gardez le nom saisi." if again else ""
+    )
+    carried = [(k, v) for k, v in request.form.items(multi=True) if k not in NOT_CARRIED]
+    template = "registration/_choose.html" if request.htmx else "registration/choose.html"
+    page = render_template(
+        template,
+        form=form,
+        resolution=form.resolution,
+        carried=carried,
+        message=message,
+        keep_text=territories.KEEP_TEXT,
+        with_errors=bool(message),
+    )
+    return page, 422 if message else 200
+
+
+@bp.get("/collectivites")
+@limiter.limit(limits.limit("IREV_RATELIMIT_CHECK_IP"), key_func=limits.client_address)
+def territory_suggestions():
+    """List communes and EPCI matching the typed name (the combobox's listbox, for htmx)."""
+    if not request.htmx:
+        return redirect(url_for("registration.form"), 303)
+    suggestions = territories.search(request.args.get("organisation", ""))
+    response = make_response(
+        render_template("registration/_territory_options.html", suggestions=suggestions)
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def _sent_response():
@@ -115,7 +156,7 @@ def too_many(error):
             "puis envoyez de nouveau le formulaire."
         )
         return _render_form(_form(request.form), 429, notice)
-    if request.endpoint == "registration.check_field":
+    if request.endpoint in ("registration.check_field", "registration.territory_suggestions"):
         return "", 204  # inline checks pause; the submit still validates everything
     from irev.errors import render_error
 

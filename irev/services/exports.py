@@ -19,6 +19,7 @@ from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.salutations import CIVILITE_LABELS
+from irev.services import territories
 from irev.services.moderation import STATE_LABELS, department_choices, mandate_choices
 from irev.services.reference import needs_summary
 
@@ -40,6 +41,13 @@ HEADERS = (
     "Précisions sur les besoins",
     # Added last: the columns before keep their place in spreadsheets built on the export.
     "Civilité",
+    # From the official geographic code (services.territories): empty when the name matched none.
+    "Code département",
+    "Département (code officiel)",
+    "SIREN EPCI",
+    "EPCI",
+    "Code INSEE commune",
+    "Commune",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -95,6 +103,15 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
     """Return one row per registration, in the order of HEADERS."""
     mandates = dict(mandate_choices())  # built once: thousands of rows use them
     departments = dict(department_choices())
+    registrations = list(registrations)
+    people = {r.person.id: r.person for r in registrations}.values()
+    places = territories.describe(
+        sorted(
+            {p.commune_code for p in people if p.commune_code}
+            | {p.epci_siren for p in people if p.epci_siren}
+        )
+    )
+    departement_names = territories.departement_names({p.department_code for p in people})
     table = []
     for r in registrations:
         p: Person = r.person
@@ -116,6 +133,12 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 needs_summary(p.accessibility_options),
                 p.accessibility_needs,
                 CIVILITE_LABELS.get(p.civilite, ""),
+                p.department_code,
+                departement_names.get(p.department_code, ""),
+                p.epci_siren,
+                places[p.epci_siren].name if p.epci_siren in places else "",
+                p.commune_code,
+                places[p.commune_code].name if p.commune_code in places else "",
             ]
         )
     return table

@@ -10,7 +10,7 @@ from sqlalchemy import case, func
 
 from irev.extensions import db
 from irev.models import Meeting, Person, Programme, Registration, RegistrationState, StaffUser
-from irev.services import audit
+from irev.services import audit, territories
 from irev.services.moderation import (
     STATE_LABELS,
     counts_by_state,
@@ -20,6 +20,7 @@ from irev.services.moderation import (
 from irev.services.programmes import staff_title
 
 S = RegistrationState
+UNKNOWN = "Non renseigné"
 
 
 @dataclass
@@ -56,6 +57,10 @@ class Figures:
     by_state: dict[RegistrationState, int]
     by_department: list[Row]
     by_mandate: list[Row]
+    #: By EPCI and by commune, from the codes (people whose name matched none are « Non
+    #: renseigné »).
+    by_epci: list[Row] = field(default_factory=list)
+    by_commune: list[Row] = field(default_factory=list)
     per_meeting: list[Row] = field(default_factory=list)
     people: int = 0
 
@@ -84,9 +89,40 @@ def _grouped(meeting_ids: Sequence[int], column, label) -> list[Row]:
         .order_by(func.count(Registration.id).desc(), column)
     )
     return [
-        Row(label(value) or "Non renseigné", seated, int(present), int(absent))
+        Row(label(value) or UNKNOWN, seated, int(present), int(absent))
         for value, seated, present, absent in db.session.execute(query)
     ]
+
+
+def _grouped_by_code(meeting_ids: Sequence[int], column) -> list[Row]:
+    """Return one row per commune or EPCI code, labelled « Amiens (80021) »."""
+    rows = _grouped(meeting_ids, column, lambda code: code)
+    places = territories.describe([row.label for row in rows if row.label != UNKNOWN])
+    for row in rows:
+        place = places.get(row.label)
+        if place is not None:
+            row.label = f"{place.name} ({place.code})"
+    return rows
+
+
+def _grouped_by_department(meeting_ids: Sequence[int]) -> list[Row]:
+    """Return one row per département: « Somme (80) » from the code, else the form's answer."""
+    query = (
+        db.select(Person.department_code, Person.department, *_attendance_columns())
+        .join(Registration.person)
+        .where(Registration.meeting_id.in_(meeting_ids), Registration.state == S.SEATED)
+        .group_by(Person.department_code, Person.department)
+    )
+    found = list(db.session.execute(query))
+    names = territories.departement_names({code for code, *_ in found})
+    merged: dict[str, Row] = {}
+    for code, answer, seated, present, absent in found:
+        if code:
+            label = f"{names.get(code, answer)} ({code})"
+        else:
+            label = department_label(answer) or UNKNOWN
+        merged.setdefault(label, Row(label)).add(Row(label, seated, int(present), int(absent)))
+    return sorted(merged.values(), key=lambda row: (-row.seated, row.label))
 
 
 def _figures(title: str, meetings: Sequence[Meeting]) -> Figures:
@@ -120,8 +156,10 @@ def _figures(title: str, meetings: Sequence[Meeting]) -> Figures:
         title=title,
         total=total,
         by_state=by_state,
-        by_department=_grouped(ids, Person.department, department_label),
+        by_department=_grouped_by_department(ids),
         by_mandate=_grouped(ids, Person.mandate, mandate_label),
+        by_epci=_grouped_by_code(ids, Person.epci_siren),
+        by_commune=_grouped_by_code(ids, Person.commune_code),
         per_meeting=per_meeting,
         people=people or 0,
     )

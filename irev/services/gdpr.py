@@ -174,6 +174,9 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
     person.email = placeholder_email(person)
     person.phone = ""
     person.organisation = ""
+    # A commune's code with a mandate names its mayor: erased; the département stays.
+    person.commune_code = ""
+    person.epci_siren = ""
     person.civilite = ""
     person.accessibility_options = ""
     person.accessibility_needs = ""
@@ -335,6 +338,9 @@ def export(person: Person) -> dict[str, Any]:
             "collectivite": person.organisation,
             "mandat": person.mandate,
             "departement": person.department,
+            "code_commune_insee": person.commune_code,
+            "siren_epci": person.epci_siren,
+            "code_departement": person.department_code,
             "besoins_accessibilite_coches": split_needs(person.accessibility_options),
             "besoins_accessibilite": person.accessibility_needs,
             "cree_le": _iso(person.created_at),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache, lru_cache
 
 from email_validator import EmailNotValidError, validate_email
@@ -12,6 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from irev.extensions import db
 from irev.models import Person, utcnow
+from irev.services import territories
 
 #: Longest address SMTP accepts (RFC 5321).
 EMAIL_MAX_LENGTH = 254
@@ -44,6 +45,11 @@ class PersonDetails:
     civilite: str = ""
     #: Ticked needs, as stored (services.reference.join_needs).
     accessibility_options: str = ""
+    #: Codes of the commune (INSEE), EPCI (SIREN) and département the organisation designates;
+    #: empty when the form did not resolve them (services.territories).
+    commune_code: str = ""
+    epci_siren: str = ""
+    department_code: str = ""
 
     def as_dict(self) -> dict[str, str]:
         """Return the details as a plain dictionary."""
@@ -124,6 +130,7 @@ def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
     person = find_person(details.email)
     if person is not None:
         return person, False
+    details = with_territory(details)
     now = utcnow()
     values = {**details.as_dict(), "link_version": 0, "created_at": now, "updated_at": now}
     # RETURNING the whole row: the new person comes back as an object, no second SELECT.
@@ -136,13 +143,49 @@ def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
     return person, False
 
 
+#: The codes that follow the organisation (services.territories); never typed by hand.
+TERRITORY_FIELDS = ("commune_code", "epci_siren", "department_code")
+
+
+def with_territory(details: PersonDetails) -> PersonDetails:
+    """Return details with the codes of the one commune or EPCI its organisation names, if any.
+
+    Forms without the combobox (staff, self-service) send a name only: a unique exact match
+    gives its codes, anything else leaves them empty rather than guessing.
+    """
+    if details.commune_code or details.epci_siren:
+        return details
+    found = territories.unique_match(details.organisation)
+    codes = dict.fromkeys(TERRITORY_FIELDS, "")
+    if found is not None:
+        codes = {
+            "commune_code": found.commune_code,
+            "epci_siren": found.epci_siren,
+            "department_code": found.departement_code,
+        }
+    return replace(details, **codes)
+
+
 def update_person(person: Person, details: PersonDetails) -> dict[str, tuple[str, str]]:
-    """Copy the editable details onto person; return {field: (before, after)} of what changed."""
+    """Copy the editable details onto person; return {field: (before, after)} of what changed.
+
+    The codes follow the organisation: new codes sent are kept; a new name without codes is
+    matched again, so a code never outlives the name it was chosen for.
+    """
     changes: dict[str, tuple[str, str]] = {}
+    organisation_changed = details.organisation != person.organisation
     for name in EDITABLE_FIELDS:
         new = getattr(details, name)
         old = getattr(person, name)
         if new != old:
             changes[name] = (old, new)
             setattr(person, name, new)
+    sent = tuple(getattr(details, name) for name in TERRITORY_FIELDS)
+    kept = tuple(getattr(person, name) for name in TERRITORY_FIELDS)
+    if organisation_changed and (sent == kept or not any(sent[:2])):
+        details = with_territory(replace(details, commune_code="", epci_siren=""))
+    elif not any(sent[:2]):
+        return changes  # the same name, no codes sent: the codes stay
+    for name in TERRITORY_FIELDS:
+        setattr(person, name, getattr(details, name))
     return changes

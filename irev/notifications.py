@@ -106,6 +106,9 @@ def staff_link_url(email: OutboundEmail) -> str:
     return external_url(endpoint, token=token)
 
 
+#: The follow-up after a meeting (irev.services.followup): resources, replay, attestation.
+FOLLOWUP_KINDS = frozenset({"followup_attended_to_registrant", "followup_absent_to_registrant"})
+
 #: Kinds that may carry the connection details of the meeting.
 LINK_KINDS = frozenset({"video_link_to_registrant", "meeting_changed_to_registrant"})
 
@@ -312,6 +315,10 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     if email.kind in STAFF_LINK_ENDPOINTS:
         context["link_url"] = staff_link_url(email)
     context["calendar"] = calendar_method(email, registration, meeting)
+    if email.kind in FOLLOWUP_KINDS and to_person and not erased:
+        from irev.services import followup  # it renders its previews through this module
+
+        context.update(followup.email_context(email, registration, person))
     for key, value in (email.context or {}).items():
         context.setdefault(key, value)
     context["change_lines"] = change_lines(meeting, email.context or {})
@@ -349,6 +356,9 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
         seats = _summary_seats(email)
         if seats:
             rendered.attachments.append(_seats_calendar(seats))
+    if context.get("attestation_pdf"):
+        name, pdf = context["attestation_pdf"]
+        rendered.attachments.append((name, "application", "pdf", {}, pdf))
     return rendered
 
 

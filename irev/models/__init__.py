@@ -14,6 +14,7 @@ from irev.models.people import (
     RegistrationState,
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
+from irev.models.resources import MeetingResource, ResourceKind
 from irev.models.staff import StaffRole, StaffUser
 from irev.models.types import UTCDateTime, utcnow
 
@@ -30,12 +31,14 @@ __all__ = [
     "IllegalTransition",
     "Meeting",
     "MeetingMode",
+    "MeetingResource",
     "MeetingStatus",
     "OutboundEmail",
     "Person",
     "Programme",
     "Registration",
     "RegistrationState",
+    "ResourceKind",
     "StaffRole",
     "StaffUser",
     "UTCDateTime",

@@ -10,6 +10,7 @@ collapsed to one line or encoded, so user text can never add a header.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email import charset as email_charset
 from email import message_from_string, policy
@@ -345,6 +346,8 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
         raise RenderError(f"objet vide pour {email.kind}")
     context["subject"] = subject
     text = _render_one(f"{email.kind}.txt", context).strip() + "\n"
+    if email.kind in FOLLOWUP_KINDS:  # sections that may be absent: one empty line between
+        text = re.sub(r"\n(?:[ \t]*\n){2,}", "\n\n", text)
     html = _render_one(f"{email.kind}.html", context)
     rendered = Rendered(subject=subject, text=text, html=html)
     method = context["calendar"]

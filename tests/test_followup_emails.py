@@ -105,7 +105,7 @@ def test_the_preview_counts_by_presence_and_shows_both_messages(staff_client, sc
     assert "Madame la Maire," in html and "Diaporama de l’intervention" in html
     assert "https://video.example.fr/replay-1" in html and "L’emploi des jeunes" in html
     assert "Pièce jointe : attestation-" in html
-    assert html.count('<pre class="email-preview">') == 2
+    assert html.count('<pre class="followup-preview">') == 2
     assert "Envoyer 3 messages de suivi" in html
     # Nothing kept: no e-mail, no audit row, no attestation drawn for the sample.
     assert followup_rows() == [] and count(AuditEvent) == audits

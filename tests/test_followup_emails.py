@@ -299,3 +299,40 @@ def test_the_e_mail_log_names_the_new_kinds(staff_client, scene):
     journal = page(staff_client.get("/admin/journal"))
     assert "Messages de suivi envoyés après la séance" in journal
     assert "Support ajouté à la séance" in journal and "Lien du replay enregistré" in journal
+
+
+@pytest.mark.postgresql
+def test_two_colleagues_confirming_at_once_queue_each_person_once(app, scene):
+    """Both read who is still to be told, then both insert: the unique key keeps one row each."""
+    import threading
+
+    from irev.models import Meeting
+
+    meeting_id = scene[0].id
+    db.session.remove()
+    ready = threading.Barrier(2)
+    results, errors = [], []
+
+    def confirm() -> None:
+        with app.app_context():
+            try:
+                meeting = db.session.get(Meeting, meeting_id)
+                followup.plan(meeting)  # both see three people still to be told
+                ready.wait(timeout=10)
+                results.append(followup.send(meeting, None).total)
+                db.session.commit()
+            except Exception as error:  # reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(results) == [0, 3]
+    assert len(followup_rows()) == 3
+    sends = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "followup.send"))
+    assert len(sends.all()) == 1

@@ -471,6 +471,9 @@ def render_followup(pages: Pages, app: Flask, client, meeting) -> None:
     pages.post(client, "ressources-replay", f"{url}/replay", replay)
     pages.get(client, "suivi", f"/admin/seances/{meeting.id}/suivi")
     pages.post(client, "suivi-envoye", f"/admin/seances/{meeting.id}/suivi")
+    seated = factories.create_registration(meeting=meeting, attended=True)
+    db.session.commit()
+    pages.get(app.test_client(), "gerer-ressources", path_of(manage_url(seated.person)))
 
 
 def render_accounts(pages: Pages, app: Flask, client) -> None:

@@ -114,6 +114,14 @@ class Defaults:
     IREV_ATTENDANCE_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
     #: Who signs the attestations de participation, as printed under them.
     IREV_ATTESTATION_SIGNATORY = "Morgane Petit, directrice de l’IREV"
+    #: Attach the attestation de participation (PDF) to the thank-you e-mail sent to attendees
+    #: after a meeting; False: the e-mail links to the self-service page, where it is issued.
+    IREV_ATTESTATION_BY_EMAIL = False
+    #: Folder of the files staff add to a meeting (slides, compte rendu); empty: the folder
+    #: "ressources" of the instance folder. Never under static/: files go out only after a check.
+    IREV_RESOURCES_DIR = ""
+    #: Largest file staff may add to a meeting, in bytes (20 Mo).
+    IREV_RESOURCE_MAX_BYTES = 20 * 1024 * 1024
 
     #: HSTS (one year, irev/security.py) is sent only when True; production turns it on.
     IREV_HSTS = False

@@ -10,6 +10,7 @@ collapsed to one line or encoded, so user text can never add a header.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from email import charset as email_charset
 from email import message_from_string, policy
@@ -105,6 +106,9 @@ def staff_link_url(email: OutboundEmail) -> str:
     token = link_token(purpose, int(context["staff_id"]), int(context["link_version"]))
     return external_url(endpoint, token=token)
 
+
+#: The follow-up after a meeting (irev.services.followup): resources, replay, attestation.
+FOLLOWUP_KINDS = frozenset({"followup_attended_to_registrant", "followup_absent_to_registrant"})
 
 #: Kinds that may carry the connection details of the meeting.
 LINK_KINDS = frozenset({"video_link_to_registrant", "meeting_changed_to_registrant"})
@@ -312,6 +316,10 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     if email.kind in STAFF_LINK_ENDPOINTS:
         context["link_url"] = staff_link_url(email)
     context["calendar"] = calendar_method(email, registration, meeting)
+    if email.kind in FOLLOWUP_KINDS and to_person and not erased:
+        from irev.services import followup  # it renders its previews through this module
+
+        context.update(followup.email_context(email, registration, person))
     for key, value in (email.context or {}).items():
         context.setdefault(key, value)
     context["change_lines"] = change_lines(meeting, email.context or {})
@@ -338,6 +346,8 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
         raise RenderError(f"objet vide pour {email.kind}")
     context["subject"] = subject
     text = _render_one(f"{email.kind}.txt", context).strip() + "\n"
+    if email.kind in FOLLOWUP_KINDS:  # sections that may be absent: one empty line between
+        text = re.sub(r"\n(?:[ \t]*\n){2,}", "\n\n", text)
     html = _render_one(f"{email.kind}.html", context)
     rendered = Rendered(subject=subject, text=text, html=html)
     method = context["calendar"]
@@ -349,6 +359,9 @@ def render(email: OutboundEmail, *, ics_cache: dict | None = None) -> Rendered:
         seats = _summary_seats(email)
         if seats:
             rendered.attachments.append(_seats_calendar(seats))
+    if context.get("attestation_pdf"):
+        name, pdf = context["attestation_pdf"]
+        rendered.attachments.append((name, "application", "pdf", {}, pdf))
     return rendered
 
 

@@ -665,6 +665,7 @@ def rule_values(world, rule) -> dict:
         "token": world[token],
         "year": world["past"].starts_at.year,
         "participant_id": 1,
+        "resource_id": 1,
         # The signed-in account itself: disabling it is refused, so the walk goes on signed in.
         "staff_id": staff.get_by_email("equipe@irev.fr").id,
     }

@@ -56,6 +56,8 @@ NOT_HTML = {
     "admin.export_meeting": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.export_programme": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.person_export": "JSON download of a person's data (tests/test_gdpr.py)",
+    "admin.resource_file": "a meeting's file as uploaded (tests/test_followup_resources.py)",
+    "registration.resource_download": "a meeting's file (tests/test_followup_resources.py)",
 }
 
 #: Wraps an htmx fragment so that the checker sees a complete document.
@@ -401,6 +403,7 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     )
     good = {"report": (io.BytesIO(report.encode()), "rapport.csv")}
     pages.post(client, "presence-rapport-importe", report_url, good)
+    render_followup(pages, app, client, meetings["past"])
     pages.get(client, "emargement", f"/admin/seances/{meetings['second'].id}/emargement")
     pages.get(client, "chiffres", "/admin/chiffres")
     pages.get(client, "chiffres-programme", f"/admin/programmes/{programme_id}/chiffres")
@@ -452,6 +455,26 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     pages.get(client, "journal-filtre", "/admin/journal?action=registration.approve")
     render_accounts(pages, app, client)
     pages.get(client, "equipe-404", "/admin/seances/999999/modifier", expected=(404,))
+
+
+def render_followup(pages: Pages, app: Flask, client, meeting) -> None:
+    """Render a past meeting's resources page (empty, refused, filled) and its follow-up."""
+    app.config["IREV_RESOURCES_DIR"] = str(pages.folder / "ressources")
+    url = f"/admin/seances/{meeting.id}/ressources"
+    pages.get(client, "ressources", url)
+    renamed = {"file": (io.BytesIO(b"MZ\x90\x00"), "programme.pdf"), "title": "Programme"}
+    pages.post(client, "ressources-erreur-fichier", url, renamed, expected=(422,))
+    bad_link = {"replay_url": "http://exemple.fr"}
+    pages.post(client, "ressources-erreur-replay", f"{url}/replay", bad_link, expected=(422,))
+    pdf = {"file": (io.BytesIO(b"%PDF-1.4\n%%EOF\n"), "diaporama.pdf"), "title": "Diaporama"}
+    pages.post(client, "ressources-ajoutee", url, pdf)
+    replay = {"replay_url": "https://video.exemple.fr/replay", "replay_title": ""}
+    pages.post(client, "ressources-replay", f"{url}/replay", replay)
+    pages.get(client, "suivi", f"/admin/seances/{meeting.id}/suivi")
+    pages.post(client, "suivi-envoye", f"/admin/seances/{meeting.id}/suivi")
+    seated = factories.create_registration(meeting=meeting, attended=True)
+    db.session.commit()
+    pages.get(app.test_client(), "gerer-ressources", path_of(manage_url(seated.person)))
 
 
 def render_accounts(pages: Pages, app: Flask, client) -> None:

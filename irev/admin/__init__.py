@@ -95,6 +95,7 @@ from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     routes_dashboard,
     routes_emails,
     routes_exports,
+    routes_followup,
     routes_meetings,
     routes_people,
     routes_programmes,

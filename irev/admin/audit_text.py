@@ -49,6 +49,11 @@ MEETING_VERBS: dict[str, str] = {
     "attendance.unmatch": "Rapprochement d’un participant du rapport de Zoom annulé",
     "export.csv": "Inscriptions exportées (CSV)",
     "export.xlsx": "Inscriptions exportées (tableur)",
+    "resource.add": "Support ajouté à la séance",
+    "resource.remove": "Support retiré de la séance",
+    "replay.set": "Lien du replay enregistré",
+    "replay.remove": "Lien du replay retiré",
+    "followup.send": "Messages de suivi envoyés après la séance",
 }
 OTHER_VERBS: dict[str, str] = {
     "programme.update": "Programme modifié",
@@ -136,6 +141,14 @@ FIELD_LABELS: dict[str, str] = {
     "active": "Actif",
     "role": "Rôle",
     "queued_id": "Nouvel envoi",
+    "original_name": "Fichier",
+    "size": "Taille (octets)",
+    "resource": "Support n°",
+    "url": "Lien",
+    "present": "Présents prévenus",
+    "absent": "Absents prévenus",
+    "not_marked": "Présence non renseignée (non prévenus)",
+    "attestation_attached": "Attestation jointe",
 }
 
 #: Stored values that are live secrets or mean nothing to staff: never shown.

@@ -14,6 +14,7 @@ from irev.models.people import (
     RegistrationState,
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
+from irev.models.resources import MeetingResource, ResourceKind
 from irev.models.staff import StaffRole, StaffUser
 from irev.models.territories import Commune, Departement, Epci, Region
 from irev.models.types import UTCDateTime, utcnow
@@ -34,6 +35,7 @@ __all__ = [
     "IllegalTransition",
     "Meeting",
     "MeetingMode",
+    "MeetingResource",
     "MeetingStatus",
     "OutboundEmail",
     "Person",
@@ -41,6 +43,7 @@ __all__ = [
     "Region",
     "Registration",
     "RegistrationState",
+    "ResourceKind",
     "StaffRole",
     "StaffUser",
     "UTCDateTime",

@@ -25,7 +25,7 @@ from irev import notifications
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
-from irev.services import video_links
+from irev.services import followup, video_links
 from irev.services.outbox import (
     SCHEDULE_KEY,
     TIMES_KEY,
@@ -163,7 +163,7 @@ def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -
 
 def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
     """Render one row into wire bytes; record and return None if it must not or cannot go."""
-    reason = video_links.obsolete_reason(email)
+    reason = video_links.obsolete_reason(email) or followup.obsolete_reason(email)
     if reason:
         mark_skipped(email, reason)
         db.session.commit()

@@ -21,6 +21,7 @@ KIND_LABELS: dict[str, str] = {
     "meeting_changed_to_registrant": "Séance modifiée",
     "meeting_cancelled_to_registrant": "Séance annulée",
     "details_changed_to_registrant": "Coordonnées modifiées",
+    "assistant_confirmed_to_registrant": "Inscription confirmée par l’assistant·e",
     "new_request_to_staff": "Notification à l’équipe : inscription à valider",
     "invitation_to_staff": "Invitation à l’espace équipe",
     "password_reset_to_staff": "Espace équipe : nouveau mot de passe",

@@ -31,7 +31,7 @@ from irev.models import (
     StaffUser,
     utcnow,
 )
-from irev.services import audit
+from irev.services import assistants, audit
 from irev.services.outbox import ERASED_KEY
 from irev.services.reference import split_needs
 
@@ -198,6 +198,11 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
     )
     _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)
+    # Their links as an official or an assistant go; an assistant left with nobody goes too.
+    for assistant_id in assistants.forget_links(person, own_email, person.email):
+        assistant = db.session.get(Person, assistant_id)
+        if assistant is not None:
+            anonymise(assistant, at=at)
     db.session.flush()
 
 

@@ -480,3 +480,59 @@ def test_unconfirmed_requests_purged_take_the_assistant_along(client, meetings):
 
     assert purge_expired_requests(utcnow() + timedelta(days=30)) == (1, 2)
     assert db.session.scalars(db.select(Person)).all() == []
+
+
+# --- staff area -------------------------------------------------------------------------------
+
+
+def _registered_by_assistant(client) -> Registration:
+    """Register Mme Dupont through her assistant and confirm; return her registration."""
+    client.post("/inscription", data=assistant_form("seance-ouverte"))
+    client.post(confirm_path_for(ASSISTANT))
+    return db.session.scalar(db.select(Registration))
+
+
+@pytest.mark.parametrize("role", ["admin", "moderation"])
+def test_staff_see_who_registered_the_official(client, meetings, role):
+    registration = _registered_by_assistant(client)
+    create_staff(email=f"{role}@irev.example", role=role)
+    from tests.admin_helpers import sign_in
+
+    assert sign_in(client, email=f"{role}@irev.example").status_code == 303
+    listing = page_text(client.get(f"/admin/seances/{registration.meeting_id}/inscriptions"))
+    assert f"inscrit·e par son assistant·e Samia Benali ({ASSISTANT})" in listing
+    detail = page_text(client.get(f"/admin/personnes/{registration.person_id}"))
+    assert (
+        "Assistant·e" in detail and "Samia Benali" in detail and "Assistante de direction" in detail
+    )
+    helper = page_text(client.get(f"/admin/personnes/{person(ASSISTANT).id}"))
+    assert "Assistant·e de" in helper and "Claire Dupont" in helper
+
+
+def test_staff_pages_need_a_sign_in(client, meetings):
+    registration = _registered_by_assistant(client)
+    response = client.get(f"/admin/personnes/{registration.person_id}")
+    assert response.status_code in (302, 303)
+
+
+def test_exports_name_the_assistant(staff_client, meetings):
+    registration = _registered_by_assistant(staff_client)
+    factories.create_registration(meeting=meetings["open"], state=S.SEATED)
+    db.session.commit()
+    response = staff_client.get(f"/admin/seances/{registration.meeting_id}/export.csv")
+    import csv
+    import io
+
+    rows = list(
+        csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
+    )
+    header = rows[0]
+    assert header[-2:] == ["Assistant·e", "E-mail de l'assistant·e"]
+    by_email = {row[header.index("E-mail")]: row for row in rows[1:]}
+    assert by_email[OFFICIAL][-2:] == ["Samia Benali", ASSISTANT]
+    others = [row for email, row in by_email.items() if email != OFFICIAL]
+    assert others and all(row[-2:] == ["", ""] for row in others)
+    export = staff_client.get(f"/admin/personnes/{registration.person_id}/export.json").get_json()
+    assert export["assistants"] == [
+        {"nom": "Samia Benali", "email": ASSISTANT, "fonction": "Assistante de direction"}
+    ]

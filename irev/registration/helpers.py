@@ -47,6 +47,14 @@ def assistants_of(official: Person) -> list:
 
 
 @bp.app_template_global()
+def officials_of(assistant: Person) -> list:
+    """Return the links of an assistant to the officials whose registrations they manage."""
+    from irev.services.assistants import officials_of as links
+
+    return links(assistant)
+
+
+@bp.app_template_global()
 def official_title(official: Person) -> str:
     """Return « Madame la Maire, Claire Dupont » (the name alone without a civilité)."""
     from irev.services.assistants import official_title as title

@@ -19,6 +19,7 @@ from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.salutations import CIVILITE_LABELS
+from irev.services.assistants import assistants_by_official
 from irev.services.moderation import STATE_LABELS, department_choices, mandate_choices
 from irev.services.reference import needs_summary
 
@@ -40,6 +41,8 @@ HEADERS = (
     "Précisions sur les besoins",
     # Added last: the columns before keep their place in spreadsheets built on the export.
     "Civilité",
+    "Assistant·e",
+    "E-mail de l'assistant·e",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -95,9 +98,12 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
     """Return one row per registration, in the order of HEADERS."""
     mandates = dict(mandate_choices())  # built once: thousands of rows use them
     departments = dict(department_choices())
+    registrations = list(registrations)
+    helpers = assistants_by_official(sorted({r.person_id for r in registrations}))
     table = []
     for r in registrations:
         p: Person = r.person
+        links = helpers.get(p.id, [])
         table.append(
             [
                 r.meeting.title,
@@ -116,6 +122,8 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 needs_summary(p.accessibility_options),
                 p.accessibility_needs,
                 CIVILITE_LABELS.get(p.civilite, ""),
+                ", ".join(link.assistant.full_name for link in links),
+                ", ".join(link.assistant.email for link in links),
             ]
         )
     return table

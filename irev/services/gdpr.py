@@ -309,6 +309,7 @@ def export(person: Person) -> dict[str, Any]:
             or_(
                 OutboundEmail.person_id == person.id,
                 OutboundEmail.registration_id.in_([r.id for r in registrations]),
+                OutboundEmail.to_address == person.email,  # copies received as an assistant
             )
         )
         .order_by(OutboundEmail.id)
@@ -346,6 +347,23 @@ def export(person: Person) -> dict[str, Any]:
             "modifie_le": _iso(person.updated_at),
             "anonymise_le": _iso(person.anonymised_at),
         },
+        # Who manages their registrations, and whose they manage (irev.services.assistants).
+        "assistants": [
+            {
+                "nom": link.assistant.full_name,
+                "email": link.assistant.email,
+                "fonction": link.function,
+            }
+            for link in assistants.assistants_of(person)
+        ],
+        "assistant_de": [
+            {
+                "nom": link.official.full_name,
+                "email": link.official.email,
+                "fonction": link.function,
+            }
+            for link in assistants.officials_of(person)
+        ],
         "inscriptions": [
             {
                 "id": r.id,

@@ -26,6 +26,13 @@ from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import Meeting, OutboundEmail, Person, Programme, Registration, utcnow
 from irev.salutations import salutation_for
+from irev.services.assistants import (
+    assistant_of_phrase,
+    assistant_url,
+    copy_recipient,
+    is_copy,
+    official_title,
+)
 from irev.services.outbox import ERASED_KEY
 from irev.tokens import make_token
 from irev.typography import french
@@ -287,6 +294,9 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     to_person = _addressed_to_person(email, person)
     # A farewell to an erased person: their links are dead and their name is gone.
     erased = bool((email.context or {}).get(ERASED_KEY))
+    # An assistant's copy: the official's message, introduced to the assistant (see layouts).
+    assistant = copy_recipient(email) if is_copy(email) and person is not None else None
+    to_person = to_person or assistant is not None
     context: dict[str, Any] = {
         "email": email,
         "person": person,
@@ -298,14 +308,25 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         "register_url": (
             external_url("registration.form", seance=meeting.slug) if meeting is not None else None
         ),
-        "manage_url": manage_url(person) if to_person and person and not erased else None,
+        "manage_url": (
+            assistant_url(assistant)
+            if assistant is not None
+            else manage_url(person)
+            if to_person and person and not erased
+            else None
+        ),
         # Staff notifications open « Bonjour, »; a person is addressed formally (an erased
         # person, whose civilité is gone, as « Madame, Monsieur, »).
         "salutation": salutation_for(None if erased else person)
         if to_person and person
         else "Bonjour,",
         "erased": erased,
+        "assistant": assistant,
     }
+    if assistant is not None and person is not None:
+        context["assistant_salutation"] = salutation_for(assistant)
+        context["official_title"] = official_title(person)
+        context["assistant_role"] = assistant_of_phrase(assistant)
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
     if email.kind in SEAT_KINDS and meeting is not None and meeting.mode.value == "video":

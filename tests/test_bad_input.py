@@ -630,9 +630,16 @@ def world(app, staff_client, client):
     outbox_service.enqueue(
         "seated_to_registrant", person.email, dedupe_key="test:world", registration=registration
     )
+    from irev.services.assistants import AssistantDetails, assistant_token, link_assistant
+
+    link = link_assistant(
+        AssistantDetails(email="assistante@ville.example", first_name="Sam", last_name="Ba"), person
+    )
     db.session.commit()
     client.post("/inscription", data=form_data("seance-ouverte"))
     return {
+        "link": link,
+        "assistant": assistant_token(link.assistant),
         "meeting": meetings["open"],
         "past": meetings["past"],
         "person": person,
@@ -651,7 +658,7 @@ def rule_values(world, rule) -> dict:
         "registration.confirm": "confirm",
         "registration.confirm_post": "confirm",
         "registration.cancel_link": "cancel",
-    }.get(rule.endpoint, "manage")
+    }.get(rule.endpoint, "assistant" if "assistant_" in rule.endpoint else "manage")
     past_pages = ("admin.attendance", "admin.attendance_report", "admin.attendance_match")
     meeting = world["past"] if rule.endpoint in past_pages else world["meeting"]
     values = {
@@ -666,6 +673,8 @@ def rule_values(world, rule) -> dict:
         "year": world["past"].starts_at.year,
         "participant_id": 1,
         "resource_id": 1,
+        "official_id": world["person"].id,
+        "link_id": world["link"].id,
         # The signed-in account itself: disabling it is refused, so the walk goes on signed in.
         "staff_id": staff.get_by_email("equipe@irev.fr").id,
     }

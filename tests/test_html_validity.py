@@ -39,7 +39,7 @@ from irev.services import outbox
 from irev.services.territories_load import load_territories
 from tests import factories
 from tests.admin_helpers import create_staff, meeting_form, sign_in
-from tests.registration_support import confirm_path, form_data, path_of, season
+from tests.registration_support import confirm_path, emails, form_data, path_of, season
 from tests.territory_support import installed_dir, write_subset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,6 +287,50 @@ def render_public(pages: Pages, app: Flask) -> dict:
     return {"meetings": meetings, "full": full, "person": person}
 
 
+def render_assistants(pages: Pages, app: Flask, ids: dict) -> None:
+    """Render the assistant's path: the form, the confirmation, their page and its actions."""
+    from irev.services.assistants import assistant_token
+
+    client = app.test_client()
+    meetings = ids["meetings"]
+    slug = meetings["open"].slug
+    official = "claire.dupont@roubaix.example"
+    data = form_data(
+        slug,
+        for_whom="elu",
+        assistant_first_name="Samia",
+        assistant_last_name="Benali",
+        assistant_email="samia.benali@roubaix.example",
+        civilite="madame",
+        first_name="Claire",
+        last_name="Dupont",
+        email=official,
+        mandate="maire",
+    )
+    pages.get(client, "formulaire-assistant", "/inscription?pour=elu")
+    pages.post(
+        client,
+        "formulaire-assistant-erreurs",
+        "/inscription",
+        {**data, "assistant_email": official, "assistant_last_name": ""},
+        expected=(422,),
+    )
+    pages.post(client, "formulaire-assistant-envoye", "/inscription", data)
+    copy = emails("request_to_registrant", "samia.benali@roubaix.example")[-1]
+    confirm = path_of(copy.context["confirm_url"])
+    pages.get(client, "confirmer-assistant", confirm)
+    pages.post(client, "confirmer-assistant-fait", confirm)
+    helper = db.session.scalar(db.select(Person).where(Person.first_name == "Samia"))
+    dupont = db.session.scalar(db.select(Person).where(Person.email == official))
+    page = f"/inscription/assistant/{assistant_token(helper)}"
+    pages.get(client, "assistant", page)
+    pages.post(client, "assistant-ajouter-erreur", f"{page}/elu/{dupont.id}/ajouter", {}, (422,))
+    pages.get(client, "assistant-coordonnees", f"{page}/elu/{dupont.id}/coordonnees")
+    registration = dupont.registrations[0]
+    pages.get(client, "assistant-annuler", f"{page}/elu/{dupont.id}/annuler/{registration.id}")
+    pages.get(client, "gerer-avec-assistant", path_of(manage_url(dupont)))
+
+
 def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     """Render every staff page and state, signed in, with registrations of every kind."""
     client = app.test_client()
@@ -514,6 +558,7 @@ def render_everything(app: Flask, folder: Path) -> Pages:
 
     pages = Pages(app=app, folder=folder)
     ids = render_public(pages, app)
+    render_assistants(pages, app, ids)
     render_staff(pages, app, ids)
     pages.endpoints |= {"_boom", "_database_down"}
     assert not pages.unexpected, "\n".join(pages.unexpected)

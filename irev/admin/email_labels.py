@@ -23,6 +23,7 @@ KIND_LABELS: dict[str, str] = {
     "details_changed_to_registrant": "Coordonnées modifiées",
     "followup_attended_to_registrant": "Après la séance : merci (présent·e)",
     "followup_absent_to_registrant": "Après la séance : nous vous avons manqué (absent·e)",
+    "assistant_confirmed_to_registrant": "Inscription confirmée par l’assistant·e",
     "new_request_to_staff": "Notification à l’équipe : inscription à valider",
     "invitation_to_staff": "Invitation à l’espace équipe",
     "password_reset_to_staff": "Espace équipe : nouveau mot de passe",

@@ -1,5 +1,6 @@
 """All models, importable from irev.models."""
 
+from irev.models.assistants import AssistantLink
 from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
 from irev.models.outbox import EmailStatus, OutboundEmail
@@ -25,6 +26,7 @@ __all__ = [
     "TRANSITIONS",
     "Action",
     "ApprovalMode",
+    "AssistantLink",
     "AttendanceParticipant",
     "Attestation",
     "AuditEvent",

@@ -5,6 +5,7 @@ from flask import Blueprint
 bp = Blueprint("registration", __name__, url_prefix="/inscription")
 
 from irev.registration import (  # noqa: E402,F401  (attach to bp)
+    assistants,
     attestations,
     helpers,
     resources,

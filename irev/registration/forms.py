@@ -19,6 +19,7 @@ from irev.dates import short_date
 from irev.models import Meeting
 from irev.salutations import CIVILITE_LABELS, CIVILITES
 from irev.services import territories
+from irev.services.assistants import FUNCTION_MAX, AssistantDetails
 from irev.services.meetings import PublicState, public_state
 from irev.services.people import InvalidEmail, PersonDetails, normalise_email
 from irev.services.reference import (  # noqa: F401  (MANDATE_LABELS, mandate_label: old path)
@@ -137,8 +138,81 @@ class MeetingChoices(SelectMultipleField):
         """Skip WTForms' own choice check: validate_meetings explains each refusal."""
 
 
+#: Who fills the form: the official themselves, or their assistant (cabinet, secrétariat).
+FOR_SELF, FOR_OFFICIAL = "moi", "elu"
+
+#: In the assistant's case the messages about the official's fields speak of the official.
+OFFICIAL_MESSAGES = {
+    "Saisissez votre prénom.": "Saisissez le prénom de l’élu ou de l’élue.",
+    "Saisissez votre nom.": "Saisissez le nom de l’élu ou de l’élue.",
+    "Saisissez votre adresse électronique.": (
+        "Saisissez l’adresse électronique de l’élu ou de l’élue."
+    ),
+    "Saisissez le nom de votre commune ou de votre intercommunalité.": (
+        "Saisissez le nom de la commune ou de l’intercommunalité de l’élu ou de l’élue."
+    ),
+    "Choisissez votre mandat dans la liste.": "Choisissez le mandat de l’élu ou de l’élue.",
+    "Choisissez votre département.": "Choisissez le département de l’élu ou de l’élue.",
+}
+
+
+def assistant_text(subject: str, max_length: int):
+    """Check a text field of the assistant: required (only in the assistant's case), short."""
+
+    def check(form, field) -> None:
+        if not form.for_official:
+            return
+        if not field.data:
+            raise ValidationError(f"Saisissez {subject}.")
+        if len(field.data) > max_length:
+            raise ValidationError(f"Ce champ doit faire {max_length} caractères au plus.")
+
+    return check
+
+
 class RegistrationForm(ErrorListMixin, FlaskForm):
     """Who registers, for which meetings, and the acknowledgement of the data notice."""
+
+    for_whom = RadioField(
+        "Qui inscrivez-vous ?",
+        choices=[
+            SelectChoice(FOR_SELF, "Je m’inscris moi-même"),
+            SelectChoice(FOR_OFFICIAL, "J’inscris un ou une élue (cabinet, secrétariat)"),
+        ],
+        filters=[strip],
+        default=FOR_SELF,
+        validate_choice=False,
+    )
+    assistant_civilite = RadioField(
+        "Votre civilité (facultatif)",
+        choices=[
+            *(SelectChoice(v, label) for v, label in CIVILITES),
+            SelectChoice("", "Ne pas préciser"),
+        ],
+        filters=[strip],
+        default="",
+        validate_choice=False,
+        validators=[validate_civilite],
+    )
+    assistant_first_name = StringField(
+        "Votre prénom",
+        filters=[strip],
+        validators=[assistant_text("votre prénom", NAME_MAX), no_control_characters("Le prénom")],
+    )
+    assistant_last_name = StringField(
+        "Votre nom",
+        filters=[strip],
+        validators=[assistant_text("votre nom", NAME_MAX), no_control_characters("Le nom")],
+    )
+    assistant_email = StringField("Votre adresse électronique", filters=[strip])
+    assistant_function = StringField(
+        "Votre fonction (facultatif)",
+        filters=[strip],
+        validators=[
+            Length(max=FUNCTION_MAX, message="La fonction doit faire 100 caractères au plus."),
+            no_control_characters("La fonction"),
+        ],
+    )
 
     civilite = RadioField(
         "Civilité (facultatif)",
@@ -223,6 +297,12 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
 
     #: Order of the fields on the page (the error summary follows it).
     FIELD_ORDER = (
+        "for_whom",
+        "assistant_civilite",
+        "assistant_first_name",
+        "assistant_last_name",
+        "assistant_email",
+        "assistant_function",
         "civilite",
         "first_name",
         "last_name",
@@ -264,6 +344,49 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
     def needs_choice(self) -> bool:
         """Return True when several communes or EPCI may be meant: the person must choose."""
         return self.resolution.needs_choice
+    @property
+    def for_official(self) -> bool:
+        """Return True when an assistant fills the form for an official."""
+        return self.for_whom.data == FOR_OFFICIAL
+
+    def validate(self, extra_validators=None) -> bool:
+        """Validate; in the assistant's case, say « l’élu ou l’élue » in the official's fields."""
+        valid = super().validate(extra_validators)
+        if self.for_official:
+            for name in ("first_name", "last_name", "email", "organisation", "mandate"):
+                self[name].errors = [OFFICIAL_MESSAGES.get(e, e) for e in self[name].errors]
+            self.department.errors = [OFFICIAL_MESSAGES.get(e, e) for e in self.department.errors]
+        return valid
+
+    def validate_for_whom(self, field) -> None:
+        """Accept only the two choices offered."""
+        if field.data not in (FOR_SELF, FOR_OFFICIAL):
+            raise ValidationError(
+                "Choisissez « Je m’inscris moi-même » ou « J’inscris un ou une élue »."
+            )
+
+    def validate_assistant_email(self, field) -> None:
+        """Require the assistant's own address, different from the official's."""
+        if not self.for_official:
+            return
+        if any(unicodedata.category(c) == "Cc" for c in field.data or ""):
+            raise ValidationError("L’adresse électronique doit tenir sur une seule ligne.")
+        try:
+            self.normalised_assistant_email = normalise_email(field.data or "")
+        except InvalidEmail as error:
+            raise ValidationError(
+                str(error).replace(
+                    "Saisissez votre adresse électronique.", "Saisissez votre propre adresse."
+                )
+            ) from error
+        official = (self.email.data or "").strip().lower()
+        if self.normalised_assistant_email == official or (
+            official and self.normalised_assistant_email == _normalised_or_empty(official)
+        ):
+            raise ValidationError(
+                "Votre adresse doit être différente de celle de l’élu ou de l’élue : chacun "
+                "reçoit ses propres courriels."
+            )
 
     def validate_email(self, field) -> None:
         """Check and normalise the address (email-validator, no DNS lookup)."""
@@ -350,6 +473,18 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             department_code=territory.departement_code if territory else "",
         )
 
+    def assistant_details(self) -> AssistantDetails | None:
+        """Return the assistant's details in the assistant's case (after validate()), else None."""
+        if not self.for_official:
+            return None
+        return AssistantDetails(
+            email=self.normalised_assistant_email,
+            first_name=self.assistant_first_name.data,
+            last_name=self.assistant_last_name.data,
+            civilite=self.assistant_civilite.data or "",
+            function=self.assistant_function.data or "",
+        )
+
     @property
     def first_meeting_id(self) -> str:
         """Return the id of the first meeting checkbox that can be ticked (error summary link)."""
@@ -357,6 +492,14 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             if not _refusal(meeting):
                 return f"meetings-{meeting.slug}"
         return "whole_season" if self.offered else "seances"
+
+
+def _normalised_or_empty(raw: str) -> str:
+    """Return the normalised form of an address, or "" when it is not one."""
+    try:
+        return normalise_email(raw)
+    except InvalidEmail:
+        return ""
 
 
 def _refusal(meeting: Meeting) -> str:

@@ -31,6 +31,38 @@ def manage_path(person: Person) -> str:
 
 
 @bp.app_template_global()
+def assistant_path(assistant: Person) -> str:
+    """Return the site-relative self-service link of an assistant."""
+    from irev.services.assistants import assistant_token
+
+    return url_for("registration.assistant_page", token=assistant_token(assistant))
+
+
+@bp.app_template_global()
+def assistants_of(official: Person) -> list:
+    """Return the links of an official to the assistants who manage their registrations."""
+    from irev.services.assistants import assistants_of as links
+
+    return links(official)
+
+
+@bp.app_template_global()
+def officials_of(assistant: Person) -> list:
+    """Return the links of an assistant to the officials whose registrations they manage."""
+    from irev.services.assistants import officials_of as links
+
+    return links(assistant)
+
+
+@bp.app_template_global()
+def official_title(official: Person) -> str:
+    """Return « Madame la Maire, Claire Dupont » (the name alone without a civilité)."""
+    from irev.services.assistants import official_title as title
+
+    return title(official)
+
+
+@bp.app_template_global()
 def state_sentence(registration: Registration) -> str:
     """Return where a registration stands, in French, with the waiting position if any."""
     sentence = service.STATE_SENTENCES[registration.state]

@@ -110,3 +110,33 @@ def _read(purpose: str, token: str, max_age_days: float | None, what: str) -> di
         raise _expired(what) from error
     except InvalidToken as error:
         raise _tampered() from error
+
+
+def read_confirming_assistant(token: str, official_id: int) -> Person | None:
+    """Return the assistant a confirmation link was sent to (None: the official's own link).
+
+    The assistant's copy names them; it confirms only while they still manage the official.
+    """
+    from irev.services.assistants import link_between
+
+    assistant_id = _read("confirm", token, None, "de confirmation").get("a")
+    if assistant_id is None:
+        return None
+    if not isinstance(assistant_id, int):
+        raise _tampered()
+    link = link_between(assistant_id, official_id)
+    if link is None or link.assistant.anonymised_at is not None:
+        raise _revoked()
+    return link.assistant
+
+
+def read_assistant_link(token: str) -> Person:
+    """Return the assistant of a self-service link for assistants, or raise LinkProblem."""
+    payload = _read("assistant", token, manage_max_age_days(), "de gestion des inscriptions")
+    assistant_id, version = payload.get("a"), payload.get("v")
+    if not isinstance(assistant_id, int) or not isinstance(version, int):
+        raise _tampered()
+    person = db.session.get(Person, assistant_id)
+    if person is None or person.anonymised_at is not None or person.link_version != version:
+        raise _revoked()
+    return person

@@ -10,7 +10,7 @@ from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
-from irev.registration.links import LinkProblem, read_confirm_link
+from irev.registration.links import LinkProblem, read_confirm_link, read_confirming_assistant
 from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
 from irev.services import territories
@@ -18,6 +18,8 @@ from irev.services.meetings import seat_status
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
+#: Session key holding the assistant's address, when an assistant sent the form.
+SENT_COPY = "inscription_copie"
 
 
 def _form(formdata=None) -> RegistrationForm:
@@ -40,6 +42,8 @@ def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):
 def form():
     """Show the registration form, with ?seance=<slug> ticked when it can be chosen."""
     page_form = _form()
+    if request.args.get("pour") == "elu":  # the assistants' page: « inscrire un autre élu »
+        page_form.for_whom.data = "elu"
     wanted = request.args.get("seance", "")
     if wanted and not page_form.is_submitted():
         page_form.meetings.data = [
@@ -60,9 +64,11 @@ def submit():
         return _render_form(page_form, 422)
     if page_form.needs_choice:  # homonyms or close names: the person says which one
         return _render_choice(page_form)
-    service.request_registration(page_form.details(), page_form.chosen_meetings())
+    assistant = page_form.assistant_details()
+    service.request_registration(page_form.details(), page_form.chosen_meetings(), assistant)
     db.session.commit()
     session[SENT_TO] = page_form.details().email
+    session[SENT_COPY] = assistant.email if assistant else ""
     return _sent_response()
 
 
@@ -117,7 +123,11 @@ def _sent_response():
 @bp.get("/envoyee")
 def sent():
     """Say that an e-mail is on its way (the same page whether the address is known or not)."""
-    return render_template("registration/sent.html", address=session.pop(SENT_TO, ""))
+    return render_template(
+        "registration/sent.html",
+        address=session.pop(SENT_TO, ""),
+        copy_address=session.pop(SENT_COPY, ""),
+    )
 
 
 @bp.post("/valider")
@@ -190,28 +200,41 @@ def csrf_failed(error):
 def confirm(token: str):
     """Show what the link will confirm and a button (a GET changes nothing: scanners open links)."""
     key, person_id = read_confirm_link(token)
+    assistant = read_confirming_assistant(token, person_id)
     try:
         pending = service.check_request(key, person_id)
     except service.AlreadyConfirmed as done:
         return _already_confirmed(done, person_id)
     except service.RequestNotFound as error:
         raise _request_gone() from error
-    return render_template("registration/confirm.html", pending=pending, token=token)
+    return render_template(
+        "registration/confirm.html",
+        pending=pending,
+        token=token,
+        assistant=assistant,
+        official=_person(person_id),
+    )
 
 
 @bp.post("/confirmer/<token>")
 def confirm_post(token: str):
     """Confirm the request: seat, pending approval or waiting list, per meeting."""
     key, person_id = read_confirm_link(token)
+    assistant = read_confirming_assistant(token, person_id)
     try:
-        results = service.confirm_request(key, person_id)
+        results = service.confirm_request(key, person_id, assistant)
     except service.AlreadyConfirmed as done:
         return _already_confirmed(done, person_id)
     except service.RequestNotFound as error:
         raise _request_gone() from error
     db.session.commit()
     response = make_response(
-        render_template("registration/confirmed.html", results=results, person=_person(person_id))
+        render_template(
+            "registration/confirmed.html",
+            results=results,
+            person=_person(person_id),
+            assistant=assistant,
+        )
     )
     response.headers["HX-Trigger"] = "seats-changed"
     return response

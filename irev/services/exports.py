@@ -20,6 +20,7 @@ from irev.extensions import db
 from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.salutations import CIVILITE_LABELS
 from irev.services import territories
+from irev.services.assistants import assistants_by_official
 from irev.services.moderation import STATE_LABELS, department_choices, mandate_choices
 from irev.services.reference import needs_summary
 
@@ -48,6 +49,8 @@ HEADERS = (
     "EPCI",
     "Code INSEE commune",
     "Commune",
+    "Assistant·e",
+    "E-mail de l'assistant·e",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -112,9 +115,11 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
         )
     )
     departement_names = territories.departement_names({p.department_code for p in people})
+    helpers = assistants_by_official(sorted({r.person_id for r in registrations}))
     table = []
     for r in registrations:
         p: Person = r.person
+        links = helpers.get(p.id, [])
         table.append(
             [
                 r.meeting.title,
@@ -139,6 +144,8 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 places[p.epci_siren].name if p.epci_siren in places else "",
                 p.commune_code,
                 places[p.commune_code].name if p.commune_code in places else "",
+                ", ".join(link.assistant.full_name for link in links),
+                ", ".join(link.assistant.email for link in links),
             ]
         )
     return table

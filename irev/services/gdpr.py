@@ -31,7 +31,7 @@ from irev.models import (
     StaffUser,
     utcnow,
 )
-from irev.services import audit
+from irev.services import assistants, audit
 from irev.services.outbox import ERASED_KEY
 from irev.services.reference import split_needs
 
@@ -201,6 +201,11 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
     )
     _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)
+    # Their links as an official or an assistant go; an assistant left with nobody goes too.
+    for assistant_id in assistants.forget_links(person, own_email, person.email):
+        assistant = db.session.get(Person, assistant_id)
+        if assistant is not None:
+            anonymise(assistant, at=at)
     db.session.flush()
 
 
@@ -307,6 +312,7 @@ def export(person: Person) -> dict[str, Any]:
             or_(
                 OutboundEmail.person_id == person.id,
                 OutboundEmail.registration_id.in_([r.id for r in registrations]),
+                OutboundEmail.to_address == person.email,  # copies received as an assistant
             )
         )
         .order_by(OutboundEmail.id)
@@ -347,6 +353,23 @@ def export(person: Person) -> dict[str, Any]:
             "modifie_le": _iso(person.updated_at),
             "anonymise_le": _iso(person.anonymised_at),
         },
+        # Who manages their registrations, and whose they manage (irev.services.assistants).
+        "assistants": [
+            {
+                "nom": link.assistant.full_name,
+                "email": link.assistant.email,
+                "fonction": link.function,
+            }
+            for link in assistants.assistants_of(person)
+        ],
+        "assistant_de": [
+            {
+                "nom": link.official.full_name,
+                "email": link.official.email,
+                "fonction": link.function,
+            }
+            for link in assistants.officials_of(person)
+        ],
         "inscriptions": [
             {
                 "id": r.id,

@@ -58,7 +58,11 @@ def enqueue(
     values = _row_values(
         kind, to_address, dedupe_key, to_name, person, registration, meeting, context
     )
-    return bool(_insert_new([values]))
+    extra = _assistant_copies([values])
+    inserted = _insert_new([values])
+    if extra:
+        _insert_new(extra)
+    return bool(inserted)
 
 
 def enqueue_many(messages: Sequence[dict[str, Any]]) -> list[str]:
@@ -82,10 +86,25 @@ def enqueue_many(messages: Sequence[dict[str, Any]]) -> list[str]:
         )
         for m in messages
     ]
+    extra = _assistant_copies(rows)
     kinds: list[str] = []
     for start in range(0, len(rows), 500):  # well under SQLite's limit of bound values
         kinds.extend(_insert_new(rows[start : start + 500]))
+    # The caller counts the messages it asked for: the assistants' copies ride along.
+    for start in range(0, len(extra), 500):
+        _insert_new(extra[start : start + 500])
     return kinds
+
+
+def _assistant_copies(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the copies of these rows due to the officials' assistants (services.assistants).
+
+    Called on every row before it is inserted: it takes off the row's private key.
+    """
+    from irev.services.assistants import copies
+
+    emails = {row["person_id"]: row.pop("_person_email", None) for row in rows}
+    return copies(rows, emails)
 
 
 def _row_values(
@@ -124,6 +143,7 @@ def _row_values(
         created_at=now,
         subject="",
         message_id="",
+        _person_email=person.email if person else None,
     )
 
 

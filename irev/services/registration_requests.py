@@ -20,8 +20,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from irev.extensions import db
-from irev.models import Meeting, Person, Registration, RegistrationState, utcnow
+from irev.models import AssistantLink, Meeting, Person, Registration, RegistrationState, utcnow
 from irev.services import audit, outbox
+from irev.services.assistants import (
+    AssistantDetails,
+    confirm_link,
+    link_assistant,
+    notify_confirmed_by_assistant,
+    purge_unattached,
+)
 from irev.services.people import PersonDetails, get_or_create_person, update_person
 from irev.services.registration_events import STATE_SENTENCES, meeting_lines
 from irev.services.registration_moves import (
@@ -32,7 +39,6 @@ from irev.services.registration_moves import (
     by_date,
     place_all,
 )
-from irev.tokens import make_token
 
 S = RegistrationState
 
@@ -92,7 +98,11 @@ def _insert_requested_statement(dialect: str):
     return insert(Registration).on_conflict_do_nothing().returning(Registration)
 
 
-def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) -> RequestResult:
+def request_registration(
+    details: PersonDetails,
+    meetings: Sequence[Meeting],
+    assistant: AssistantDetails | None = None,
+) -> RequestResult:
     """Record a form submission and queue the e-mail that answers it.
 
     Each submission is a request of its own: its new meetings become REQUESTED registrations
@@ -103,11 +113,14 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
     nothing new, the e-mail says so. A known person's details are never rewritten by the form:
     those typed are kept with the request and applied when its link is confirmed, if the person
     had never confirmed anything (an unverified form must not rewrite a verified person).
+    An assistant filling the form for the official (`assistant`) is linked to them first, so
+    every e-mail of the request reaches both (irev.services.assistants).
     """
     for meeting in meetings:
         if not meeting.registration_open():
             raise RegistrationError("Une des séances choisies n’accepte plus d’inscription.")
     person, created = get_or_create_person(details)
+    link = link_assistant(assistant, person) if assistant is not None else None
     held = None if created or _has_confirmed(person) else _typed_details(details)
     now = utcnow()
     key = secrets.token_urlsafe(24)
@@ -143,6 +156,7 @@ def request_registration(details: PersonDetails, meetings: Sequence[Meeting]) ->
             "request_key": result.request_key,
             "requested": [r.meeting.slug for r in result.requested],
             "already": [r.meeting.slug for r in result.already],
+            **({"assistant_id": link.assistant_id} if link is not None else {}),
         },
     )
     return result
@@ -195,10 +209,7 @@ def _window(now: datetime, parts: Iterable[object]) -> str:
 
 def confirm_url(person: Person, key: str) -> str:
     """Return the e-mailed link that opens the confirmation page of a request."""
-    from irev.urls import external_url
-
-    token = make_token("confirm", {"k": key, "p": person.id})
-    return external_url("registration.confirm", token=token)
+    return confirm_link(person.id, key)
 
 
 def _send_request(
@@ -223,6 +234,7 @@ def _send_request(
         meeting=meetings[0],  # the programme's contact and reply address come through it
         context={
             "confirm_url": confirm_url(person, key),
+            "request_key": key,  # the assistants' copies sign their own confirmation link
             "meetings": meeting_lines(meetings),
             "already": meeting_lines(r.meeting for r in result.already),
             "max_age_days": int(current_app.config["IREV_LINK_MAX_AGE_DAYS"]),
@@ -289,10 +301,13 @@ def check_request(key: str, person_id: int) -> list[Registration]:
     raise RequestNotFound("Cette demande d’inscription n’existe plus.")
 
 
-def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
+def confirm_request(
+    key: str, person_id: int, assistant: Person | None = None
+) -> list[MeetingResult]:
     """Confirm every unconfirmed registration of a request: seat, pending approval or waiting.
 
     Meetings whose registration closed since the request are dropped (reported as CLOSED).
+    When the official's assistant confirms (`assistant`), the official is told.
     """
     pending = requested_for(key, person_id, lock=True)
     if not pending:
@@ -307,7 +322,9 @@ def confirm_request(key: str, person_id: int) -> list[MeetingResult]:
             db.session.delete(registration)
             continue
         open_ones.append(registration)
-    results.extend(place_all(person, open_ones, person))  # one e-mail for them all
+    results.extend(place_all(person, open_ones, assistant or person))  # one e-mail for all
+    if assistant is not None:
+        notify_confirmed_by_assistant(person, assistant, [r.meeting for r in open_ones])
     return by_date(results)
 
 
@@ -338,16 +355,33 @@ def purge_expired_requests(now: datetime | None = None) -> tuple[int, int]:
             db.select(Person).where(
                 Person.id.in_(people),
                 ~db.select(Registration.id).where(Registration.person_id == Person.id).exists(),
+                # An assistant of someone else holds no registration of their own: kept.
+                ~db.select(AssistantLink.id)
+                .where(AssistantLink.assistant_id == Person.id)
+                .exists(),
             )
         )
     )
+    helpers = list(
+        db.session.scalars(
+            db.select(AssistantLink.assistant_id).where(
+                AssistantLink.official_id.in_([p.id for p in orphans])
+            )
+        )
+    )
+    # Explicitly: SQLite here does not enforce foreign keys, so ON DELETE CASCADE waits.
+    db.session.execute(
+        db.delete(AssistantLink).where(AssistantLink.official_id.in_([p.id for p in orphans]))
+    )
     for person in orphans:
         db.session.delete(person)
+    db.session.flush()
+    removed = len(orphans) + purge_unattached(helpers)
     if expired:
         audit.record(
             None,
             "registration.purge",
             None,
-            after={"registrations": len(expired), "people": len(orphans)},
+            after={"registrations": len(expired), "people": removed},
         )
-    return len(expired), len(orphans)
+    return len(expired), removed

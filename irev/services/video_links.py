@@ -53,6 +53,7 @@ from irev.models import (
     utcnow,
 )
 from irev.notifications import may_receive_link
+from irev.services.assistants import ASSISTANT_KEY, copy_obsolete_reason
 from irev.services.outbox import (
     SCHEDULE_KEY,
     TIMES_KEY,
@@ -402,6 +403,8 @@ def _history(registrations: list[Registration]) -> dict[int, list[OutboundEmail]
         .order_by(OutboundEmail.id)
     )
     for row in rows:
+        if ASSISTANT_KEY in (row.context or {}):
+            continue  # an assistant's copy follows its original; it decides nothing
         history[row.registration_id].append(row)  # type: ignore[index]
     return history
 
@@ -525,6 +528,9 @@ def _queue_cancellations(meeting: Meeting, registrations: list[Registration]) ->
 
 def obsolete_reason(email: OutboundEmail) -> str:
     """Return why a queued message is no longer true and must not be sent, or ""."""
+    gone = copy_obsolete_reason(email)
+    if gone:
+        return gone
     if email.kind not in (VIDEO_LINK, MEETING_CHANGED, MEETING_CANCELLED):
         return ""
     registration = (

@@ -344,6 +344,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
     def needs_choice(self) -> bool:
         """Return True when several communes or EPCI may be meant: the person must choose."""
         return self.resolution.needs_choice
+
     @property
     def for_official(self) -> bool:
         """Return True when an assistant fills the form for an official."""

@@ -5,7 +5,7 @@ assistant and the official, with the assistant's function. Deleting either perso
 link.
 
 Revision ID: b7d3f1a2c9e4
-Revises: 3c7e5a91d2b4
+Revises: 0e5d5b5b4a1e
 Create Date: 2026-12-01 14:30:00.000000
 
 """
@@ -17,7 +17,7 @@ import irev.models.types
 
 # revision identifiers, used by Alembic.
 revision = "b7d3f1a2c9e4"
-down_revision = "3c7e5a91d2b4"
+down_revision = "0e5d5b5b4a1e"
 branch_labels = None
 depends_on = None
 

@@ -4,7 +4,7 @@ Files staff add to a meeting after it (slides, compte rendu) and its replay link
 replay per meeting. The files themselves live on disk (IREV_RESOURCES_DIR), not in the database.
 
 Revision ID: 0e5d5b5b4a1e
-Revises: 3c7e5a91d2b4
+Revises: 7d41c0a2e9b3
 Create Date: 2026-12-01 14:19:07.775042
 
 """
@@ -16,7 +16,7 @@ import irev.models.types
 
 # revision identifiers, used by Alembic.
 revision = "0e5d5b5b4a1e"
-down_revision = "3c7e5a91d2b4"
+down_revision = "7d41c0a2e9b3"
 branch_labels = None
 depends_on = None
 

@@ -2,6 +2,13 @@
 
 from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
+from irev.models.feedback import (
+    QUESTION_STATE_LABELS,
+    QuestionnaireReceipt,
+    QuestionnaireResponse,
+    QuestionState,
+    SpeakerQuestion,
+)
 from irev.models.outbox import EmailStatus, OutboundEmail
 from irev.models.people import (
     ACTIVE_STATES,
@@ -20,6 +27,7 @@ from irev.models.types import UTCDateTime, utcnow
 __all__ = [
     "ACTIVE_STATES",
     "MOVES",
+    "QUESTION_STATE_LABELS",
     "TRANSITIONS",
     "Action",
     "ApprovalMode",
@@ -34,8 +42,12 @@ __all__ = [
     "OutboundEmail",
     "Person",
     "Programme",
+    "QuestionState",
+    "QuestionnaireReceipt",
+    "QuestionnaireResponse",
     "Registration",
     "RegistrationState",
+    "SpeakerQuestion",
     "StaffRole",
     "StaffUser",
     "UTCDateTime",

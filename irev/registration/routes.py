@@ -14,6 +14,7 @@ from irev.registration.links import LinkProblem, read_confirm_link
 from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
 from irev.services.meetings import seat_status
+from irev.services.speaker_questions import ask_with_request
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
@@ -57,7 +58,8 @@ def submit():
         return _sent_response()
     if not page_form.validate():
         return _render_form(page_form, 422)
-    service.request_registration(page_form.details(), page_form.chosen_meetings())
+    result = service.request_registration(page_form.details(), page_form.chosen_meetings())
+    ask_with_request(result.requested, page_form.speaker_question.data)
     db.session.commit()
     session[SENT_TO] = page_form.details().email
     return _sent_response()

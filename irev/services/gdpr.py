@@ -31,7 +31,7 @@ from irev.models import (
     StaffUser,
     utcnow,
 )
-from irev.services import audit
+from irev.services import audit, speaker_questions
 from irev.services.outbox import ERASED_KEY
 from irev.services.reference import split_needs
 
@@ -196,6 +196,8 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
             )
         )
     )
+    # Their questions for speakers: the text itself may say who asked (speaker_questions).
+    speaker_questions.erase_for(person)
     _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)
     db.session.flush()
@@ -358,6 +360,17 @@ def export(person: Person) -> dict[str, Any]:
             }
             for r in registrations
         ],
+        "questions_intervenant": [
+            {
+                "id": q.id,
+                "seance": q.meeting.title,
+                "question": q.text,
+                "etat": q.state.value,
+                "posee_le": _iso(q.asked_at),
+            }
+            for q in speaker_questions.of_person(person)
+        ],
+        # Questionnaire answers are kept without any link to the person: none can be exported.
         "emails": [
             {
                 "id": e.id,

@@ -14,9 +14,9 @@ from openpyxl import load_workbook
 from irev.extensions import db
 from irev.models import AuditEvent, QuestionState, SpeakerQuestion, StaffRole, utcnow
 from irev.models import RegistrationState as S
-from irev.tokens import make_token
 from irev.services import gdpr, sending
 from irev.services import speaker_questions as service
+from irev.tokens import make_token
 from tests import factories
 from tests.admin_helpers import create_staff, sign_in
 from tests.registration_support import form_data, path_of, season
@@ -291,7 +291,7 @@ def test_staff_pages_need_a_signed_in_account(app, client, asked):
 
 
 def test_export_for_the_speaker_names_nobody(app, staff_client, asked):
-    meeting, (first, second, third) = asked
+    meeting, (first, second, _third) = asked
     actor = create_staff("autre@irev.fr")
     service.keep(first, actor)
     service.merge(second, first, actor)
@@ -328,7 +328,7 @@ def test_export_for_the_speaker_names_nobody(app, staff_client, asked):
 
 
 def test_erasing_a_person_deletes_their_questions(app, asked):
-    meeting, (first, second, third) = asked
+    _meeting, (first, second, _third) = asked
     actor = create_staff("autre@irev.fr")
     service.merge(second, first, actor)
     db.session.commit()

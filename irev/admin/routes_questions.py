@@ -112,6 +112,7 @@ def speaker_questions_print(meeting_id: int):
         "admin/questions_print.html",
         meeting=meeting,
         questions=service.for_speaker(meeting),
+        askers=service.askers,
         with_communes=with_communes,
         printed_at=utcnow(),
     )

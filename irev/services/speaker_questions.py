@@ -273,6 +273,14 @@ def for_speaker(meeting: Meeting) -> list[tuple[SpeakerQuestion, list[SpeakerQue
     return [(q, merged.get(q.id, [])) for q in heads]
 
 
+def askers(question: SpeakerQuestion, merged: Sequence[SpeakerQuestion]) -> tuple[str, str]:
+    """Return the askers' mandates and communes, each once, as text (never their names)."""
+    people = [q.registration.person for q in (question, *merged)]
+    mandates = dict.fromkeys(mandate_label(p.mandate) or "mandat non indiqué" for p in people)
+    communes = dict.fromkeys(p.organisation for p in people if p.organisation)
+    return ", ".join(mandates), ", ".join(communes)
+
+
 def export_rows(meeting: Meeting, *, with_communes: bool) -> tuple[list[str], list[list]]:
     """Return headers and rows of what the speaker receives: no name, no address."""
     headers = list(EXPORT_HEADERS)
@@ -280,18 +288,16 @@ def export_rows(meeting: Meeting, *, with_communes: bool) -> tuple[list[str], li
         headers.insert(4, COMMUNE_HEADER)
     rows = []
     for question, merged in for_speaker(meeting):
-        askers = [question, *merged]
-        people = [q.registration.person for q in askers]
+        mandates, communes = askers(question, merged)
         row = [
             question.id,
             question.text,
-            len(askers),
-            ", ".join(dict.fromkeys(mandate_label(p.mandate) or "non indiqué" for p in people)),
+            1 + len(merged),
+            mandates,
             "\n\n".join(q.text for q in merged),
             question.state_label,
         ]
         if with_communes:
-            communes = dict.fromkeys(p.organisation for p in people if p.organisation)
-            row.insert(4, ", ".join(communes))
+            row.insert(4, communes)
         rows.append(row)
     return headers, rows

@@ -26,7 +26,7 @@ class SpeakerQuestionForm(ErrorListMixin, FlaskForm):
     def validate_question(self, field) -> None:
         """Require a text to save (withdrawing is its own button)."""
         if request.form.get("action") != "withdraw" and not field.data:
-            raise ValidationError("Saisissez votre question, ou utilisez « Retirer ma question ».")
+            raise ValidationError("Saisissez votre question (1 000 caractères au plus).")
 
 
 @bp.context_processor

@@ -101,8 +101,19 @@ def data(live_server) -> dict:
             db.session.add_all([person, registration])
             db.session.flush()
             asked.append(speaker_questions.set_question(registration, text, person).id)
+        asker = Person(
+            email="asker@avis.example",
+            first_name="Claude",
+            last_name="Merlin",
+            organisation="Ville d’Arras",
+            mandate="maire",
+        )
+        db.session.add(Registration(person=asker, meeting=coming, state=RegistrationState.SEATED))
         db.session.commit()
-        found = {"held": held.id, "coming": coming.id, "programme": programme_id}
+        from irev.tokens import make_token
+
+        manage = "/inscription/gerer/" + make_token("manage", {"p": asker.id, "v": 0})
+        found = {"held": held.id, "coming": coming.id, "programme": programme_id, "manage": manage}
         db.session.remove()
     return {**found, "path": urlsplit(url).path, "questions": asked}
 
@@ -216,3 +227,28 @@ def test_staff_results_and_questions_pass_axe_and_work_without_javascript(
             assert "Deschamps" not in page.content()
             shot(page, "questions-a-imprimer")
         context.close()
+
+
+def test_asking_a_question_from_the_self_service_page(browser, live_server, data):
+    context = browser.new_context(viewport={"width": 320, "height": 700})
+    page = context.new_page()
+    page.goto(live_server.url + data["manage"])
+    page.click("text=Poser une question à l’intervenant ou l’intervenante")
+    expect(page.locator("h1")).to_have_text("Ma question pour l’intervenant ou l’intervenante")
+    assert_accessible(page)
+    _no_sideways_scroll(page)
+    page.click("button:has-text('Enregistrer ma question')")  # empty: refused
+    expect(page.locator(".error-summary")).to_contain_text("Saisissez votre question")
+    assert_accessible(page)
+    page.fill("#question", "Quelle articulation avec le PLH intercommunal ?")
+    shot(page, "question-libre-service-320px")
+    page.click("button:has-text('Enregistrer ma question')")
+    expect(page.locator(".notification")).to_contain_text("est enregistrée")
+    expect(page.locator(".registration__question")).to_contain_text("PLH intercommunal")
+    assert_accessible(page)
+    page.goto(live_server.url + "/inscription")
+    expect(page.locator("#speaker_question")).to_be_visible()
+    if SHOTS.is_dir():
+        page.evaluate("document.getElementById('speaker_question').scrollIntoView({block: 'end'})")
+        page.screenshot(path=str(SHOTS / "formulaire-question-320px.png"))
+    context.close()

@@ -157,6 +157,22 @@ def test_links_that_do_not_open_the_questionnaire(app, client, meeting, change):
     assert counts() == (0, 0)
 
 
+def test_an_expired_link_says_so_in_french(app, client, meeting, monkeypatch):
+    registration = attendee(meeting)
+    db.session.commit()
+    from itsdangerous import timed
+
+    days = app.config["IREV_MANAGE_LINK_MAX_AGE_DAYS"] + 1
+    real_time = timed.time.time
+    monkeypatch.setattr(timed.time, "time", lambda: real_time() - days * 86400)
+    token = questionnaire.questionnaire_token(registration)  # signed long ago
+    monkeypatch.setattr(timed.time, "time", real_time)
+    page = client.get(f"/inscription/questionnaire/{token}")
+    assert page.status_code == 410
+    assert "Ce lien vers le questionnaire a expiré" in text_of(page)
+    assert counts() == (0, 0)
+
+
 @pytest.mark.parametrize("attended", [False, None])
 def test_only_attendees_may_answer(app, client, meeting, attended):
     registration = attendee(meeting, attended=attended)
@@ -359,3 +375,12 @@ def test_results_pages_need_a_staff_account(app, client, meeting):
     ):
         response = client.get(url)
         assert response.status_code == 303 and "/admin/connexion" in response.headers["Location"]
+
+
+def test_a_data_export_says_who_answered_but_holds_no_answer(app, meeting):
+    from irev.services import gdpr
+
+    [registration] = answer_all(meeting, [{"satisfaction": 2}], remarks=["Trop de jargon"])
+    exported = gdpr.export(registration.person)
+    assert exported["questionnaire_repondu"] == [meeting.title]
+    assert "Trop de jargon" not in str(exported)

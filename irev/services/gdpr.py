@@ -31,7 +31,7 @@ from irev.models import (
     StaffUser,
     utcnow,
 )
-from irev.services import audit, speaker_questions
+from irev.services import audit, questionnaire, speaker_questions
 from irev.services.outbox import ERASED_KEY
 from irev.services.reference import split_needs
 
@@ -370,7 +370,11 @@ def export(person: Person) -> dict[str, Any]:
             }
             for q in speaker_questions.of_person(person)
         ],
-        # Questionnaire answers are kept without any link to the person: none can be exported.
+        # Only the fact of having answered is linked to the person: the answers are kept
+        # without any link to anyone, so none can be exported (services.questionnaire).
+        "questionnaire_repondu": [
+            r.meeting.title for r in registrations if questionnaire.has_answered(r)
+        ],
         "emails": [
             {
                 "id": e.id,

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, update
+from sqlalchemy.orm import contains_eager
 
 from irev.extensions import db
 from irev.models import (
@@ -179,6 +180,8 @@ def meeting_questions(meeting: Meeting) -> list[SpeakerQuestion]:
                 SpeakerQuestion.meeting_id == meeting.id,
                 Registration.state.in_(VISIBLE_STATES),
             )
+            # The page names each asker: one query, not one per question.
+            .options(contains_eager(SpeakerQuestion.registration).joinedload(Registration.person))
             .order_by(SpeakerQuestion.asked_at, SpeakerQuestion.id)
         )
     )

@@ -342,3 +342,17 @@ def test_erasing_a_person_deletes_their_questions(app, asked):
     assert "Quel calendrier ?" not in remaining
     assert remaining["Quel planning ?"] == (Q.NEW, None)  # stands alone again
     assert remaining["Quels moyens ?"] == (Q.NEW, None)
+
+
+def test_the_inline_check_explains_a_question_too_long(app, client):
+    season()
+    response = client.post(
+        "/inscription/valider",
+        data=form_data("seance-ouverte", speaker_question="q" * 1001),
+        headers={"HX-Request": "true", "HX-Trigger-Name": "speaker_question"},
+    )
+    html = text_of(response)
+    assert response.status_code == 200 and not html.lstrip().startswith("<!doctype")
+    assert 'id="speaker_question-error"' in html
+    assert "elle doit en faire 1 000 au plus" in html
+    assert questions() == []

@@ -480,7 +480,7 @@ def render_accounts(pages: Pages, app: Flask, client) -> None:
 
 def render_feedback(pages: Pages, app: Flask) -> None:
     """Render the questionnaire, the self-service question page and their staff pages."""
-    from irev.services import questionnaire, speaker_questions
+    from irev.services import questionnaire, questionnaire_results, speaker_questions
 
     client = app.test_client()
     programme = factories.create_programme(slug="cycle-avis", title="Cycle des avis")
@@ -490,7 +490,7 @@ def render_feedback(pages: Pages, app: Flask) -> None:
     coming = factories.create_meeting(programme=programme, slug="seance-a-venir")
     present = [
         factories.create_registration(held, attended=True)
-        for _ in range(questionnaire.MIN_ANSWERS + 1)
+        for _ in range(questionnaire_results.MIN_ANSWERS + 1)
     ]
     seat = factories.create_registration(coming)
     asked = [factories.create_registration(coming) for _ in range(2)]

@@ -23,6 +23,7 @@ from irev.models import (
     utcnow,
 )
 from irev.services import questionnaire
+from irev.services import questionnaire_results as results_module
 from irev.tokens import make_token
 from tests import factories
 from tests.admin_helpers import create_staff, sign_in
@@ -266,7 +267,7 @@ def test_results_count_and_average_each_question(app, meeting):
     )
     attendee(meeting)  # present, did not answer
     db.session.commit()
-    results = questionnaire.meeting_results(meeting)
+    results = results_module.meeting_results(meeting)
     assert (results.answers, results.attendees, results.shown) == (3, 4, True)
     assert results.rate == 0.75
     satisfaction = results.questions[0]
@@ -275,12 +276,12 @@ def test_results_count_and_average_each_question(app, meeting):
     assert satisfaction.average == pytest.approx(10 / 3)
     assert results.average("usefulness") == pytest.approx((2 + 3 + 3) / 3)
     assert results.remarks == ["Bravo", "Zoom a coupé"]  # alphabetical: order of answers hidden
-    assert questionnaire.french_average(satisfaction.average) == "3,3"
+    assert results_module.french_average(satisfaction.average) == "3,3"
 
 
 def test_results_below_the_threshold_are_hidden(app, staff_client, meeting):
     answer_all(meeting, [{"satisfaction": 1}, {"satisfaction": 2}], remarks=["Trop long", ""])
-    results = questionnaire.meeting_results(meeting)
+    results = results_module.meeting_results(meeting)
     assert (results.answers, results.shown, results.questions, results.remarks) == (
         2,
         False,
@@ -300,7 +301,7 @@ def test_a_cycle_counts_only_meetings_with_enough_answers(app):
     thin = past_meeting(programme=programme, starts_at=utcnow() - timedelta(days=40))
     answer_all(full, [{"satisfaction": 4}, {"satisfaction": 4}, {"satisfaction": 5}])
     answer_all(thin, [{"satisfaction": 1}])
-    summary = questionnaire.cycle_satisfaction(programme)
+    summary = results_module.cycle_satisfaction(programme)
     assert summary.answers == 3 and summary.attendees == 3
     assert (summary.meetings_counted, summary.meetings_with_answers) == (1, 2)
     assert summary.satisfaction == pytest.approx(13 / 3)
@@ -314,7 +315,7 @@ def test_a_question_of_an_older_version_still_counts_by_key(app, meeting, monkey
         QuestionnaireResponse(meeting_id=meeting.id, version=0, ratings={"old_key": 5}, remark="")
     )
     db.session.commit()
-    results = questionnaire.meeting_results(meeting)
+    results = results_module.meeting_results(meeting)
     keys = [r.question.key for r in results.questions]
     assert keys[: len(KEYS)] == KEYS and keys[-1] == "old_key"
     assert results.questions[-1].counts[5] == 1

@@ -11,8 +11,8 @@ from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import Meeting, Programme, utcnow
 from irev.request_guards import database_id
-from irev.services import questionnaire as questionnaire_service
 from irev.services import questionnaire_export
+from irev.services import questionnaire_results as results_service
 from irev.services import speaker_questions as service
 from irev.services.audit import record
 from irev.services.meetings_admin import slugify
@@ -126,10 +126,10 @@ def meeting_questionnaire(meeting_id: int):
         "admin/questionnaire_results.html",
         meeting=meeting,
         programme=meeting.programme,
-        results=questionnaire_service.meeting_results(meeting),
+        results=results_service.meeting_results(meeting),
         averages={},
-        bars=questionnaire_service.chart_bars,
-        average=questionnaire_service.french_average,
+        bars=results_service.chart_bars,
+        average=results_service.french_average,
     )
 
 
@@ -137,15 +137,15 @@ def meeting_questionnaire(meeting_id: int):
 def programme_questionnaire(programme_id: int):
     """Show a cycle's questionnaire results, with one line per meeting."""
     programme = get_or_404(Programme, programme_id)
-    results = questionnaire_service.programme_results(programme)
+    results = results_service.programme_results(programme)
     return render_template(
         "admin/questionnaire_results.html",
         meeting=None,
         programme=programme,
         results=results,
-        averages=questionnaire_service.line_averages(results.lines),
-        bars=questionnaire_service.chart_bars,
-        average=questionnaire_service.french_average,
+        averages=results_service.line_averages(results.lines),
+        bars=results_service.chart_bars,
+        average=results_service.french_average,
     )
 
 

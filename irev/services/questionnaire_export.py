@@ -16,6 +16,7 @@ from openpyxl.styles import Alignment, Font
 
 from irev.models import Programme
 from irev.services import questionnaire as q
+from irev.services import questionnaire_results as results
 from irev.services.exports import _when
 from irev.services.programmes import staff_title
 
@@ -61,18 +62,18 @@ def _rounded(value: float | None) -> float | str:
 
 def results_workbook(programme: Programme) -> bytes:
     """Return the cycle's aggregated results: one sheet for the cycle, one per meeting line."""
-    results = q.programme_results(programme)
-    masked = f"masqué (moins de {q.MIN_ANSWERS} réponses)"
+    cycle = results.programme_results(programme)
+    masked = f"masqué (moins de {results.MIN_ANSWERS} réponses)"
     cycle_rows: list[list[Any]] = [
         [r.question.legend, r.answered, _rounded(r.average), *(r.counts[v] for v in q.SCALE)]
-        for r in results.questions
+        for r in cycle.questions
     ]
-    if not results.shown:
+    if not cycle.shown:
         cycle_rows = [[masked, "", "", *("" for _ in q.SCALE)]]
-    averages = q.line_averages(results.lines)
+    averages = results.line_averages(cycle.lines)
     keys = [question.key for question in q.current_set().ratings]
     meeting_rows = []
-    for line in results.lines:
+    for line in cycle.lines:
         row: list[Any] = [
             staff_title(line.meeting),
             _when(line.meeting.starts_at),

@@ -20,7 +20,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.services import questionnaire, speaker_questions, staff
+from irev.services import questionnaire, questionnaire_results, speaker_questions, staff
 from tests.browser.conftest import assert_accessible, poll
 
 EMAIL = "avis@irev.fr"
@@ -168,9 +168,11 @@ def test_questionnaire_by_keyboard_at_320_px_passes_axe(browser, live_server, da
     expect(page.locator("h1")).to_have_text("Merci pour vos réponses")
     assert_accessible(page)
     with live_server.app.app_context():
-        remarks = questionnaire.meeting_results(db.session.get(Meeting, data["held"])).remarks
+        remarks = questionnaire_results.meeting_results(
+            db.session.get(Meeting, data["held"])
+        ).remarks
         assert "Merci pour cette rencontre." in remarks
-        answered = questionnaire.meeting_results(db.session.get(Meeting, data["held"]))
+        answered = questionnaire_results.meeting_results(db.session.get(Meeting, data["held"]))
         assert answered.answers == 5 and answered.questions[0].counts[4] >= 1
         db.session.remove()
 

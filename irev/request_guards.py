@@ -29,6 +29,8 @@ FORMS_THAT_EXPLAIN = frozenset(
         "registration.check_field",
         "registration.details",
         "registration.add",
+        "registration.questionnaire",
+        "registration.speaker_question",
         "admin.sign_in",
         "admin.meeting_new",
         "admin.meeting_edit",

@@ -20,7 +20,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.services import followup, gdpr, resources, sending
+from irev.services import followup, gdpr, questionnaire, resources, sending
 from tests.admin_helpers import create_staff
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
@@ -177,7 +177,7 @@ def test_sent_once_split_by_attendance_as_received(staff_client, client, scene, 
         assert "Diaporama de l’intervention" in part and "PDF, 1 ko" in part
         assert "https://video.example.fr/replay-1" in part
         assert "Votre attestation de participation" in part and "/inscription/gerer/" in part
-        assert "Votre avis" not in part  # no questionnaire connected yet
+        assert "Votre avis" in part and "/inscription/questionnaire/" in part
         assert "L’emploi des jeunes" in part
     assert [p.get_content_type() for p in thanks.message.iter_attachments()] == []
     [absent] = smtp_server.to(people["absent"].email)
@@ -249,17 +249,20 @@ def test_two_confirmations_in_one_transaction_queue_each_person_once(scene):
     assert len(followup_rows()) == 3
 
 
-def test_the_questionnaire_paragraph_appears_only_with_a_link(
-    staff_client, scene, smtp_server, monkeypatch
+def test_only_attendees_who_have_not_answered_are_asked_for_their_opinion(
+    staff_client, scene, smtp_server
 ):
     meeting, _coming, people = scene
-    monkeypatch.setattr(
-        followup, "questionnaire_link", lambda registration: "https://irev.test/questionnaire/x"
-    )
+    [answered] = [r for r in people["present2"].registrations if r.meeting_id == meeting.id]
+    ratings = {question.key: 4 for question in questionnaire.current_set().ratings}
+    questionnaire.save_answer(answered, ratings, "")
+    db.session.commit()
     staff_client.post(f"/admin/seances/{meeting.id}/suivi")
     sending.run_pass()
     text, html = texts(smtp_server.to(people["present"].email)[0])
-    assert "Votre avis" in text and "https://irev.test/questionnaire/x" in html
+    assert "Votre avis" in text and "/inscription/questionnaire/" in html
+    text, _html = texts(smtp_server.to(people["present2"].email)[0])
+    assert "Votre avis" not in text and "/inscription/questionnaire/" not in text
     text, _html = texts(smtp_server.to(people["absent"].email)[0])
     assert "questionnaire" not in text
 

@@ -58,6 +58,8 @@ NOT_HTML = {
     "admin.person_export": "JSON download of a person's data (tests/test_gdpr.py)",
     "admin.resource_file": "a meeting's file as uploaded (tests/test_followup_resources.py)",
     "registration.resource_download": "a meeting's file (tests/test_followup_resources.py)",
+    "admin.speaker_questions_export": "spreadsheet download (tests/test_speaker_questions.py)",
+    "admin.programme_questionnaire_export": "spreadsheet download (tests/test_questionnaire.py)",
 }
 
 #: Wraps an htmx fragment so that the checker sees a complete document.
@@ -544,6 +546,69 @@ def render_accounts(pages: Pages, app: Flask, client) -> None:
     pages.get(visitor, "lien-inutilisable", "/admin/invitation/abc", expected=(410,))
 
 
+def render_feedback(pages: Pages, app: Flask) -> None:
+    """Render the questionnaire, the self-service question page and their staff pages."""
+    from irev.services import questionnaire, questionnaire_results, speaker_questions
+
+    client = app.test_client()
+    programme = factories.create_programme(slug="cycle-avis", title="Cycle des avis")
+    held = factories.create_meeting(
+        programme=programme, slug="seance-tenue", starts_at=utcnow() - timedelta(days=2)
+    )
+    coming = factories.create_meeting(programme=programme, slug="seance-a-venir")
+    present = [
+        factories.create_registration(held, attended=True)
+        for _ in range(questionnaire_results.MIN_ANSWERS + 1)
+    ]
+    seat = factories.create_registration(coming)
+    asked = [factories.create_registration(coming) for _ in range(2)]
+    for index, registration in enumerate(asked):
+        speaker_questions.set_question(registration, f"Question {index} ?", registration.person)
+    db.session.commit()
+    link = path_of(questionnaire.questionnaire_url(present[0]))
+    pages.get(client, "questionnaire", link)
+    pages.post(client, "questionnaire-erreurs", link, {"remark": "x"}, expected=(422,))
+    ratings = {q.key: "4" for q in questionnaire.current_set().ratings}
+    pages.post(client, "questionnaire-fait", link, {**ratings, "remark": "Très bien"})
+    pages.get(client, "questionnaire-deja", link, expected=(409,))
+    absent = factories.create_registration(held, attended=False)
+    db.session.commit()
+    closed = f"/inscription/questionnaire/{questionnaire.questionnaire_token(absent)}"
+    pages.get(client, "questionnaire-reserve", closed, expected=(403,))
+    for registration in present[1:]:
+        questionnaire.save_answer(registration, {k: 3 for k in ratings}, "Parfait")
+    db.session.commit()
+
+    question = f"{path_of(manage_url(seat.person))}/question/{seat.id}"
+    pages.get(client, "question-intervenant", question)
+    pages.post(client, "question-erreur", question, {"action": "save"}, expected=(422,))
+
+    create_staff("avis@irev.fr")
+    assert sign_in(client, "avis@irev.fr").status_code == 303
+    pages.get(client, "equipe-questions", f"/admin/seances/{coming.id}/questions")
+    first, second = speaker_questions.meeting_questions(coming)
+    pages.post(
+        client,
+        "equipe-questions-erreur",
+        f"/admin/seances/{coming.id}/questions/{first.id}",
+        {"action": "merge", "cible": str(first.id)},
+        expected=(422,),
+    )
+    pages.post(
+        client,
+        "equipe-questions-fusion",
+        f"/admin/seances/{coming.id}/questions/{second.id}",
+        {"action": "merge", "cible": str(first.id)},
+    )
+    pages.get(client, "equipe-questions-apres", f"/admin/seances/{coming.id}/questions")
+    pages.get(client, "equipe-questions-imprimer", f"/admin/seances/{coming.id}/questions/imprimer")
+    pages.get(client, "equipe-satisfaction-seance", f"/admin/seances/{held.id}/questionnaire")
+    pages.get(client, "equipe-satisfaction-peu", f"/admin/seances/{coming.id}/questionnaire")
+    pages.get(
+        client, "equipe-satisfaction-cycle", f"/admin/programmes/{programme.id}/questionnaire"
+    )
+
+
 def render_everything(app: Flask, folder: Path) -> Pages:
     """Render every page and state into folder."""
 
@@ -560,6 +625,7 @@ def render_everything(app: Flask, folder: Path) -> Pages:
     ids = render_public(pages, app)
     render_assistants(pages, app, ids)
     render_staff(pages, app, ids)
+    render_feedback(pages, app)
     pages.endpoints |= {"_boom", "_database_down"}
     assert not pages.unexpected, "\n".join(pages.unexpected)
     return pages

@@ -30,6 +30,9 @@ REGISTRATION_VERBS: dict[str, str] = {
     "registration.promote": "Place attribuée depuis la liste d’attente",
     "registration.attendance": "Présence mise à jour",
     "attendance.match": "Participant du rapport de Zoom rapproché à la main",
+    "question.ask": "Question pour l’intervenant posée",
+    "question.update": "Question pour l’intervenant modifiée",
+    "question.withdraw": "Question pour l’intervenant retirée",
 }
 PERSON_VERBS: dict[str, str] = {
     "registration.request": "Demande d’inscription envoyée",
@@ -54,6 +57,11 @@ MEETING_VERBS: dict[str, str] = {
     "replay.set": "Lien du replay enregistré",
     "replay.remove": "Lien du replay retiré",
     "followup.send": "Messages de suivi envoyés après la séance",
+    "question.keep": "Question pour l’intervenant retenue",
+    "question.merge": "Question pour l’intervenant fusionnée",
+    "question.answer": "Question pour l’intervenant marquée comme répondue",
+    "question.reopen": "Question pour l’intervenant remise en nouvelle",
+    "question.export": "Questions pour l’intervenant exportées (tableur)",
 }
 OTHER_VERBS: dict[str, str] = {
     "programme.update": "Programme modifié",
@@ -71,6 +79,7 @@ OTHER_VERBS: dict[str, str] = {
     "staff.password_reset": "Mot de passe changé depuis le lien reçu par e-mail",
     "registration.purge": "Demandes non confirmées effacées (automatique)",
     "gdpr.purge": "Données personnelles effacées à la fin de leur durée de conservation",
+    "questionnaire.export": "Résultats du questionnaire de satisfaction exportés (tableur)",
 }
 ACTION_LABELS: dict[str, str] = {
     **REGISTRATION_VERBS,
@@ -149,6 +158,10 @@ FIELD_LABELS: dict[str, str] = {
     "absent": "Absents prévenus",
     "not_marked": "Présence non renseignée (non prévenus)",
     "attestation_attached": "Attestation jointe",
+    "question_id": "Question n°",
+    "question_state": "État de la question",
+    "merged_into": "Fusionnée dans la question n°",
+    "communes": "Avec les communes",
 }
 
 #: Stored values that are live secrets or mean nothing to staff: never shown.
@@ -357,6 +370,14 @@ def _value(key: str, value: Any) -> str:
     if key == "status":
         text = str(value)
         return MEETING_STATUS_LABELS.get(text) or EMAIL_STATUS_LABELS.get(text, text)
+    if key == "question_state":
+        from irev.models.feedback import QUESTION_STATE_LABELS, QuestionState
+
+        return (
+            QUESTION_STATE_LABELS.get(QuestionState(value), str(value))
+            if value in set(QuestionState)
+            else str(value)
+        )
     if key == "queued_id":
         return f"e-mail n° {value}"
     if key == "role":

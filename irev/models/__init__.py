@@ -3,6 +3,13 @@
 from irev.models.assistants import AssistantLink
 from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
+from irev.models.feedback import (
+    QUESTION_STATE_LABELS,
+    QuestionnaireReceipt,
+    QuestionnaireResponse,
+    QuestionState,
+    SpeakerQuestion,
+)
 from irev.models.outbox import EmailStatus, OutboundEmail
 from irev.models.people import (
     ACTIVE_STATES,
@@ -23,6 +30,7 @@ from irev.models.types import UTCDateTime, utcnow
 __all__ = [
     "ACTIVE_STATES",
     "MOVES",
+    "QUESTION_STATE_LABELS",
     "TRANSITIONS",
     "Action",
     "ApprovalMode",
@@ -42,10 +50,14 @@ __all__ = [
     "OutboundEmail",
     "Person",
     "Programme",
+    "QuestionState",
+    "QuestionnaireReceipt",
+    "QuestionnaireResponse",
     "Region",
     "Registration",
     "RegistrationState",
     "ResourceKind",
+    "SpeakerQuestion",
     "StaffRole",
     "StaffUser",
     "UTCDateTime",

@@ -9,6 +9,8 @@ from irev.registration import (  # noqa: E402,F401  (attach to bp)
     attestations,
     helpers,
     resources,
+    questionnaire,
     routes,
     selfservice,
+    speaker_questions,
 )

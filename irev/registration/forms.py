@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length, ValidationError
 
 from irev.dates import short_date
 from irev.models import Meeting
+from irev.registration.question_field import question_field
 from irev.salutations import CIVILITE_LABELS, CIVILITES
 from irev.services import territories
 from irev.services.assistants import FUNCTION_MAX, AssistantDetails
@@ -279,6 +280,8 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
     )
     meetings = MeetingChoices("Séances")
     whole_season = BooleanField("Toute la saison : toutes les séances ouvertes aux inscriptions")
+    #: Optional; goes with the earliest meeting asked (irev.services.speaker_questions).
+    speaker_question = question_field()
     accessibility_options = NeedsField("Besoins d’accessibilité (facultatif)")
     accessibility_needs = TextAreaField(
         "Précisions sur vos besoins (facultatif)",
@@ -312,6 +315,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         "mandate",
         "department",
         "meetings",
+        "speaker_question",
         "accessibility_options",
         "accessibility_needs",
         "data_notice",

@@ -15,6 +15,7 @@ from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
 from irev.services import territories
 from irev.services.meetings import seat_status
+from irev.services.speaker_questions import ask_with_request
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
@@ -65,7 +66,10 @@ def submit():
     if page_form.needs_choice:  # homonyms or close names: the person says which one
         return _render_choice(page_form)
     assistant = page_form.assistant_details()
-    service.request_registration(page_form.details(), page_form.chosen_meetings(), assistant)
+    result = service.request_registration(
+        page_form.details(), page_form.chosen_meetings(), assistant
+    )
+    ask_with_request(result.requested, page_form.speaker_question.data)
     db.session.commit()
     session[SENT_TO] = page_form.details().email
     session[SENT_COPY] = assistant.email if assistant else ""

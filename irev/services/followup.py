@@ -19,7 +19,7 @@ Decisions carried out here:
   then, never stored in the outbox row: the row stays small, a correction made before sending
   is attested, and an erasure (which fails the pending rows and empties the sent ones) leaves
   no copy behind. Without the setting, the message links to the self-service page.
-- The questionnaire is another module's: questionnaire_link() is the one seam, None for now.
+- The questionnaire is another module's: questionnaire_link() is the one seam.
 - Staff preview the counts and both messages, rendered by the real templates for a sample
   person, inside a savepoint rolled back afterwards (the pattern of mass_changes).
 """
@@ -44,7 +44,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.services import audit, outbox
+from irev.services import audit, outbox, questionnaire
 from irev.services import resources as resource_service
 from irev.tokens import make_token
 from irev.urls import external_url
@@ -63,10 +63,10 @@ class FollowupError(ValueError):
 def questionnaire_link(registration: Registration) -> str | None:
     """Return the satisfaction questionnaire's link for this attendee, or None.
 
-    The seam with the questionnaire (irev.services.questionnaire, built separately): the
-    paragraph about it is rendered only when this returns a link. None until it is connected.
+    The seam with the questionnaire (irev.services.questionnaire): the paragraph about it is
+    rendered only when this returns a link, so someone who has already answered is not asked.
     """
-    return None
+    return questionnaire.questionnaire_url(registration)
 
 
 def attestation_by_email() -> bool:

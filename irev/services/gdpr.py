@@ -31,7 +31,7 @@ from irev.models import (
     StaffUser,
     utcnow,
 )
-from irev.services import assistants, audit
+from irev.services import assistants, audit, questionnaire, speaker_questions
 from irev.services.outbox import ERASED_KEY
 from irev.services.reference import split_needs
 
@@ -199,6 +199,8 @@ def anonymise(person: Person, *, at: datetime | None = None, keep: Sequence[int]
             )
         )
     )
+    # Their questions for speakers: the text itself may say who asked (speaker_questions).
+    speaker_questions.erase_for(person)
     _scrub_emails(person, registration_ids, keep)
     _redact_audit(person, registration_ids)
     # Their links as an official or an assistant go; an assistant left with nobody goes too.
@@ -386,6 +388,21 @@ def export(person: Person) -> dict[str, Any]:
                 "coordonnees_en_attente_de_confirmation": r.submitted_details,
             }
             for r in registrations
+        ],
+        "questions_intervenant": [
+            {
+                "id": q.id,
+                "seance": q.meeting.title,
+                "question": q.text,
+                "etat": q.state.value,
+                "posee_le": _iso(q.asked_at),
+            }
+            for q in speaker_questions.of_person(person)
+        ],
+        # Only the fact of having answered is linked to the person: the answers are kept
+        # without any link to anyone, so none can be exported (services.questionnaire).
+        "questionnaire_repondu": [
+            r.meeting.title for r in registrations if questionnaire.has_answered(r)
         ],
         "emails": [
             {

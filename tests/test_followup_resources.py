@@ -189,6 +189,17 @@ def test_a_failed_commit_leaves_no_file_behind(app, past_meeting):
     assert stored_files(app) == []
 
 
+def test_a_savepoint_rolled_back_keeps_the_file_of_the_outer_transaction(app, past_meeting):
+    from irev.services import resources
+
+    staff = create_staff()
+    resources.add_file(past_meeting, "a.pdf", PDF, "", staff)
+    db.session.begin_nested().rollback()  # e.g. a preview run in a savepoint
+    db.session.commit()
+    [path] = stored_files(app)
+    assert path.read_bytes() == PDF and resource_count() == 1
+
+
 def test_removing_a_file_deletes_it_once_committed(app, staff_client, past_meeting):
     upload(staff_client, past_meeting, "a.pdf", PDF, title="Diaporama")
     resource = db.session.scalar(select(MeetingResource))

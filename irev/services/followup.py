@@ -170,6 +170,7 @@ class SendResult:
 
     @property
     def total(self) -> int:
+        """Return how many messages were queued."""
         return self.present + self.absent
 
 

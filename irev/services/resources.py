@@ -383,7 +383,9 @@ def _delete_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _delete_on_rollback(session: Session) -> None:
-    """Delete the files written for rows that will never exist."""
+    """Delete the files written for rows that will never exist (the whole transaction went)."""
+    if session.in_nested_transaction():  # a savepoint: the outer transaction may still commit
+        return
     session.info.pop(_DELETE_AFTER_COMMIT, None)
     for path in session.info.pop(_DELETE_ON_ROLLBACK, []):
         path.unlink(missing_ok=True)

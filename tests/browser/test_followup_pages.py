@@ -181,4 +181,11 @@ def test_resources_and_follow_up_pages_pass_axe_and_work_without_javascript(
     assert fetched["status"] == 200 and fetched["start"] == "%PDF-"
     assert fetched["nosniff"] == "nosniff"
     assert "filename*=UTF-8''Diaporama" in fetched["disposition"]
+    # The self-service link of the message lists the meeting's file and replay.
+    own = context.new_page()
+    own.goto(link.rsplit("/ressources/", 1)[0])
+    expect(own.locator(".registration__resources")).to_contain_text("Diaporama de l’intervention")
+    expect(own.locator(".registration__resources")).to_contain_text("Replay de la séance")
+    assert_accessible(own)
+    _shot(own, "gerer-ressources")
     context.close()

@@ -111,13 +111,104 @@ def test_refreshing_keeps_manual_rows_and_replaces_automatic_ones():
     manual = audit.Row("accueil", "1.1", C, audit.MANUAL, "", "2026-12-01", "vu")
     automatic = audit.Row("accueil", "1.2", NE)
     measured = {
-        ("accueil", "1.1"): audit.Row("accueil", "1.1", NC, audit.AUTOMATIC, "axe-core", "", "y"),
+        ("accueil", "1.1"): audit.Row("accueil", "1.1", NA, audit.AUTOMATIC, "axe-core", "", "y"),
         ("accueil", "1.2"): audit.Row("accueil", "1.2", NA, audit.AUTOMATIC, "DOM", "", "z"),
     }
     assert audit.merge_automatic([manual, automatic], measured) == [
         manual,
         measured[("accueil", "1.2")],
     ]
+
+
+def test_a_failure_measured_now_overrides_a_judgement_made_by_hand():
+    manual = audit.Row("accueil", "3.2", C, audit.MANUAL, "", "2026-12-01", "relu")
+    failed = audit.Row("accueil", "3.2", NC, audit.AUTOMATIC, "axe-core", "", "contraste")
+    passed = audit.Row("accueil", "3.2", C, audit.AUTOMATIC, "axe-core", "", "ok")
+    assert audit.merge_automatic([manual], {("accueil", "3.2"): failed}) == [failed]
+    assert audit.merge_automatic([manual], {("accueil", "3.2"): passed}) == [manual]
+
+
+def facts_with(**changes):
+    """Facts of a plain page with nothing in it, as the browser test collects them."""
+    counts = dict.fromkeys(
+        [
+            "img",
+            "svg",
+            "canvas",
+            "role_img",
+            "input_image",
+            "area",
+            "object",
+            "embed",
+            "iframe",
+            "frame",
+            "video",
+            "audio",
+            "table",
+            "layout_table",
+            "q",
+            "blockquote",
+            "dir",
+            "lang_in_body",
+            "form_controls",
+            "select",
+            "office_links",
+            "animations",
+        ],
+        0,
+    )
+    facts = {
+        "kind": "page",
+        "counts": counts,
+        "axe": {"violations": [], "incomplete": [], "passes": []},
+        "doctype": "html",
+        "lang": "fr",
+        "french_ratio": 0.3,
+        "title": "Une page",
+        "landmarks": dict.fromkeys(("banner", "navigation", "main", "contentinfo"), 1),
+        "skip_link": {"works": True, "detail": ""},
+        "presentational": [],
+        "generated_text": [],
+        "zoom_200": [],
+        "reflow_320": [],
+        "text_spacing": [],
+        "orientation": [],
+        "tab": {"stops": 0, "invisible_focus": [], "trapped": ""},
+        "popups": 0,
+        "autocomplete": [],
+        "personal_fields": [],
+        "headings": ["H1 Titre", "H2 Partie"],
+        "english_words": ["zoom"],
+        "moving": [],
+    }
+    facts.update(changes)
+    return facts
+
+
+@pytest.mark.parametrize(
+    ("changes", "criterion"),
+    [
+        ({"axe": {"violations": ["list"], "incomplete": [], "passes": []}}, "9.3"),
+        ({"axe": {"violations": ["aria-valid-attr-value"], "incomplete": [], "passes": []}}, "7.1"),
+        ({"axe": {"violations": ["duplicate-id"], "incomplete": [], "passes": []}}, "8.2"),
+        ({"headings": ["H1 Titre", "H3 Saut"]}, "9.1"),
+        ({"headings": ["H2 Il y a un problème", "H1 Titre"]}, "9.1"),
+        ({"english_words": ["click", "here"]}, "8.7"),
+        ({"moving": ["marquee"]}, "13.8"),
+    ],
+)
+def test_what_a_tool_sees_failing_makes_the_criterion_non_conforme(changes, criterion):
+    rows = audit.automatic_rows("accueil", facts_with(**changes))
+    assert rows[("accueil", criterion)].statut == NC
+    quiet = audit.automatic_rows("accueil", facts_with())
+    assert quiet.get(("accueil", criterion), audit.Row("accueil", criterion, C)).statut != NC
+
+
+def test_an_axe_rule_no_criterion_maps_is_reported():
+    future = {"violations": ["a-rule-from-the-future"], "incomplete": [], "passes": []}
+    facts = facts_with(axe=future)
+    assert audit.unmapped_axe_rules(facts) == ["a-rule-from-the-future"]
+    assert audit.unmapped_axe_rules(facts_with()) == []
 
 
 def test_the_statement_and_every_footer_show_what_the_grid_earns(client, programme):

@@ -1,5 +1,6 @@
 """All models, importable from irev.models."""
 
+from irev.models.accessibility import AccessibilityPlan
 from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
 from irev.models.outbox import EmailStatus, OutboundEmail
@@ -21,6 +22,7 @@ __all__ = [
     "ACTIVE_STATES",
     "MOVES",
     "TRANSITIONS",
+    "AccessibilityPlan",
     "Action",
     "ApprovalMode",
     "AttendanceParticipant",

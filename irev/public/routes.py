@@ -13,6 +13,7 @@ from irev.models import utcnow
 from irev.public import bp
 from irev.public.helpers import preload_waiting
 from irev.services import accessibility_audit, cache, legal
+from irev.services import accessibility_plan as plan_service
 from irev.services import meetings as meeting_service
 from irev.services.programmes import (
     archived_programmes,
@@ -160,7 +161,7 @@ def accessibility():
         programme=get_current_programme(),
         statement_date=ACCESSIBILITY_STATEMENT_DATE,
         audit=accessibility_audit.statement(),
-        plan=accessibility_audit.plan(),
+        plan=plan_service.current_plan(),
     )
 
 
@@ -170,7 +171,23 @@ def accessibility_plan():
     return render_template(
         "public/accessibility_plan.html",
         programme=get_current_programme(),
-        plan=accessibility_audit.plan(),
+        plan=plan_service.current_plan(),
+    )
+
+
+@bp.get("/plan-du-site")
+def site_map():
+    """List every public page of the site: the second way to find a page (RGAA 12.1)."""
+    from irev.admin.common import staff_pages
+
+    programme = get_current_programme()
+    meetings = meeting_service.public_meetings(programme) if programme else []
+    return render_template(
+        "public/site_map.html",
+        programme=programme,
+        meetings=meetings,
+        archives=archived_programmes(),
+        staff_pages=staff_pages(),
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -149,11 +150,13 @@ def grid_problems(rows: list[Row]) -> list[str]:
 
 
 def merge_automatic(rows: list[Row], measured: Mapping[tuple[str, str], Row]) -> list[Row]:
-    """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones."""
+    """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones,
+    unless a tool now finds the criterion failed: a failure measured overrides a judgement
+    made by hand before the page changed (it must be looked at again)."""
     merged = []
     for row in rows:
         new = measured.get((row.page, row.critere))
-        keep = row.methode == MANUAL or new is None
+        keep = new is None or (row.methode == MANUAL and new.statut != NON_CONFORME)
         merged.append(row if keep else new)
     return merged
 
@@ -295,6 +298,119 @@ AXE_RULES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Every axe-core rule tagged WCAG 2.0/2.1 A or AA (axe 4.x), with the RGAA criterion its
+#: failure breaks. A violation of any of them makes that criterion « non conforme » on the
+#: page, whatever the grid said, manual rows included; a violated rule missing here makes the
+#: audit test fail (unmapped_axe_rules), so a new axe rule cannot pass unnoticed.
+AXE_CRITERIA: dict[str, str] = {
+    "area-alt": "1.1",
+    "image-alt": "1.1",
+    "input-image-alt": "1.1",
+    "object-alt": "1.1",
+    "role-img-alt": "1.1",
+    "svg-img-alt": "1.1",
+    "server-side-image-map": "1.1",
+    "frame-title": "2.1",
+    "frame-title-unique": "2.2",
+    "frame-focusable-content": "7.3",
+    "color-contrast": "3.2",
+    "link-in-text-block": "10.6",
+    "audio-caption": "4.1",
+    "video-caption": "4.3",
+    "no-autoplay-audio": "4.10",
+    "blink": "13.8",
+    "marquee": "13.8",
+    "meta-refresh": "13.1",
+    "meta-viewport": "10.4",
+    "html-has-lang": "8.3",
+    "html-lang-valid": "8.4",
+    "html-xml-lang-mismatch": "8.4",
+    "valid-lang": "8.8",
+    "document-title": "8.5",
+    "duplicate-id": "8.2",
+    "duplicate-id-active": "8.2",
+    "duplicate-id-aria": "8.2",
+    "list": "9.3",
+    "listitem": "9.3",
+    "definition-list": "9.3",
+    "dlitem": "9.3",
+    "th-has-data-cells": "5.7",
+    "td-headers-attr": "5.7",
+    "td-has-header": "5.7",
+    "scope-attr-valid": "5.6",
+    "label": "11.1",
+    "select-name": "11.1",
+    "aria-input-field-name": "11.1",
+    "aria-toggle-field-name": "11.1",
+    "form-field-multiple-labels": "11.1",
+    "label-content-name-mismatch": "11.2",
+    "autocomplete-valid": "11.13",
+    "button-name": "11.9",
+    "input-button-name": "11.9",
+    "link-name": "6.2",
+    "aria-allowed-attr": "7.1",
+    "aria-braille-equivalent": "7.1",
+    "aria-command-name": "7.1",
+    "aria-conditional-attr": "7.1",
+    "aria-deprecated-role": "7.1",
+    "aria-dialog-name": "7.1",
+    "aria-hidden-body": "7.1",
+    "aria-hidden-focus": "10.8",
+    "aria-meter-name": "7.1",
+    "aria-progressbar-name": "7.1",
+    "aria-prohibited-attr": "7.1",
+    "aria-required-attr": "7.1",
+    "aria-required-children": "7.1",
+    "aria-required-parent": "7.1",
+    "aria-roles": "7.1",
+    "aria-text": "7.1",
+    "aria-tooltip-name": "7.1",
+    "aria-treeitem-name": "7.1",
+    "aria-valid-attr": "7.1",
+    "aria-valid-attr-value": "7.1",
+    "nested-interactive": "7.1",
+    "summary-name": "7.1",
+    "scrollable-region-focusable": "7.3",
+    "bypass": "12.7",
+    "avoid-inline-spacing": "10.12",
+    "css-orientation-lock": "13.9",
+}
+
+
+def unmapped_axe_rules(facts: Mapping[str, Any]) -> list[str]:
+    """Return the axe rules violated on a page that AXE_CRITERIA does not know."""
+    return [rule for rule in facts["axe"]["violations"] if rule not in AXE_CRITERIA]
+
+
+#: English words that would need lang="en" if they appeared in French text (RGAA 8.7).
+#: Brand names (Zoom) and words French has adopted (e-mail, internet) are not listed.
+ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "with",
+        "for",
+        "click",
+        "here",
+        "meeting",
+        "meetings",
+        "online",
+        "download",
+        "login",
+        "logout",
+        "password",
+        "welcome",
+        "submit",
+        "update",
+        "sign",
+        "please",
+        "your",
+        "you",
+    ]
+)
+
+
 def _cell(page: str, number: str, status: str, tool: str, why: str) -> Row:
     """An automatic row."""
     return Row(page, number, status, AUTOMATIC, tool, "", why)
@@ -316,6 +432,15 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
 
     def put(number: str, status: str, tool: str, why: str) -> None:
         out[number] = _cell(page, number, status, tool, why)
+
+    def axe_veto() -> None:
+        """Make each criterion that a violated axe rule breaks « non conforme »."""
+        broken: dict[str, list[str]] = {}
+        for rule in axe["violations"]:
+            if rule in AXE_CRITERIA:
+                broken.setdefault(AXE_CRITERIA[rule], []).append(rule)
+        for number, rules in broken.items():
+            put(number, NON_CONFORME, "axe-core", f"violation axe-core : {', '.join(rules)}")
 
     def axe_judge(number: str, what: str) -> None:
         rules = AXE_RULES[number]
@@ -519,7 +644,30 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
             put(f"13.{n}", NON_APPLICABLE, dom, "aucun document bureautique en téléchargement")
     if counts["animations"] == 0 and counts["video"] + counts["canvas"] == 0:
         put("13.7", NON_APPLICABLE, dom + " (document.getAnimations)", "aucune animation ni vidéo")
+    _structure_vetoes(facts, put)
+    axe_veto()  # last: a violation wins over any other judgement of the same criterion
     return {(page, number): row for number, row in out.items()}
+
+
+def _structure_vetoes(facts: Mapping[str, Any], put) -> None:
+    """Failures a script can see in the structure: heading levels skipped or missing (9.1),
+    English words outside a lang attribute (8.7), moving or blinking elements (13.8)."""
+    levels = [int(h[1]) for h in facts.get("headings", [])]
+    if facts["kind"] == "page":
+        skipped = [f"h{a} puis h{b}" for a, b in itertools.pairwise(levels) if b > a + 1]
+        if not levels or levels[0] != 1 or skipped:
+            why = "aucun titre" if not levels else f"premier titre h{levels[0]}"
+            put("9.1", NON_CONFORME, "requête DOM dans Chromium", f"{why} ; {', '.join(skipped)}")
+    english = sorted(set(facts.get("english_words", [])) & ENGLISH_WORDS)
+    if english:
+        put(
+            "8.7",
+            NON_CONFORME,
+            "requête DOM dans Chromium (mots anglais hors attribut lang)",
+            f"mots anglais sans lang : {', '.join(english[:5])}",
+        )
+    if facts.get("moving"):
+        put("13.8", NON_CONFORME, "requête DOM dans Chromium", "; ".join(facts["moving"][:3]))
 
 
 def with_tool_version(rows: Mapping[tuple[str, str], Row], date: str) -> dict[tuple[str, str], Row]:

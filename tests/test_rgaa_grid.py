@@ -180,6 +180,11 @@ def facts_with(**changes):
         "headings": ["H1 Titre", "H2 Partie"],
         "english_words": ["zoom"],
         "moving": [],
+        "landmark_order": ["header", "main", "footer"],
+        "positive_tabindex": [],
+        "unexplained_errors": [],
+        "scripted": True,
+        "status_region": True,
     }
     facts.update(changes)
     return facts
@@ -195,6 +200,11 @@ def facts_with(**changes):
         ({"headings": ["H2 Il y a un problème", "H1 Titre"]}, "9.1"),
         ({"english_words": ["click", "here"]}, "8.7"),
         ({"moving": ["marquee"]}, "13.8"),
+        ({"positive_tabindex": ["input"]}, "12.8"),
+        ({"unexplained_errors": ["#email"]}, "11.10"),
+        ({"scripted": True, "status_region": False}, "7.5"),
+        ({"landmark_order": ["main", "header", "footer"]}, "9.2"),
+        ({"landmark_order": ["header", "main", "main", "footer"]}, "9.2"),
     ],
 )
 def test_what_a_tool_sees_failing_makes_the_criterion_non_conforme(changes, criterion):
@@ -202,6 +212,45 @@ def test_what_a_tool_sees_failing_makes_the_criterion_non_conforme(changes, crit
     assert rows[("accueil", criterion)].statut == NC
     quiet = audit.automatic_rows("accueil", facts_with())
     assert quiet.get(("accueil", criterion), audit.Row("accueil", criterion, C)).statut != NC
+
+
+def test_the_statement_lists_the_criteria_judged_by_hand_on_pages_and_e_mails():
+    rows = [
+        audit.Row("accueil", "7.1", C, audit.MANUAL, "arbre", "2026-12-01", "relu"),
+        audit.Row("accueil", "8.1", C, audit.AUTOMATIC, "DOM", "2026-12-01", "doctype"),
+        audit.Row("calendrier", "9.1", NA, audit.MANUAL, "lecture", "2026-12-01", "fichier"),
+        audit.Row("courriel-place", "8.7", C, audit.MANUAL, "relu", "2026-12-01", "fr"),
+    ]
+    assert audit.manual_criteria(rows) == ["7.1", "8.7"]
+
+
+def test_menus_and_footers_are_compared_between_the_pages_of_a_set():
+    public = ("Programme", "S’inscrire")
+    staff_menu = ("Tableau de bord", "Séances", "Accessibilité")
+    footer = ("Cycles précédents", "Mentions légales", "Plan du site")
+
+    def page(nav, foot=footer):
+        return facts_with(nav_links=list(nav), footer_links=list(foot))
+
+    facts = {
+        "accueil": page(public),
+        "seance": page(public),
+        "mentions-legales": page(public, ("Mentions légales", "Cycles précédents")),
+        "plan-du-site": page(("S’inscrire", "Programme")),
+        "equipe-connexion": page(("Connexion de l'équipe",)),
+        "equipe-seances": page(staff_menu),
+        "equipe-inscriptions": page(staff_menu),
+        "courriel-place": {**page(()), "kind": "courriel"},
+    }
+    rows = audit.consistency_rows(facts)
+    status = {key: row.statut for key, row in rows.items()}
+    assert status[("accueil", "12.2")] == status[("equipe-seances", "12.2")] == C
+    assert status[("equipe-connexion", "12.2")] == C  # its own menu, the shared footer
+    assert status[("mentions-legales", "12.2")] == NC  # footer in another order
+    assert status[("mentions-legales", "12.4")] == NC  # no site-map link at its end
+    assert status[("plan-du-site", "12.2")] == NC  # menu in another order
+    assert status[("accueil", "12.4")] == C
+    assert ("courriel-place", "12.2") not in rows  # an e-mail has no navigation
 
 
 def test_an_axe_rule_no_criterion_maps_is_reported():

@@ -11,7 +11,7 @@ from irev import calendars, page_cache
 from irev.extensions import db
 from irev.models import utcnow
 from irev.public import bp
-from irev.public.helpers import preload_waiting
+from irev.public.helpers import preload_waiting, programme_calendar_body
 from irev.services import accessibility_audit, cache, legal
 from irev.services import accessibility_plan as plan_service
 from irev.services import meetings as meeting_service
@@ -79,9 +79,7 @@ def archived_programme(slug: str):
 def archived_calendar(slug: str):
     """Serve every public meeting of one cycle (current or past) as one iCalendar file."""
     programme = _public_programme(slug)
-    body = calendars.meeting_calendar(
-        meeting_service.public_meetings(programme), name=programme.title
-    )
+    body = programme_calendar_body(programme, current=False)
     modified = meeting_service.calendar_modified(programme)
     return _calendar_response(body, f"{programme.slug}.ics", modified)
 
@@ -137,9 +135,7 @@ def programme_calendar():
     programme = get_current_programme()
     if programme is None:
         abort(404)
-    body = calendars.meeting_calendar(
-        meeting_service.public_meetings(programme), name=calendars.CALENDAR_NAME
-    )
+    body = programme_calendar_body(programme, current=True)
     modified = meeting_service.calendar_modified(programme)
     return _calendar_response(body, "rencontres-des-elus-irev.ics", modified)
 

@@ -279,9 +279,12 @@ def failures(rows: list[Row], status: str = NON_CONFORME) -> list[dict[str, Any]
     return [grouped[n] for n in sorted(grouped, key=_number_key)]
 
 
-def manual_criteria(rows: list[Row]) -> list[str]:
-    """Numbers of the criteria judged by hand on at least one page."""
-    return sorted({r.critere for r in rows if r.methode == MANUAL}, key=_number_key)
+def manual_criteria(rows: list[Row], kinds: tuple[str, ...] = ("page", "courriel")) -> list[str]:
+    """Numbers of the criteria judged by hand on at least one web page or e-mail (the calendar
+    file, read by hand on every criterion, would make the list say nothing)."""
+    kind = {p.id: p.kind for p in sample()}
+    found = {r.critere for r in rows if r.methode == MANUAL and kind.get(r.page) in kinds}
+    return sorted(found, key=_number_key)
 
 
 # --- automatic judgement ---------------------------------------------------------------------
@@ -668,6 +671,92 @@ def _structure_vetoes(facts: Mapping[str, Any], put) -> None:
         )
     if facts.get("moving"):
         put("13.8", NON_CONFORME, "requête DOM dans Chromium", "; ".join(facts["moving"][:3]))
+    if facts.get("positive_tabindex"):
+        tags = ", ".join(facts["positive_tabindex"][:3])
+        put("12.8", NON_CONFORME, "requête DOM dans Chromium", f"tabindex positif sur : {tags}")
+    if facts.get("unexplained_errors"):
+        fields = ", ".join(facts["unexplained_errors"][:3])
+        put(
+            "11.10",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            f"champ en erreur sans message relié par aria-describedby : {fields}",
+        )
+    if facts.get("scripted") and not facts.get("status_region"):
+        put(
+            "7.5",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            "contenu mis à jour par script sans région role=status présente dès le chargement",
+        )
+    order = facts.get("landmark_order")
+    if facts["kind"] == "page" and order is not None and order != ["header", "main", "footer"]:
+        put(
+            "9.2",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            f"ordre des zones : {', '.join(order) or 'aucune'} (attendu : en-tête, contenu, pied)",
+        )
+
+
+#: The link that leads to the site map, last of every page's footer (RGAA 12.4).
+SITE_MAP_LINK = "Plan du site"
+
+
+def consistency_rows(facts: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], Row]:
+    """Judge what only a comparison between pages shows: the same menu and footer links in
+    the same order on every page of a set (12.2), the site-map link at the same place (12.4).
+
+    Sets: the public pages, and the staff pages once signed in (their menu differs); the
+    sign-in page belongs to the public set for its footer only.
+    """
+    tool = "comparaison des pages de l’échantillon dans Chromium"
+    pages = {n: f for n, f in facts.items() if f["kind"] == "page" and "footer_links" in f}
+    out: dict[tuple[str, str], Row] = {}
+    if not pages:
+        return out
+    footer = _most_common([tuple(f["footer_links"]) for f in pages.values()])
+    staff = {n for n, f in pages.items() if n.startswith("equipe-") and len(f["nav_links"]) > 1}
+    menus = {
+        group: _most_common([tuple(pages[n]["nav_links"]) for n in names])
+        for group, names in (("staff", staff), ("public", set(pages) - staff))
+        if names
+    }
+    for name, page_facts in pages.items():
+        menu = menus["staff" if name in staff else "public"]
+        if name.startswith("equipe-") and name not in staff:
+            menu = tuple(page_facts["nav_links"])  # sign-in page: a menu of its own
+        differs = []
+        if tuple(page_facts["footer_links"]) != footer:
+            differs.append("liens du pied de page : " + ", ".join(page_facts["footer_links"]))
+        if tuple(page_facts["nav_links"]) != menu:
+            differs.append("menu : " + ", ".join(page_facts["nav_links"]))
+        out[(name, "12.2")] = _cell(
+            name,
+            "12.2",
+            NON_CONFORME if differs else CONFORME,
+            tool,
+            "; ".join(differs)
+            if differs
+            else "même menu dans l’en-tête et mêmes liens du pied de page, dans le même ordre, "
+            "que les autres pages de l’ensemble",
+        )
+        last = page_facts["footer_links"][-1:] == [SITE_MAP_LINK]
+        out[(name, "12.4")] = _cell(
+            name,
+            "12.4",
+            CONFORME if last else NON_CONFORME,
+            tool,
+            f"lien « {SITE_MAP_LINK} » en dernier dans le pied de page, comme sur chaque page"
+            if last
+            else f"pas de lien « {SITE_MAP_LINK} » à la fin du pied de page",
+        )
+    return out
+
+
+def _most_common(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """Return the value most pages share (the reference of a set)."""
+    return max(set(values), key=values.count) if values else ()
 
 
 def with_tool_version(rows: Mapping[tuple[str, str], Row], date: str) -> dict[tuple[str, str], Row]:

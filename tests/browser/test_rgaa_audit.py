@@ -118,8 +118,23 @@ FACTS_JS = r"""
     if (s.textDecorationLine.includes('blink')) moving.push(`${e.tagName.toLowerCase()} clignotant`);
     if (s.animationName !== 'none' && s.animationIterationCount === 'infinite') moving.push(`${e.tagName.toLowerCase()}.${e.className} animé sans fin`);
   }
+  // Structure a reader meets in this order (9.2), the tab order (12.8), errors (11.10), menus (12.2).
+  const order = [...q('body > header, main, body > footer')].map(e => e.tagName.toLowerCase());
+  const positive_tabindex = [...q('[tabindex]')].filter(e => parseInt(e.getAttribute('tabindex'), 10) > 0).map(e => e.tagName.toLowerCase());
+  // A field's message is linked to the field, or for radios and checkboxes to their fieldset
+  // (the GOV.UK pattern: read when the group is entered).
+  const linked = (e) => (e ? (e.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean) : [])
+    .some(id => { const d = document.getElementById(id); return d && d.textContent.trim(); });
+  const unexplained = [...q('[aria-invalid=true]')]
+    .filter(e => !linked(e) && !(/radio|checkbox/.test(e.type) && linked(e.closest('fieldset'))))
+    .map(e => `#${e.id}`);
+  const texts = (sel) => [...q(sel)].map(a => a.textContent.trim().replace(/\s+/g, ' '));
+  const status_region = !!document.querySelector('#annonces[role=status]');
+  const scripted = !!document.querySelector('[data-hx-get], [data-hx-post]');
   return {doctype: document.doctype ? document.doctype.name : '', lang: document.documentElement.lang || '',
-          english_words: [...new Set(english)], moving,
+          english_words: [...new Set(english)], moving, landmark_order: order, positive_tabindex,
+          unexplained_errors: unexplained, status_region, scripted,
+          nav_links: texts('body > header nav a, body > header nav button'), footer_links: texts('body > footer a'),
           title: document.title, counts, presentational, generated_text: generated, french_ratio: french,
           rtl_text: rtl, landmarks, autocomplete, personal_fields: personal, component_contrast: weak,
           headings: [...q('h1,h2,h3,h4,h5,h6')].map(h => `${h.tagName} ${h.innerText.trim().slice(0, 80)}`),
@@ -452,6 +467,7 @@ def test_the_grid_holds_what_the_tools_measure(browser, live_server, tmp_path):
     )
     for name, page_facts in facts.items():
         measured.update(audit.with_tool_version(audit.automatic_rows(name, page_facts), today))
+    measured.update(audit.with_tool_version(audit.consistency_rows(facts), today))
 
     grid = audit.read_grid()
     if WRITE:

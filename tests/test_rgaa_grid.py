@@ -120,6 +120,11 @@ def test_refreshing_keeps_manual_rows_and_replaces_automatic_ones():
     ]
 
 
+def test_an_automatic_row_the_tools_no_longer_decide_goes_back_to_non_evalue():
+    old = audit.Row("accueil", "11.1", NA, audit.AUTOMATIC, "DOM", "2026-12-01", "aucun champ")
+    assert audit.merge_automatic([old], {}) == [audit.Row("accueil", "11.1")]
+
+
 def test_a_failure_measured_now_overrides_a_judgement_made_by_hand():
     manual = audit.Row("accueil", "3.2", C, audit.MANUAL, "", "2026-12-01", "relu")
     failed = audit.Row("accueil", "3.2", NC, audit.AUTOMATIC, "axe-core", "", "contraste")
@@ -222,6 +227,27 @@ def test_the_statement_lists_the_criteria_judged_by_hand_on_pages_and_e_mails():
         audit.Row("courriel-place", "8.7", C, audit.MANUAL, "relu", "2026-12-01", "fr"),
     ]
     assert audit.manual_criteria(rows) == ["7.1", "8.7"]
+
+
+def test_a_page_whose_structure_changed_loses_its_manual_judgements(tmp_path: Path):
+    form = {"controls": ["input:text:first_name:given-name"], "headings": ["H1", "H2"]}
+    again = {"headings": ["H2", "H1", "H1"], "controls": ["input:text:first_name:given-name"]}
+    grown = {**form, "controls": [*form["controls"], "input:text:commune:"]}
+    assert audit.fingerprint(form) == audit.fingerprint(again)  # order and counts do not count
+    assert audit.fingerprint(form) != audit.fingerprint(grown)
+    path = tmp_path / "fingerprints.json"
+    audit.write_fingerprints({"inscription-vide": audit.fingerprint(form), "accueil": "x"}, path)
+    recorded = audit.read_fingerprints(path)
+    measured = {"inscription-vide": audit.fingerprint(grown), "accueil": "x", "plan-du-site": "y"}
+    assert audit.changed_pages(recorded, measured) == ["inscription-vide"]  # new page: baseline
+    rows = [
+        audit.Row("inscription-vide", "11.5", C, audit.MANUAL, "relu", "2026-12-01", "fieldset"),
+        audit.Row("inscription-vide", "8.1", C, audit.AUTOMATIC, "DOM", "2026-12-01", "doctype"),
+        audit.Row("accueil", "11.5", NA, audit.MANUAL, "relu", "2026-12-01", "aucun champ"),
+    ]
+    marked = audit.mark_changed_pages(rows, ["inscription-vide"])
+    assert marked[0].statut == NE and "à revoir" in marked[0].justification
+    assert marked[1:] == rows[1:]  # tools' rows and other pages unchanged
 
 
 def test_menus_and_footers_are_compared_between_the_pages_of_a_set():

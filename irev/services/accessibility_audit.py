@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -33,6 +35,8 @@ import yaml
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rgaa"
 GRID_FILE = DATA / "grid.csv"
+#: The structure each page had when its manual rows were last judged (see mark_changed_pages).
+FINGERPRINT_FILE = DATA / "fingerprints.json"
 
 CONFORME = "conforme"
 NON_CONFORME = "non conforme"
@@ -149,13 +153,70 @@ def grid_problems(rows: list[Row]) -> list[str]:
     return problems
 
 
+def fingerprint(structure: Mapping[str, Any]) -> str:
+    """Return a short stable digest of a page's structure (controls, headings, roles, scripts).
+
+    The structure holds no text and no counts, so the demo programme moving its dates or a
+    meeting more in a list changes nothing; a field, a group, a heading level, an ARIA role or
+    an htmx behaviour added or removed does.
+    """
+    canonical = json.dumps(
+        {k: sorted(set(map(str, v))) for k, v in structure.items()}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def read_fingerprints(path: Path | None = None) -> dict[str, str]:
+    """Return the recorded fingerprint of each page ({} when none was recorded)."""
+    path = path or FINGERPRINT_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def write_fingerprints(prints: Mapping[str, str], path: Path | None = None) -> None:
+    """Record the pages' fingerprints, in sample order."""
+    order = [p.id for p in sample()]
+    ordered = {name: prints[name] for name in order if name in prints}
+    (path or FINGERPRINT_FILE).write_text(
+        json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def changed_pages(recorded: Mapping[str, str], measured: Mapping[str, str]) -> list[str]:
+    """Return the pages whose structure differs from the one their manual rows judged."""
+    return [name for name, digest in measured.items() if recorded.get(name) not in (None, digest)]
+
+
+def mark_changed_pages(rows: list[Row], pages: Iterable[str]) -> list[Row]:
+    """Turn the manual rows of changed pages into « non évalué », to be judged again by hand.
+
+    A judgement made by hand holds for the page it looked at: once a field, a group, a
+    heading or a script is added, the statement must not keep claiming it. The old
+    justification is kept, marked, for whoever looks again.
+    """
+    changed = set(pages)
+    out = []
+    for row in rows:
+        if row.page in changed and row.methode == MANUAL:
+            note = (
+                f"à revoir (page modifiée depuis le jugement du {row.date}) : {row.justification}"
+            )
+            row = Row(row.page, row.critere, justification=note)
+        out.append(row)
+    return out
+
+
 def merge_automatic(rows: list[Row], measured: Mapping[tuple[str, str], Row]) -> list[Row]:
     """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones,
     unless a tool now finds the criterion failed: a failure measured overrides a judgement
-    made by hand before the page changed (it must be looked at again)."""
+    made by hand before the page changed (it must be looked at again). An automatic row the
+    tools no longer decide becomes « non évalué »."""
     merged = []
     for row in rows:
         new = measured.get((row.page, row.critere))
+        if new is None and row.methode == AUTOMATIC:
+            # The tool no longer decides this cell (the page changed): a person must.
+            merged.append(Row(row.page, row.critere))
+            continue
         keep = new is None or (row.methode == MANUAL and new.statut != NON_CONFORME)
         merged.append(row if keep else new)
     return merged
@@ -775,6 +836,9 @@ TOOLS = (
     "parcours à la touche Tab",
     "Arbre d’accessibilité exposé par Chromium (instantané ARIA de Playwright), comparé au sens "
     "des pages",
+    "Comparaison entre les pages (menu, pied de page, lien vers le plan du site) et empreinte de "
+    "la structure de chaque page : quand une page change, les critères jugés à la main y "
+    "repassent « non évalués » jusqu’à un nouvel examen",
 )
 ENVIRONMENTS = ("Chromium (Debian) sans interface, piloté au clavier par Playwright, sous Linux",)
 

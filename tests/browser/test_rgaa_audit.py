@@ -58,7 +58,8 @@ FACTS_JS = r"""
     layout_table: q('table[role=presentation], table[role=none]').length,
     q: q('q').length, blockquote: q('blockquote').length, dir: q('[dir]').length,
     lang_in_body: q('body [lang]').length,
-    form_controls: [...q('input:not([type=hidden]), select, textarea, button')].filter(visible).length,
+    // Theme 11 is about forms: a button outside any form (the pause of the live figures) is a script's control (7.x).
+    form_controls: [...q('input:not([type=hidden]), select, textarea, form button')].filter(visible).length,
     select: q('select').length,
     office_links: [...q('a[href]')].filter(a => /\.(pdf|docx?|odt|xlsx?|ods|pptx?|odp|rtf)(\?|$)/i.test(a.getAttribute('href'))).length,
     animations: document.getAnimations ? document.getAnimations().length : 0,
@@ -131,7 +132,18 @@ FACTS_JS = r"""
   const texts = (sel) => [...q(sel)].map(a => a.textContent.trim().replace(/\s+/g, ' '));
   const status_region = !!document.querySelector('#annonces[role=status]');
   const scripted = !!document.querySelector('[data-hx-get], [data-hx-post]');
-  return {doctype: document.doctype ? document.doctype.name : '', lang: document.documentElement.lang || '',
+  // The page's structure without its text (accessibility_audit.fingerprint): what a manual
+  // judgement looked at. Ids, values and URLs are left out (they move with the data).
+  const structure = {
+    controls: [...q('input, select, textarea, button')].map(e => `${e.tagName.toLowerCase()}:${e.type || ''}:${e.name || ''}:${e.getAttribute('autocomplete') || ''}`),
+    groups: [...q('fieldset')].map(f => `fieldset:${!!f.querySelector('legend')}:${[...f.querySelectorAll('input, select, textarea')].map(e => e.type).sort().join(',')}`),
+    headings: [...q('h1, h2, h3, h4, h5, h6')].map(h => h.tagName),
+    landmarks: [...q('header, nav, main, footer, aside, section[aria-labelledby], form[aria-label], [role]')].map(e => `${e.tagName.toLowerCase()}:${e.getAttribute('role') || ''}`),
+    aria: [...q('*')].flatMap(e => [...e.attributes].filter(a => a.name.startsWith('aria-') && a.name !== 'aria-busy').map(a => a.name)),
+    scripts: [...q('[data-hx-trigger], [data-hx-get], [data-hx-post], [data-hx-swap-oob]')].map(e => `${e.tagName.toLowerCase()}:${e.getAttribute('data-hx-trigger') || ''}:${e.getAttribute('data-hx-swap') || ''}`),
+    media: [...q('img, svg, canvas, video, audio, iframe, object, embed, table, caption, th')].map(e => e.tagName.toLowerCase()),
+  };
+  return {doctype: document.doctype ? document.doctype.name : '', lang: document.documentElement.lang || '', structure,
           english_words: [...new Set(english)], moving, landmark_order: order, positive_tabindex,
           unexplained_errors: unexplained, status_region, scripted,
           nav_links: texts('body > header nav a, body > header nav button'), footer_links: texts('body > footer a'),
@@ -470,8 +482,15 @@ def test_the_grid_holds_what_the_tools_measure(browser, live_server, tmp_path):
     measured.update(audit.with_tool_version(audit.consistency_rows(facts), today))
 
     grid = audit.read_grid()
+    prints = {name: audit.fingerprint(f["structure"]) for name, f in facts.items()}
+    changed = audit.changed_pages(audit.read_fingerprints(), prints)
     if WRITE:
+        # Manual rows of a page whose structure changed go back to « non évalué ».
+        grid = audit.mark_changed_pages(grid, changed)
         audit.write_grid(audit.merge_automatic(grid, measured))
+        audit.write_fingerprints({**audit.read_fingerprints(), **prints})
+        if changed:
+            print(f"pages changed since their manual judgement (to judge again): {changed}")
         review = {
             name: {k: v for k, v in f.items() if k not in ("source",)} for name, f in facts.items()
         }
@@ -494,7 +513,12 @@ def test_the_grid_holds_what_the_tools_measure(browser, live_server, tmp_path):
         for r in grid
         if r.methode == audit.AUTOMATIC and (r.page, r.critere) not in measured
     ]
-    assert not disagreements + stale, (
+    changed_rows = [
+        f"{name}: structure changed since its manual rows were judged (run bench/rgaa_refresh.py,"
+        " then judge its « non évalué » rows again by hand)"
+        for name in changed
+    ]
+    assert not disagreements + stale + changed_rows, (
         "the grid's automatic rows differ from the measures (run bench/rgaa_refresh.py):\n"
-        + "\n".join(disagreements + stale)
+        + "\n".join(disagreements + stale + changed_rows)
     )

@@ -195,7 +195,7 @@ def test_self_service_page_offers_attestations_for_meetings_attended(client, off
     assert f"/attestations/seance/{regs['first'].id}" in html
     assert f"/attestations/seance/{regs['second'].id}" in html
     assert f"/attestations/seance/{regs['missed'].id}" not in html
-    assert "Télécharger le récapitulatif 2026 (PDF)" in html
+    assert "Télécharger le récapitulatif 2026 (PDF," in html
 
 
 def test_self_service_downloads_the_pdf(client, official):

@@ -172,6 +172,7 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.get(client, "seance-complete-places", f"/seances/{full.slug}/places", fragment=True)
     pages.get(client, "accessibilite", "/accessibilite")
     pages.get(client, "schema-pluriannuel", "/accessibilite/schema-pluriannuel")
+    pages.get(client, "plan-du-site", "/plan-du-site")
     pages.get(client, "mentions-legales", "/mentions-legales")
     pages.get(client, "donnees-personnelles", "/donnees-personnelles")
     pages.get(client, "cycles-precedents-vide", "/cycles-precedents")
@@ -360,6 +361,10 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
 
     pages.get(client, "tableau-de-bord", "/admin/")
     pages.get(client, "seances", "/admin/seances")
+    pages.get(client, "plan-accessibilite", "/admin/accessibilite")
+    bad_plan = {"first_year": "2027", "last_year": "2031", "schema_text": "", "actions_year": "x"}
+    pages.post(client, "plan-accessibilite-erreurs", "/admin/accessibilite", bad_plan, (422,))
+    pages.get(client, "plan-du-site-equipe", "/plan-du-site")
     pages.get(client, "seance-nouvelle", f"/admin/seances/nouvelle?programme={programme_id}")
     pages.post(
         client,

@@ -111,13 +111,179 @@ def test_refreshing_keeps_manual_rows_and_replaces_automatic_ones():
     manual = audit.Row("accueil", "1.1", C, audit.MANUAL, "", "2026-12-01", "vu")
     automatic = audit.Row("accueil", "1.2", NE)
     measured = {
-        ("accueil", "1.1"): audit.Row("accueil", "1.1", NC, audit.AUTOMATIC, "axe-core", "", "y"),
+        ("accueil", "1.1"): audit.Row("accueil", "1.1", NA, audit.AUTOMATIC, "axe-core", "", "y"),
         ("accueil", "1.2"): audit.Row("accueil", "1.2", NA, audit.AUTOMATIC, "DOM", "", "z"),
     }
     assert audit.merge_automatic([manual, automatic], measured) == [
         manual,
         measured[("accueil", "1.2")],
     ]
+
+
+def test_an_automatic_row_the_tools_no_longer_decide_goes_back_to_non_evalue():
+    old = audit.Row("accueil", "11.1", NA, audit.AUTOMATIC, "DOM", "2026-12-01", "aucun champ")
+    assert audit.merge_automatic([old], {}) == [audit.Row("accueil", "11.1")]
+
+
+def test_a_failure_measured_now_overrides_a_judgement_made_by_hand():
+    manual = audit.Row("accueil", "3.2", C, audit.MANUAL, "", "2026-12-01", "relu")
+    failed = audit.Row("accueil", "3.2", NC, audit.AUTOMATIC, "axe-core", "", "contraste")
+    passed = audit.Row("accueil", "3.2", C, audit.AUTOMATIC, "axe-core", "", "ok")
+    assert audit.merge_automatic([manual], {("accueil", "3.2"): failed}) == [failed]
+    assert audit.merge_automatic([manual], {("accueil", "3.2"): passed}) == [manual]
+
+
+def facts_with(**changes):
+    """Facts of a plain page with nothing in it, as the browser test collects them."""
+    counts = dict.fromkeys(
+        [
+            "img",
+            "svg",
+            "canvas",
+            "role_img",
+            "input_image",
+            "area",
+            "object",
+            "embed",
+            "iframe",
+            "frame",
+            "video",
+            "audio",
+            "table",
+            "layout_table",
+            "q",
+            "blockquote",
+            "dir",
+            "lang_in_body",
+            "form_controls",
+            "select",
+            "office_links",
+            "animations",
+        ],
+        0,
+    )
+    facts = {
+        "kind": "page",
+        "counts": counts,
+        "axe": {"violations": [], "incomplete": [], "passes": []},
+        "doctype": "html",
+        "lang": "fr",
+        "french_ratio": 0.3,
+        "title": "Une page",
+        "landmarks": dict.fromkeys(("banner", "navigation", "main", "contentinfo"), 1),
+        "skip_link": {"works": True, "detail": ""},
+        "presentational": [],
+        "generated_text": [],
+        "zoom_200": [],
+        "reflow_320": [],
+        "text_spacing": [],
+        "orientation": [],
+        "tab": {"stops": 0, "invisible_focus": [], "trapped": ""},
+        "popups": 0,
+        "autocomplete": [],
+        "personal_fields": [],
+        "headings": ["H1 Titre", "H2 Partie"],
+        "english_words": ["zoom"],
+        "moving": [],
+        "landmark_order": ["header", "main", "footer"],
+        "positive_tabindex": [],
+        "unexplained_errors": [],
+        "scripted": True,
+        "status_region": True,
+    }
+    facts.update(changes)
+    return facts
+
+
+@pytest.mark.parametrize(
+    ("changes", "criterion"),
+    [
+        ({"axe": {"violations": ["list"], "incomplete": [], "passes": []}}, "9.3"),
+        ({"axe": {"violations": ["aria-valid-attr-value"], "incomplete": [], "passes": []}}, "7.1"),
+        ({"axe": {"violations": ["duplicate-id"], "incomplete": [], "passes": []}}, "8.2"),
+        ({"headings": ["H1 Titre", "H3 Saut"]}, "9.1"),
+        ({"headings": ["H2 Il y a un problème", "H1 Titre"]}, "9.1"),
+        ({"english_words": ["click", "here"]}, "8.7"),
+        ({"moving": ["marquee"]}, "13.8"),
+        ({"positive_tabindex": ["input"]}, "12.8"),
+        ({"unexplained_errors": ["#email"]}, "11.10"),
+        ({"scripted": True, "status_region": False}, "7.5"),
+        ({"landmark_order": ["main", "header", "footer"]}, "9.2"),
+        ({"landmark_order": ["header", "main", "main", "footer"]}, "9.2"),
+    ],
+)
+def test_what_a_tool_sees_failing_makes_the_criterion_non_conforme(changes, criterion):
+    rows = audit.automatic_rows("accueil", facts_with(**changes))
+    assert rows[("accueil", criterion)].statut == NC
+    quiet = audit.automatic_rows("accueil", facts_with())
+    assert quiet.get(("accueil", criterion), audit.Row("accueil", criterion, C)).statut != NC
+
+
+def test_the_statement_lists_the_criteria_judged_by_hand_on_pages_and_e_mails():
+    rows = [
+        audit.Row("accueil", "7.1", C, audit.MANUAL, "arbre", "2026-12-01", "relu"),
+        audit.Row("accueil", "8.1", C, audit.AUTOMATIC, "DOM", "2026-12-01", "doctype"),
+        audit.Row("calendrier", "9.1", NA, audit.MANUAL, "lecture", "2026-12-01", "fichier"),
+        audit.Row("courriel-place", "8.7", C, audit.MANUAL, "relu", "2026-12-01", "fr"),
+    ]
+    assert audit.manual_criteria(rows) == ["7.1", "8.7"]
+
+
+def test_a_page_whose_structure_changed_loses_its_manual_judgements(tmp_path: Path):
+    form = {"controls": ["input:text:first_name:given-name"], "headings": ["H1", "H2"]}
+    again = {"headings": ["H2", "H1", "H1"], "controls": ["input:text:first_name:given-name"]}
+    grown = {**form, "controls": [*form["controls"], "input:text:commune:"]}
+    assert audit.fingerprint(form) == audit.fingerprint(again)  # order and counts do not count
+    assert audit.fingerprint(form) != audit.fingerprint(grown)
+    path = tmp_path / "fingerprints.json"
+    audit.write_fingerprints({"inscription-vide": audit.fingerprint(form), "accueil": "x"}, path)
+    recorded = audit.read_fingerprints(path)
+    measured = {"inscription-vide": audit.fingerprint(grown), "accueil": "x", "plan-du-site": "y"}
+    assert audit.changed_pages(recorded, measured) == ["inscription-vide"]  # new page: baseline
+    rows = [
+        audit.Row("inscription-vide", "11.5", C, audit.MANUAL, "relu", "2026-12-01", "fieldset"),
+        audit.Row("inscription-vide", "8.1", C, audit.AUTOMATIC, "DOM", "2026-12-01", "doctype"),
+        audit.Row("accueil", "11.5", NA, audit.MANUAL, "relu", "2026-12-01", "aucun champ"),
+    ]
+    marked = audit.mark_changed_pages(rows, ["inscription-vide"])
+    assert marked[0].statut == NE and "à revoir" in marked[0].justification
+    assert marked[1:] == rows[1:]  # tools' rows and other pages unchanged
+
+
+def test_menus_and_footers_are_compared_between_the_pages_of_a_set():
+    public = ("Programme", "S’inscrire")
+    staff_menu = ("Tableau de bord", "Séances", "Accessibilité")
+    footer = ("Cycles précédents", "Mentions légales", "Plan du site")
+
+    def page(nav, foot=footer):
+        return facts_with(nav_links=list(nav), footer_links=list(foot))
+
+    facts = {
+        "accueil": page(public),
+        "seance": page(public),
+        "mentions-legales": page(public, ("Mentions légales", "Cycles précédents")),
+        "plan-du-site": page(("S’inscrire", "Programme")),
+        "equipe-connexion": page(("Connexion de l'équipe",)),
+        "equipe-seances": page(staff_menu),
+        "equipe-inscriptions": page(staff_menu),
+        "courriel-place": {**page(()), "kind": "courriel"},
+    }
+    rows = audit.consistency_rows(facts)
+    status = {key: row.statut for key, row in rows.items()}
+    assert status[("accueil", "12.2")] == status[("equipe-seances", "12.2")] == C
+    assert status[("equipe-connexion", "12.2")] == C  # its own menu, the shared footer
+    assert status[("mentions-legales", "12.2")] == NC  # footer in another order
+    assert status[("mentions-legales", "12.4")] == NC  # no site-map link at its end
+    assert status[("plan-du-site", "12.2")] == NC  # menu in another order
+    assert status[("accueil", "12.4")] == C
+    assert ("courriel-place", "12.2") not in rows  # an e-mail has no navigation
+
+
+def test_an_axe_rule_no_criterion_maps_is_reported():
+    future = {"violations": ["a-rule-from-the-future"], "incomplete": [], "passes": []}
+    facts = facts_with(axe=future)
+    assert audit.unmapped_axe_rules(facts) == ["a-rule-from-the-future"]
+    assert audit.unmapped_axe_rules(facts_with()) == []
 
 
 def test_the_statement_and_every_footer_show_what_the_grid_earns(client, programme):

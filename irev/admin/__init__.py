@@ -58,11 +58,12 @@ def _require_staff():
 @bp.context_processor
 def _helpers() -> dict:
     """Give admin templates the French labels of stored values."""
-    from irev.admin.common import may_use
+    from irev.admin.common import STAFF_MENU, may_use
     from irev.services import moderation
 
     return {
         "may_use": may_use,
+        "staff_menu": STAFF_MENU,
         "mandate_label": moderation.mandate_label,
         "department_label": moderation.department_label,
         "state_labels": moderation.STATE_LABELS,
@@ -88,6 +89,7 @@ def _no_store(response: Response) -> Response:
 
 from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     email_labels,
+    routes_accessibility,
     routes_accounts,
     routes_attendance,
     routes_audit,

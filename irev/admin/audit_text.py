@@ -80,6 +80,7 @@ OTHER_VERBS: dict[str, str] = {
     "registration.purge": "Demandes non confirmées effacées (automatique)",
     "gdpr.purge": "Données personnelles effacées à la fin de leur durée de conservation",
     "questionnaire.export": "Résultats du questionnaire de satisfaction exportés (tableur)",
+    "accessibility_plan.update": "Schéma pluriannuel ou plan d’actions d’accessibilité modifié",
 }
 ACTION_LABELS: dict[str, str] = {
     **REGISTRATION_VERBS,
@@ -96,6 +97,7 @@ OBJECT_LABELS: dict[str, str] = {
     "programme": "Programme",
     "outboundemail": "E-mail",
     "staffuser": "Compte de l’équipe",
+    "accessibilityplan": "Plan d’accessibilité",
 }
 
 #: French names of the stored fields (a field missing here is shown under its stored name).
@@ -162,6 +164,12 @@ FIELD_LABELS: dict[str, str] = {
     "question_state": "État de la question",
     "merged_into": "Fusionnée dans la question n°",
     "communes": "Avec les communes",
+    "first_year": "Première année du schéma",
+    "last_year": "Dernière année du schéma",
+    "schema_text": "Texte du schéma pluriannuel",
+    "actions_year": "Année du plan d’actions",
+    "actions_text": "Actions de l’année",
+    "adopted_on": "Date d’adoption",
 }
 
 #: Stored values that are live secrets or mean nothing to staff: never shown.

@@ -16,6 +16,20 @@ from irev.models import StaffUser
 CHANGE_EVENTS = "seats-changed, registrations-changed"
 
 
+#: The staff menu, in order: (endpoint, label). The site map lists it too, filtered by role.
+STAFF_MENU: tuple[tuple[str, str], ...] = (
+    ("admin.dashboard", "Tableau de bord"),
+    ("admin.meetings", "Séances"),
+    ("admin.cycles_list", "Cycles"),
+    ("admin.figures_index", "Chiffres"),
+    ("admin.people", "Personnes"),
+    ("admin.emails", "E-mails"),
+    ("admin.audit", "Journal"),
+    ("admin.accounts", "Comptes"),
+    ("admin.accessibility_plan_edit", "Accessibilité"),
+)
+
+
 def admin_required(view: Callable) -> Callable:
     """Open a view to the administration role only; moderation gets the French 403 page.
 
@@ -40,6 +54,13 @@ def may_use(endpoint: str) -> bool:
     return not getattr(view, "admin_only", False) or (
         current_user.is_authenticated and current_user.is_admin
     )
+
+
+def staff_pages() -> list[tuple[str, str]]:
+    """Return the staff menu the signed-in account may open (empty for a visitor)."""
+    if not (isinstance(current_user._get_current_object(), StaffUser) and current_user.is_active):
+        return []
+    return [(endpoint, label) for endpoint, label in STAFF_MENU if may_use(endpoint)]
 
 
 def actor() -> StaffUser:

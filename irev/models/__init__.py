@@ -1,5 +1,6 @@
 """All models, importable from irev.models."""
 
+from irev.models.accessibility import AccessibilityPlan
 from irev.models.assistants import AssistantLink
 from irev.models.attendance import AttendanceParticipant, Attestation
 from irev.models.audit import AuditEvent
@@ -32,6 +33,7 @@ __all__ = [
     "MOVES",
     "QUESTION_STATE_LABELS",
     "TRANSITIONS",
+    "AccessibilityPlan",
     "Action",
     "ApprovalMode",
     "AssistantLink",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Any
 
 from flask import g
 
-from irev import dates
+from irev import calendars, dates
 from irev.public import bp
 from irev.services import meetings as meeting_service
 
@@ -18,6 +19,26 @@ def seat_status(meeting) -> meeting_service.SeatStatus:
     """Return the live seat status of a meeting (the seat block and meeting cards use it)."""
     counted = g.get("irev_waiting_counts") or {}
     return meeting_service.seat_status(meeting, waiting=counted.get(meeting.id))
+
+
+def programme_calendar_body(programme, *, current: bool) -> bytes:
+    """Return the .ics of a cycle's public meetings: /calendrier.ics (current=True) carries the
+    site's name, /cycles/<slug>/calendrier.ics the cycle's title."""
+    name = calendars.CALENDAR_NAME if current else programme.title
+    return calendars.meeting_calendar(meeting_service.public_meetings(programme), name=name)
+
+
+def size_text(body: bytes) -> str:
+    """Return a download's size as a French reader expects it, rounded up: "3 ko"."""
+    return f"{max(1, math.ceil(len(body) / 1024))} ko"
+
+
+@bp.app_template_global()
+def ics_size(meeting=None, programme=None, current: bool = True) -> str:
+    """Return the size of the .ics a link offers: one meeting's, or a cycle's (RGAA 13.3)."""
+    if meeting is not None:
+        return size_text(calendars.meeting_calendar([meeting]))
+    return size_text(programme_calendar_body(programme, current=current))
 
 
 def preload_waiting(meetings: list) -> None:

@@ -11,8 +11,9 @@ from irev import calendars, page_cache
 from irev.extensions import db
 from irev.models import utcnow
 from irev.public import bp
-from irev.public.helpers import preload_waiting
+from irev.public.helpers import preload_waiting, programme_calendar_body
 from irev.services import accessibility_audit, cache, legal
+from irev.services import accessibility_plan as plan_service
 from irev.services import meetings as meeting_service
 from irev.services.programmes import (
     archived_programmes,
@@ -78,9 +79,7 @@ def archived_programme(slug: str):
 def archived_calendar(slug: str):
     """Serve every public meeting of one cycle (current or past) as one iCalendar file."""
     programme = _public_programme(slug)
-    body = calendars.meeting_calendar(
-        meeting_service.public_meetings(programme), name=programme.title
-    )
+    body = programme_calendar_body(programme, current=False)
     modified = meeting_service.calendar_modified(programme)
     return _calendar_response(body, f"{programme.slug}.ics", modified)
 
@@ -136,9 +135,7 @@ def programme_calendar():
     programme = get_current_programme()
     if programme is None:
         abort(404)
-    body = calendars.meeting_calendar(
-        meeting_service.public_meetings(programme), name=calendars.CALENDAR_NAME
-    )
+    body = programme_calendar_body(programme, current=True)
     modified = meeting_service.calendar_modified(programme)
     return _calendar_response(body, "rencontres-des-elus-irev.ics", modified)
 
@@ -160,7 +157,7 @@ def accessibility():
         programme=get_current_programme(),
         statement_date=ACCESSIBILITY_STATEMENT_DATE,
         audit=accessibility_audit.statement(),
-        plan=accessibility_audit.plan(),
+        plan=plan_service.current_plan(),
     )
 
 
@@ -170,7 +167,23 @@ def accessibility_plan():
     return render_template(
         "public/accessibility_plan.html",
         programme=get_current_programme(),
-        plan=accessibility_audit.plan(),
+        plan=plan_service.current_plan(),
+    )
+
+
+@bp.get("/plan-du-site")
+def site_map():
+    """List every public page of the site: the second way to find a page (RGAA 12.1)."""
+    from irev.admin.common import staff_pages
+
+    programme = get_current_programme()
+    meetings = meeting_service.public_meetings(programme) if programme else []
+    return render_template(
+        "public/site_map.html",
+        programme=programme,
+        meetings=meetings,
+        archives=archived_programmes(),
+        staff_pages=staff_pages(),
     )
 
 

@@ -1,12 +1,14 @@
 """Attestations de participation from the self-service page: a PDF per meeting, per year.
 
 The buttons post a form (CSRF token) rather than follow a link: issuing an attestation records
-it (its verification code), and nothing changes on a GET.
+it (its verification code), and nothing changes on a GET. Each PDF has an accessible version
+(RGAA 13.3): the second button of the same form issues the same attestation and opens its
+verification page, which states everything the PDF states as an HTML page.
 """
 
 from __future__ import annotations
 
-from flask import Response, abort, flash, redirect, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 
 from irev.extensions import db
 from irev.models import Person, Registration
@@ -23,7 +25,10 @@ def _attestation_helpers() -> dict:
 
 
 def _pdf(attestation) -> Response:
-    """Answer the attestation as a PDF download."""
+    """Answer the attestation as a PDF download, or open its HTML version when asked."""
+    if request.form.get("format") == "page":
+        code = attestations.format_code(attestation.code)
+        return redirect(url_for("public.verify_attestation", code=code), 303)
     response = Response(attestations.render_pdf(attestation), mimetype="application/pdf")
     response.headers["Content-Disposition"] = (
         f'attachment; filename="{attestations.filename(attestation)}"'

@@ -23,6 +23,9 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
+import itertools
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,6 +35,8 @@ import yaml
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "rgaa"
 GRID_FILE = DATA / "grid.csv"
+#: The structure each page had when its manual rows were last judged (see mark_changed_pages).
+FINGERPRINT_FILE = DATA / "fingerprints.json"
 
 CONFORME = "conforme"
 NON_CONFORME = "non conforme"
@@ -148,12 +153,71 @@ def grid_problems(rows: list[Row]) -> list[str]:
     return problems
 
 
+def fingerprint(structure: Mapping[str, Any]) -> str:
+    """Return a short stable digest of a page's structure (controls, headings, roles, scripts).
+
+    The structure holds no text and no counts, so the demo programme moving its dates or a
+    meeting more in a list changes nothing; a field, a group, a heading level, an ARIA role or
+    an htmx behaviour added or removed does.
+    """
+    canonical = json.dumps(
+        {k: sorted(set(map(str, v))) for k, v in structure.items()}, sort_keys=True
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def read_fingerprints(path: Path | None = None) -> dict[str, str]:
+    """Return the recorded fingerprint of each page ({} when none was recorded)."""
+    path = path or FINGERPRINT_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def write_fingerprints(prints: Mapping[str, str], path: Path | None = None) -> None:
+    """Record the pages' fingerprints, in sample order."""
+    order = [p.id for p in sample()]
+    ordered = {name: prints[name] for name in order if name in prints}
+    (path or FINGERPRINT_FILE).write_text(
+        json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+
+
+def changed_pages(recorded: Mapping[str, str], measured: Mapping[str, str]) -> list[str]:
+    """Return the pages whose structure differs from the one their manual rows judged."""
+    return [name for name, digest in measured.items() if recorded.get(name) not in (None, digest)]
+
+
+def mark_changed_pages(rows: list[Row], pages: Iterable[str]) -> list[Row]:
+    """Turn the manual rows of changed pages into « non évalué », to be judged again by hand.
+
+    A judgement made by hand holds for the page it looked at: once a field, a group, a
+    heading or a script is added, the statement must not keep claiming it. The old
+    justification is kept, marked, for whoever looks again.
+    """
+    changed = set(pages)
+    out = []
+    for row in rows:
+        if row.page in changed and row.methode == MANUAL:
+            note = (
+                f"à revoir (page modifiée depuis le jugement du {row.date}) : {row.justification}"
+            )
+            row = Row(row.page, row.critere, justification=note)
+        out.append(row)
+    return out
+
+
 def merge_automatic(rows: list[Row], measured: Mapping[tuple[str, str], Row]) -> list[Row]:
-    """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones."""
+    """Replace the automatic and unevaluated rows by what the tools measured; keep manual ones,
+    unless a tool now finds the criterion failed: a failure measured overrides a judgement
+    made by hand before the page changed (it must be looked at again). An automatic row the
+    tools no longer decide becomes « non évalué »."""
     merged = []
     for row in rows:
         new = measured.get((row.page, row.critere))
-        keep = row.methode == MANUAL or new is None
+        if new is None and row.methode == AUTOMATIC:
+            # The tool no longer decides this cell (the page changed): a person must.
+            merged.append(Row(row.page, row.critere))
+            continue
+        keep = new is None or (row.methode == MANUAL and new.statut != NON_CONFORME)
         merged.append(row if keep else new)
     return merged
 
@@ -276,9 +340,12 @@ def failures(rows: list[Row], status: str = NON_CONFORME) -> list[dict[str, Any]
     return [grouped[n] for n in sorted(grouped, key=_number_key)]
 
 
-def manual_criteria(rows: list[Row]) -> list[str]:
-    """Numbers of the criteria judged by hand on at least one page."""
-    return sorted({r.critere for r in rows if r.methode == MANUAL}, key=_number_key)
+def manual_criteria(rows: list[Row], kinds: tuple[str, ...] = ("page", "courriel")) -> list[str]:
+    """Numbers of the criteria judged by hand on at least one web page or e-mail (the calendar
+    file, read by hand on every criterion, would make the list say nothing)."""
+    kind = {p.id: p.kind for p in sample()}
+    found = {r.critere for r in rows if r.methode == MANUAL and kind.get(r.page) in kinds}
+    return sorted(found, key=_number_key)
 
 
 # --- automatic judgement ---------------------------------------------------------------------
@@ -293,6 +360,119 @@ AXE_RULES: dict[str, tuple[str, ...]] = {
     "8.5": ("document-title",),
     "11.1": ("label", "select-name", "aria-input-field-name"),
 }
+
+
+#: Every axe-core rule tagged WCAG 2.0/2.1 A or AA (axe 4.x), with the RGAA criterion its
+#: failure breaks. A violation of any of them makes that criterion « non conforme » on the
+#: page, whatever the grid said, manual rows included; a violated rule missing here makes the
+#: audit test fail (unmapped_axe_rules), so a new axe rule cannot pass unnoticed.
+AXE_CRITERIA: dict[str, str] = {
+    "area-alt": "1.1",
+    "image-alt": "1.1",
+    "input-image-alt": "1.1",
+    "object-alt": "1.1",
+    "role-img-alt": "1.1",
+    "svg-img-alt": "1.1",
+    "server-side-image-map": "1.1",
+    "frame-title": "2.1",
+    "frame-title-unique": "2.2",
+    "frame-focusable-content": "7.3",
+    "color-contrast": "3.2",
+    "link-in-text-block": "10.6",
+    "audio-caption": "4.1",
+    "video-caption": "4.3",
+    "no-autoplay-audio": "4.10",
+    "blink": "13.8",
+    "marquee": "13.8",
+    "meta-refresh": "13.1",
+    "meta-viewport": "10.4",
+    "html-has-lang": "8.3",
+    "html-lang-valid": "8.4",
+    "html-xml-lang-mismatch": "8.4",
+    "valid-lang": "8.8",
+    "document-title": "8.5",
+    "duplicate-id": "8.2",
+    "duplicate-id-active": "8.2",
+    "duplicate-id-aria": "8.2",
+    "list": "9.3",
+    "listitem": "9.3",
+    "definition-list": "9.3",
+    "dlitem": "9.3",
+    "th-has-data-cells": "5.7",
+    "td-headers-attr": "5.7",
+    "td-has-header": "5.7",
+    "scope-attr-valid": "5.6",
+    "label": "11.1",
+    "select-name": "11.1",
+    "aria-input-field-name": "11.1",
+    "aria-toggle-field-name": "11.1",
+    "form-field-multiple-labels": "11.1",
+    "label-content-name-mismatch": "11.2",
+    "autocomplete-valid": "11.13",
+    "button-name": "11.9",
+    "input-button-name": "11.9",
+    "link-name": "6.2",
+    "aria-allowed-attr": "7.1",
+    "aria-braille-equivalent": "7.1",
+    "aria-command-name": "7.1",
+    "aria-conditional-attr": "7.1",
+    "aria-deprecated-role": "7.1",
+    "aria-dialog-name": "7.1",
+    "aria-hidden-body": "7.1",
+    "aria-hidden-focus": "10.8",
+    "aria-meter-name": "7.1",
+    "aria-progressbar-name": "7.1",
+    "aria-prohibited-attr": "7.1",
+    "aria-required-attr": "7.1",
+    "aria-required-children": "7.1",
+    "aria-required-parent": "7.1",
+    "aria-roles": "7.1",
+    "aria-text": "7.1",
+    "aria-tooltip-name": "7.1",
+    "aria-treeitem-name": "7.1",
+    "aria-valid-attr": "7.1",
+    "aria-valid-attr-value": "7.1",
+    "nested-interactive": "7.1",
+    "summary-name": "7.1",
+    "scrollable-region-focusable": "7.3",
+    "bypass": "12.7",
+    "avoid-inline-spacing": "10.12",
+    "css-orientation-lock": "13.9",
+}
+
+
+def unmapped_axe_rules(facts: Mapping[str, Any]) -> list[str]:
+    """Return the axe rules violated on a page that AXE_CRITERIA does not know."""
+    return [rule for rule in facts["axe"]["violations"] if rule not in AXE_CRITERIA]
+
+
+#: English words that would need lang="en" if they appeared in French text (RGAA 8.7).
+#: Brand names (Zoom) and words French has adopted (e-mail, internet) are not listed.
+ENGLISH_WORDS = frozenset(
+    [
+        "the",
+        "and",
+        "of",
+        "with",
+        "for",
+        "click",
+        "here",
+        "meeting",
+        "meetings",
+        "online",
+        "download",
+        "login",
+        "logout",
+        "password",
+        "welcome",
+        "submit",
+        "update",
+        "sign",
+        "please",
+        "your",
+        "you",
+    ]
+)
 
 
 def _cell(page: str, number: str, status: str, tool: str, why: str) -> Row:
@@ -316,6 +496,15 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
 
     def put(number: str, status: str, tool: str, why: str) -> None:
         out[number] = _cell(page, number, status, tool, why)
+
+    def axe_veto() -> None:
+        """Make each criterion that a violated axe rule breaks « non conforme »."""
+        broken: dict[str, list[str]] = {}
+        for rule in axe["violations"]:
+            if rule in AXE_CRITERIA:
+                broken.setdefault(AXE_CRITERIA[rule], []).append(rule)
+        for number, rules in broken.items():
+            put(number, NON_CONFORME, "axe-core", f"violation axe-core : {', '.join(rules)}")
 
     def axe_judge(number: str, what: str) -> None:
         rules = AXE_RULES[number]
@@ -519,7 +708,116 @@ def automatic_rows(page: str, facts: Mapping[str, Any]) -> dict[tuple[str, str],
             put(f"13.{n}", NON_APPLICABLE, dom, "aucun document bureautique en téléchargement")
     if counts["animations"] == 0 and counts["video"] + counts["canvas"] == 0:
         put("13.7", NON_APPLICABLE, dom + " (document.getAnimations)", "aucune animation ni vidéo")
+    _structure_vetoes(facts, put)
+    axe_veto()  # last: a violation wins over any other judgement of the same criterion
     return {(page, number): row for number, row in out.items()}
+
+
+def _structure_vetoes(facts: Mapping[str, Any], put) -> None:
+    """Failures a script can see in the structure: heading levels skipped or missing (9.1),
+    English words outside a lang attribute (8.7), moving or blinking elements (13.8)."""
+    levels = [int(h[1]) for h in facts.get("headings", [])]
+    if facts["kind"] == "page":
+        skipped = [f"h{a} puis h{b}" for a, b in itertools.pairwise(levels) if b > a + 1]
+        if not levels or levels[0] != 1 or skipped:
+            why = "aucun titre" if not levels else f"premier titre h{levels[0]}"
+            put("9.1", NON_CONFORME, "requête DOM dans Chromium", f"{why} ; {', '.join(skipped)}")
+    english = sorted(set(facts.get("english_words", [])) & ENGLISH_WORDS)
+    if english:
+        put(
+            "8.7",
+            NON_CONFORME,
+            "requête DOM dans Chromium (mots anglais hors attribut lang)",
+            f"mots anglais sans lang : {', '.join(english[:5])}",
+        )
+    if facts.get("moving"):
+        put("13.8", NON_CONFORME, "requête DOM dans Chromium", "; ".join(facts["moving"][:3]))
+    if facts.get("positive_tabindex"):
+        tags = ", ".join(facts["positive_tabindex"][:3])
+        put("12.8", NON_CONFORME, "requête DOM dans Chromium", f"tabindex positif sur : {tags}")
+    if facts.get("unexplained_errors"):
+        fields = ", ".join(facts["unexplained_errors"][:3])
+        put(
+            "11.10",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            f"champ en erreur sans message relié par aria-describedby : {fields}",
+        )
+    if facts.get("scripted") and not facts.get("status_region"):
+        put(
+            "7.5",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            "contenu mis à jour par script sans région role=status présente dès le chargement",
+        )
+    order = facts.get("landmark_order")
+    if facts["kind"] == "page" and order is not None and order != ["header", "main", "footer"]:
+        put(
+            "9.2",
+            NON_CONFORME,
+            "requête DOM dans Chromium",
+            f"ordre des zones : {', '.join(order) or 'aucune'} (attendu : en-tête, contenu, pied)",
+        )
+
+
+#: The link that leads to the site map, last of every page's footer (RGAA 12.4).
+SITE_MAP_LINK = "Plan du site"
+
+
+def consistency_rows(facts: Mapping[str, Mapping[str, Any]]) -> dict[tuple[str, str], Row]:
+    """Judge what only a comparison between pages shows: the same menu and footer links in
+    the same order on every page of a set (12.2), the site-map link at the same place (12.4).
+
+    Sets: the public pages, and the staff pages once signed in (their menu differs); the
+    sign-in page belongs to the public set for its footer only.
+    """
+    tool = "comparaison des pages de l’échantillon dans Chromium"
+    pages = {n: f for n, f in facts.items() if f["kind"] == "page" and "footer_links" in f}
+    out: dict[tuple[str, str], Row] = {}
+    if not pages:
+        return out
+    footer = _most_common([tuple(f["footer_links"]) for f in pages.values()])
+    staff = {n for n, f in pages.items() if n.startswith("equipe-") and len(f["nav_links"]) > 1}
+    menus = {
+        group: _most_common([tuple(pages[n]["nav_links"]) for n in names])
+        for group, names in (("staff", staff), ("public", set(pages) - staff))
+        if names
+    }
+    for name, page_facts in pages.items():
+        menu = menus["staff" if name in staff else "public"]
+        if name.startswith("equipe-") and name not in staff:
+            menu = tuple(page_facts["nav_links"])  # sign-in page: a menu of its own
+        differs = []
+        if tuple(page_facts["footer_links"]) != footer:
+            differs.append("liens du pied de page : " + ", ".join(page_facts["footer_links"]))
+        if tuple(page_facts["nav_links"]) != menu:
+            differs.append("menu : " + ", ".join(page_facts["nav_links"]))
+        out[(name, "12.2")] = _cell(
+            name,
+            "12.2",
+            NON_CONFORME if differs else CONFORME,
+            tool,
+            "; ".join(differs)
+            if differs
+            else "même menu dans l’en-tête et mêmes liens du pied de page, dans le même ordre, "
+            "que les autres pages de l’ensemble",
+        )
+        last = page_facts["footer_links"][-1:] == [SITE_MAP_LINK]
+        out[(name, "12.4")] = _cell(
+            name,
+            "12.4",
+            CONFORME if last else NON_CONFORME,
+            tool,
+            f"lien « {SITE_MAP_LINK} » en dernier dans le pied de page, comme sur chaque page"
+            if last
+            else f"pas de lien « {SITE_MAP_LINK} » à la fin du pied de page",
+        )
+    return out
+
+
+def _most_common(values: list[tuple[str, ...]]) -> tuple[str, ...]:
+    """Return the value most pages share (the reference of a set)."""
+    return max(set(values), key=values.count) if values else ()
 
 
 def with_tool_version(rows: Mapping[tuple[str, str], Row], date: str) -> dict[tuple[str, str], Row]:
@@ -538,6 +836,9 @@ TOOLS = (
     "parcours à la touche Tab",
     "Arbre d’accessibilité exposé par Chromium (instantané ARIA de Playwright), comparé au sens "
     "des pages",
+    "Comparaison entre les pages (menu, pied de page, lien vers le plan du site) et empreinte de "
+    "la structure de chaque page : quand une page change, les critères jugés à la main y "
+    "repassent « non évalués » jusqu’à un nouvel examen",
 )
 ENVIRONMENTS = ("Chromium (Debian) sans interface, piloté au clavier par Playwright, sous Linux",)
 

@@ -536,3 +536,23 @@ def test_exports_name_the_assistant(staff_client, meetings):
     assert export["assistants"] == [
         {"nom": "Samia Benali", "email": ASSISTANT, "fonction": "Assistante de direction"}
     ]
+
+
+def test_htmx_submission_returns_the_form_alone_with_the_assistants_errors(client, meetings):
+    data = assistant_form("seance-ouverte", assistant_email="")
+    response = client.post("/inscription", data=data, headers={"HX-Request": "true"})
+    page = page_text(response)
+    assert response.status_code == 422
+    assert page.lstrip().startswith("<title>Erreur : ")  # the fragment, not the whole page
+    assert "<html" not in page
+    assert 'href="#assistant_email"' in page and 'id="assistant_email-error"' in page
+    assert "Saisissez votre propre adresse." in page
+
+
+def test_inline_check_of_an_assistant_field(client, meetings):
+    data = {
+        **assistant_form("seance-ouverte", assistant_email=OFFICIAL),
+        "champ": "assistant_email",
+    }
+    response = client.post("/inscription/valider", data=data)
+    assert "doit être différente" in page_text(response)

@@ -176,7 +176,7 @@ def test_homonyms_lead_to_a_choice_page_then_the_chosen_code_is_stored(client, t
     assert "Plusieurs collectivités s’appellent « Saint-Martin »" in plain(html)
     choices = radio_values(html, "organisation_code")
     assert len(choices) >= 6 and choices[-1] == "texte"
-    assert "(commune, Bas-Rhin (67))" in html
+    assert "– commune, Bas-Rhin (67)" in plain(html)
     assert person() is None  # nothing saved before the choice
     carried = hidden_fields(html)
     assert ("accessibility_options", "lsf") in carried and ("phone", "03 22 00 00 00") in carried

@@ -85,6 +85,19 @@ def cancel_url(registration: Registration) -> str:
     return external_url("registration.cancel_link", token=token)
 
 
+def reconfirm_url(registration: Registration) -> str:
+    """Return the link of a reconfirmation e-mail: a page with two buttons, acting on POST.
+
+    Signed for its own purpose with the person's link_version (raising it voids the link).
+    """
+    token = make_token("reconfirm", {"r": registration.id, "v": registration.person.link_version})
+    return external_url("registration.reconfirm", token=token)
+
+
+#: The question « je confirme / je libère ma place » (irev.services.reconfirmation).
+RECONFIRM_KIND = "reconfirm_to_registrant"
+
+
 #: Staff-account e-mails: the endpoint their link opens (see irev.services.staff).
 STAFF_LINK_ENDPOINTS = {
     "invitation_to_staff": ("staff_invite", "admin.accept_invitation"),
@@ -304,6 +317,8 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
     }
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
+        if email.kind == RECONFIRM_KIND:
+            context["reconfirm_url"] = reconfirm_url(registration)
     if email.kind in SEAT_KINDS and meeting is not None and meeting.mode.value == "video":
         from irev.services.video_links import link_plan  # it imports this module
 

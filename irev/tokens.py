@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 #: One salt per purpose: a token made for one purpose is refused for any other.
-PURPOSES = frozenset({"confirm", "manage", "cancel", "staff_invite", "staff_reset"})
+PURPOSES = frozenset({"confirm", "manage", "cancel", "reconfirm", "staff_invite", "staff_reset"})
 
 
 class InvalidToken(ValueError):

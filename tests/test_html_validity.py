@@ -34,7 +34,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.notifications import cancel_url, manage_url
+from irev.notifications import cancel_url, manage_url, reconfirm_url
 from irev.services import outbox
 from tests import factories
 from tests.admin_helpers import create_staff, sign_in
@@ -253,12 +253,19 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.post(client, "ajouter-erreur", f"{manage}/ajouter", {}, expected=(422,))
     pages.post(client, "ajouter-fait", f"{manage}/ajouter", {"meetings": [meetings["second"].slug]})
 
+    reconfirm = path_of(reconfirm_url(registration))
+    pages.get(client, "reconfirmer", reconfirm)
+    pages.post(client, "reconfirmer-erreur", reconfirm, {"reponse": "?"}, expected=(400,))
+    pages.post(client, "reconfirmer-fait", reconfirm, {"reponse": "confirmer"})
+    pages.get(client, "reconfirmer-deja", reconfirm, expected=(409,))
+
     one = f"{manage}/annuler/{registration.id}"
     pages.get(client, "annuler-une", one)
     cancel = path_of(cancel_url(registration))
     pages.get(client, "lien-annulation", cancel)
     pages.post(client, "annuler-une-fait", one)
     pages.get(client, "lien-annulation-deja", cancel, expected=(409,))
+    pages.get(client, "reconfirmer-plus-possible", reconfirm, expected=(409,))
     pages.get(client, "tout-annuler", f"{manage}/tout-annuler")
     pages.post(client, "tout-annuler-fait", f"{manage}/tout-annuler")
     pages.get(

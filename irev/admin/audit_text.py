@@ -28,6 +28,7 @@ REGISTRATION_VERBS: dict[str, str] = {
     "registration.reject": "Inscription refusée",
     "registration.cancel": "Inscription annulée",
     "registration.promote": "Place attribuée depuis la liste d’attente",
+    "registration.reconfirm": "Présence confirmée par la personne (séance complète)",
     "registration.attendance": "Présence mise à jour",
     "attendance.match": "Participant du rapport de Zoom rapproché à la main",
 }
@@ -116,6 +117,8 @@ FIELD_LABELS: dict[str, str] = {
     "contact_email": "E-mail du contact",
     "contact_phone": "Téléphone du contact",
     "retention_months": "Conservation (mois)",
+    "reconfirm_days_before": "Confirmation de présence (jours avant une séance complète)",
+    "reconfirmed_at": "Présence confirmée le",
     "first_name": "Prénom",
     "last_name": "Nom",
     "email": "Adresse e-mail",

@@ -7,6 +7,7 @@ bp = Blueprint("registration", __name__, url_prefix="/inscription")
 from irev.registration import (  # noqa: E402,F401  (attach to bp)
     attestations,
     helpers,
+    reconfirm,
     routes,
     selfservice,
 )

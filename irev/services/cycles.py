@@ -26,6 +26,7 @@ from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUs
 from irev.services import audit
 from irev.services.meetings_admin import parse_lines, slugify, snapshot
 from irev.services.programmes import TOPIC_TO_COME
+from irev.services.reconfirmation import MAX_DAYS, reconfirm_text
 from irev.services.video_links import (
     ScheduleError,
     configured_schedule,
@@ -56,6 +57,7 @@ CYCLE_FIELDS = (
     "default_capacity",
     "default_approval_mode",
     "reminder_schedule",
+    "reconfirm_days_before",
 )
 #: Fields kept as they are when a form leaves them out (see forms_cycles.RequiredWhenSent).
 KEPT_WHEN_ABSENT = ("year", "default_start", "default_end", "default_capacity")
@@ -184,6 +186,7 @@ def _values(data: dict[str, Any], current: Programme | None) -> dict[str, Any]:
         ApprovalMode(approval) if approval else getattr(current, "default_approval_mode", None)
     )
     values["reminder_schedule"] = _schedule(data.get("reminder_schedule"), current)
+    values["reconfirm_days_before"] = _reconfirm_days(data.get("reconfirm_days_before"))
     start, end = values["default_start"], values["default_end"]
     if start is not None and end is not None and end <= start:
         message = "L'heure de fin habituelle doit être après l'heure de début."
@@ -205,11 +208,26 @@ def _schedule(text: str | None, current: Programme | None) -> str | None:
     return text
 
 
+def _reconfirm_days(value: Any) -> int | None:
+    """Return the days to store: None (follow the setting) when empty; refuse out of range."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        message = f"Saisissez un nombre de jours entre 0 et {MAX_DAYS} (0 : jamais)."
+        raise CycleError(message, "reconfirm_days_before")
+    return value
+
+
 def schedule_texts(programme: Programme | None) -> dict[str, str]:
     """Return, in French, when a cycle's links go out and what the setting says."""
     default = describe_schedule(configured_schedule())
     own = describe_schedule(schedule_for(programme)) if programme else default
-    return {"schedule_text": own, "default_schedule_text": default}
+    return {
+        "schedule_text": own,
+        "default_schedule_text": default,
+        "reconfirm_text": reconfirm_text(programme),
+        "default_reconfirm_text": reconfirm_text(None),
+    }
 
 
 def create_cycle(data: dict[str, Any], actor: StaffUser) -> Programme:

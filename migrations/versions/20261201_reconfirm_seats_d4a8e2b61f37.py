@@ -1,0 +1,38 @@
+"""reconfirm seats (slice reconfirm)
+
+Before a full meeting, seated people are asked to confirm or free their seat: each cycle may
+say how many days before (NULL: the setting IREV_RECONFIRM_DAYS_BEFORE; 0: never), and a
+registration records when its person confirmed (NULL: not asked, or no answer).
+
+Revision ID: d4a8e2b61f37
+Revises: 3c7e5a91d2b4
+Create Date: 2026-12-01 14:40:00.000000
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+import irev.models.types
+
+# revision identifiers, used by Alembic.
+revision = "d4a8e2b61f37"
+down_revision = "3c7e5a91d2b4"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("programme", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("reconfirm_days_before", sa.Integer(), nullable=True))
+    with op.batch_alter_table("registration", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("reconfirmed_at", irev.models.types.UTCDateTime(), nullable=True)
+        )
+
+
+def downgrade():
+    with op.batch_alter_table("registration", schema=None) as batch_op:
+        batch_op.drop_column("reconfirmed_at")
+    with op.batch_alter_table("programme", schema=None) as batch_op:
+        batch_op.drop_column("reconfirm_days_before")

@@ -54,6 +54,7 @@ NOT_HTML = {
     "admin.export_meeting": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.export_programme": "CSV / spreadsheet download (tests/test_exports.py)",
     "admin.person_export": "JSON download of a person's data (tests/test_gdpr.py)",
+    "admin.cycle_report_xlsx": "XLSX workbook of the annual report (tests/test_annual_report.py)",
 }
 
 #: Wraps an htmx fragment so that the checker sees a complete document.
@@ -411,6 +412,13 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     pages.get(client, "chiffres", "/admin/chiffres")
     pages.get(client, "chiffres-programme", f"/admin/programmes/{programme_id}/chiffres")
     pages.get(client, "chiffres-seance", f"/admin/seances/{moderated.id}/chiffres")
+    pages.get(client, "bilan", "/admin/bilan")
+    pages.get(client, "bilan-cycle", f"/admin/cycles/{programme_id}/bilan")
+    pages.get(client, "reglages", "/admin/reglages")
+    pages.post(
+        client, "reglages-erreurs", "/admin/reglages", {"IREV_DPO_EMAIL": "x"}, expected=(422,)
+    )
+    pages.post(client, "reglages-enregistres", "/admin/reglages", {"IREV_HOST_NAME": "OVH SAS"})
     pages.get(client, "personnes", "/admin/personnes")
     pages.get(client, "personnes-recherche", "/admin/personnes?q=Durand")
     pages.get(client, "personne", f"/admin/personnes/{person.id}")

@@ -99,4 +99,5 @@ from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     routes_people,
     routes_programmes,
     routes_report,
+    routes_settings,
 )

@@ -58,6 +58,7 @@ OTHER_VERBS: dict[str, str] = {
     "cycle.publish": "Cycle publié",
     "cycle.unpublish": "Cycle retiré du site",
     "email.send_again": "E-mail renvoyé",
+    "settings.update": "Réglages modifiés (mentions légales, données personnelles)",
     "staff.create": "Compte de l’équipe créé",
     "staff.disable": "Compte de l’équipe désactivé",
     "staff.invite": "Collègue invité·e dans l’équipe",
@@ -139,6 +140,11 @@ FIELD_LABELS: dict[str, str] = {
     "active": "Actif",
     "role": "Rôle",
     "queued_id": "Nouvel envoi",
+    "IREV_PUBLISHER_ADDRESS": "Adresse postale de l'éditeur",
+    "IREV_HOST_NAME": "Nom de l'hébergeur",
+    "IREV_HOST_ADDRESS": "Adresse de l'hébergeur",
+    "IREV_HOST_PHONE": "Téléphone de l'hébergeur",
+    "IREV_DPO_EMAIL": "E-mail du délégué à la protection des données",
 }
 
 #: Stored values that are live secrets or mean nothing to staff: never shown.

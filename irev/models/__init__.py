@@ -14,6 +14,7 @@ from irev.models.people import (
     RegistrationState,
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
+from irev.models.settings import SiteSetting
 from irev.models.staff import StaffRole, StaffUser
 from irev.models.types import UTCDateTime, utcnow
 
@@ -36,6 +37,7 @@ __all__ = [
     "Programme",
     "Registration",
     "RegistrationState",
+    "SiteSetting",
     "StaffRole",
     "StaffUser",
     "UTCDateTime",

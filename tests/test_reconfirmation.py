@@ -203,6 +203,12 @@ def test_confirming_records_it_once_and_staff_see_it(client, smtp_server, full):
     sign_in(client)
     listing = client.get(f"/admin/seances/{meeting.id}/inscriptions").get_data(as_text=True)
     assert listing.count("place reconfirmée") == 1
+    # The export says when, for Anne only.
+    export = client.get(f"/admin/seances/{meeting.id}/export.csv").data.decode("utf-8-sig")
+    rows = [line.split(";") for line in export.splitlines()]
+    assert rows[0][-1] == "Présence reconfirmée le"
+    dated = [row[4] for row in rows[1:] if row[-1]]
+    assert dated == ["anne@commune.example"]
 
 
 def test_freeing_gives_the_seat_to_the_waiting_list_at_once_and_emails_them(

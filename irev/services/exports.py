@@ -40,6 +40,7 @@ HEADERS = (
     "Précisions sur les besoins",
     # Added last: the columns before keep their place in spreadsheets built on the export.
     "Civilité",
+    "Présence reconfirmée le",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -116,6 +117,7 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 needs_summary(p.accessibility_options),
                 p.accessibility_needs,
                 CIVILITE_LABELS.get(p.civilite, ""),
+                _when(r.reconfirmed_at),
             ]
         )
     return table

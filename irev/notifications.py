@@ -196,7 +196,11 @@ def change_lines(meeting: Meeting | None, context: dict[str, Any]) -> list[str]:
     if kind in ("time", "time_link") and times:
         old_start, old_end = (datetime.fromisoformat(value) for value in times)
         start, end = meeting.starts_at, meeting.ends_at
-        if to_paris(old_start).date() != to_paris(start).date():
+        old_when, new_when = meeting_when(old_start, old_end), meeting_when(start, end)
+        if old_when.startswith("du ") or new_when.startswith("du "):
+            # A meeting across midnight names two days: « déplacée du du … » would not read.
+            lines.append(f"La séance a désormais lieu {new_when}, au lieu de {old_when}.")
+        elif to_paris(old_start).date() != to_paris(start).date():
             lines.append(
                 f"La séance est déplacée du {meeting_when(old_start, old_end)} "
                 f"au {meeting_when(start, end)}."

@@ -147,3 +147,31 @@ def test_twelve_hours_across_midnight_is_accepted(staff_client, create_programme
     assert response.status_code == 303
     meeting = db.session.scalar(db.select(Meeting))
     assert meeting.ends_at - meeting.starts_at == timedelta(hours=12)
+
+
+def test_self_service_adds_an_archived_cycles_coming_meeting(client, two_cycles, create_person):
+    from irev.notifications import manage_url
+    from tests.registration_support import path_of
+
+    _spring, july, _september, _october = two_cycles
+    person = create_person()
+    db.session.commit()
+    manage = path_of(manage_url(person))
+    page = client.get(manage).get_data(as_text=True)
+    assert "Séance de juillet" in page and "Séance de septembre" in page
+    response = client.post(f"{manage}/ajouter", data={"meetings": ["juillet"]})
+    assert response.status_code == 200
+    [registration] = db.session.scalars(db.select(Registration))
+    assert registration.meeting_id == july.id and registration.state is S.SEATED
+
+
+def test_a_change_of_time_across_midnight_reads_in_french(create_meeting):
+    from irev.notifications import change_lines
+
+    meeting = create_meeting(starts_at=paris(2030, 6, 5, 22), capacity=5)
+    meeting.ends_at = paris(2030, 6, 6, 0, 30)
+    old = [paris(2030, 6, 5, 17).isoformat(), paris(2030, 6, 5, 19).isoformat()]
+    assert change_lines(meeting, {"change": "time", "old_times": old}) == [
+        "La séance a désormais lieu du mercredi 5 juin 2030 à 22 h au jeudi 6 juin à 0 h 30, "
+        "au lieu de mercredi 5 juin 2030, de 17 h à 19 h."
+    ]

@@ -175,3 +175,27 @@ def test_a_change_of_time_across_midnight_reads_in_french(create_meeting):
         "La séance a désormais lieu du mercredi 5 juin 2030 à 22 h au jeudi 6 juin à 0 h 30, "
         "au lieu de mercredi 5 juin 2030, de 17 h à 19 h."
     ]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "accepted"),
+    [("22:00", "00:30", True), ("20:00", "08:00", True), ("19:00", "17:00", False),
+     ("17:00", "17:00", False)],
+)  # fmt: skip
+def test_a_cycles_usual_hours_may_cross_midnight_too(
+    staff_client, create_programme, start, end, accepted
+):
+    from tests.test_cycles import _cycle_form
+
+    programme = create_programme()
+    db.session.commit()
+    response = staff_client.post(
+        f"/admin/programme?id={programme.id}",
+        data=_cycle_form(default_start=start, default_end=end),
+    )
+    assert response.status_code == (303 if accepted else 422)
+    db.session.expire_all()
+    assert (programme.default_end.strftime("%H:%M") == end) is accepted
+    if accepted:  # the new-meeting form starts with those hours, and they save as they read
+        page = staff_client.get(f"/admin/seances/nouvelle?programme={programme.id}")
+        assert f'value="{end}"' in page.get_data(as_text=True)

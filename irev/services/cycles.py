@@ -24,7 +24,7 @@ from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUser, utcnow
 from irev.services import audit
-from irev.services.meetings_admin import parse_lines, slugify, snapshot
+from irev.services.meetings_admin import OVERNIGHT_MAX, parse_lines, slugify, snapshot
 from irev.services.programmes import TOPIC_TO_COME
 from irev.services.reconfirmation import MAX_DAYS, reconfirm_text
 from irev.services.video_links import (
@@ -188,10 +188,23 @@ def _values(data: dict[str, Any], current: Programme | None) -> dict[str, Any]:
     values["reminder_schedule"] = _schedule(data.get("reminder_schedule"), current)
     values["reconfirm_days_before"] = _reconfirm_days(data.get("reconfirm_days_before"))
     start, end = values["default_start"], values["default_end"]
-    if start is not None and end is not None and end <= start:
-        message = "L'heure de fin habituelle doit être après l'heure de début."
+    if start is not None and end is not None and not _usual_span_ok(start, end):
+        message = (
+            "L'heure de fin habituelle doit être après l'heure de début. Une heure de fin plus "
+            "tôt que le début veut dire le lendemain (par exemple de 22:00 à 00:30), pour une "
+            "séance de 12 heures au plus."
+        )
         raise CycleError(message, "default_end")
     return values
+
+
+def _usual_span_ok(start: time, end: time) -> bool:
+    """Return True for usual hours a meeting may have (the rule of meetings_admin.end_moment)."""
+    day = date(2000, 1, 5)
+    span = datetime.combine(day, end) - datetime.combine(day, start)
+    if end < start:  # across midnight: the next day
+        return span + timedelta(days=1) <= OVERNIGHT_MAX
+    return span > timedelta(0)
 
 
 def _schedule(text: str | None, current: Programme | None) -> str | None:

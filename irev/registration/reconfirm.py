@@ -19,17 +19,20 @@ from irev.services.meetings import waiting_count
 CONFIRM, FREE = "confirmer", "liberer"
 
 
+def _done(registration, status: int = 200, **context):
+    """Render the page that says what was recorded (or why nothing can be)."""
+    context.setdefault("problem", "")
+    page = render_template("registration/reconfirm_done.html", registration=registration, **context)
+    return make_response(page, status)
+
+
 @bp.route("/reconfirmer/<token>", methods=["GET", "POST"])
 def reconfirm(token: str):
     """Show the two buttons (GET); record the answer (POST), freeing the seat at once if asked."""
     registration = read_reconfirm_link(token)
-    person = registration.person
     problem = reconfirmation.unanswerable(registration)
     if problem or registration.reconfirmed_at is not None:
-        page = render_template(
-            "registration/reconfirm_done.html", registration=registration, problem=problem
-        )
-        return page, 409
+        return _done(registration, 409, problem=problem)  # a used or outdated link
     form = ConfirmForm()
     choice = request.form.get("reponse", "")
     if not form.validate_on_submit() or choice not in (CONFIRM, FREE):
@@ -40,20 +43,12 @@ def reconfirm(token: str):
             invalid=form.is_submitted(),
         )
         return page, 400 if form.is_submitted() else 200
-    promoted = []
     if choice == CONFIRM:
-        reconfirmation.confirm_presence(registration, person)
-    else:
-        promoted = reconfirmation.free_place(registration, person)
+        reconfirmation.confirm_presence(registration, registration.person)
+        db.session.commit()
+        return _done(registration)
+    promoted = reconfirmation.free_place(registration, registration.person)
     db.session.commit()
-    page = render_template(
-        "registration/reconfirm_done.html",
-        registration=registration,
-        problem="",
-        just_freed=choice == FREE,
-        promoted=choice == FREE and bool(promoted),
-    )
-    response = make_response(page)
-    if choice == FREE:
-        response.headers["HX-Trigger"] = "seats-changed"
+    response = _done(registration, just_freed=True, promoted=bool(promoted))
+    response.headers["HX-Trigger"] = "seats-changed"
     return response

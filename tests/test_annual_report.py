@@ -99,7 +99,7 @@ def test_a_new_breakdown_and_an_extra_figure_plug_in(cycle, monkeypatch):
     from irev.models import Person
 
     organisation = annual_report.Breakdown(
-        "collectivite", "Collectivité", Person.organisation, str.upper
+        "collectivite", "Collectivité", Person.organisation, str.upper, "EPCI ou commune"
     )
     monkeypatch.setattr(annual_report, "BREAKDOWNS", [*annual_report.BREAKDOWNS, organisation])
     monkeypatch.setattr(
@@ -111,6 +111,9 @@ def test_a_new_breakdown_and_an_extra_figure_plug_in(cycle, monkeypatch):
     [(_breakdown, lines)] = [(b, ls) for b, ls in report.breakdowns if b.name == "collectivite"]
     assert [(line.label, line.people) for line in lines] == [("COMMUNE DE ROUBAIX", 5)]
     assert report.key_figures[-1] == annual_report.KeyFigure("Séances comptées", 2)
+    workbook = load_workbook(io.BytesIO(annual_report.to_xlsx(report)))
+    assert workbook.sheetnames[-1] == "Par EPCI ou commune"
+    assert workbook["Synthèse"].cell(8, 1).value == "Séances comptées"
 
 
 def test_a_cycle_without_held_meetings_reads_as_zero_not_an_error(create_programme):

@@ -58,10 +58,17 @@ class Breakdown:
     heading: str
     column: Any
     label: Callable[[str], str]
+    #: How a title names it after « par »: « département », « EPCI » (default: heading, lower).
+    per: str = ""
+
+    @property
+    def title(self) -> str:
+        """Return « Par département », the title of its section and of its sheet."""
+        return f"Par {self.per or self.heading.lower()}"
 
 
 #: The breakdowns of the report, in their order on the page and in the workbook.
-#: EPCI: add Breakdown("epci", "EPCI", Person.<epci code column>, <label function>) here.
+#: EPCI: add Breakdown("epci", "EPCI", Person.<epci code column>, <label function>, "EPCI").
 BREAKDOWNS: list[Breakdown] = [
     Breakdown("departement", "Département", Person.department, department_label),
     Breakdown("mandat", "Mandat", Person.mandate, mandate_label),
@@ -241,7 +248,7 @@ def to_xlsx(report: Report) -> bytes:
         lambda row, column: column == 1 and figures[row].kind == "rate",
     )
     tables = [("Par séance", "Séance", report.per_meeting)]
-    tables += [(f"Par {b.heading.lower()}", b.heading, lines) for b, lines in report.breakdowns]
+    tables += [(b.title, b.heading, lines) for b, lines in report.breakdowns]
     rate_column = len(LINE_HEADINGS)
     for title, heading, lines in tables:
         rows = [[line.label, *_line_values(line)] for line in [*lines, report.total]]

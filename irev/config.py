@@ -28,6 +28,9 @@ class Defaults:
     IREV_BASE_URL = "http://127.0.0.1:5000"
     #: Offsets before a meeting at which the video link is sent: "day-before@10:00" and "1h".
     IREV_VIDEO_LINK_SCHEDULE = "veille@10:00,1h"
+    #: Days before a FULL meeting its seated people are asked « je confirme / je libère ma
+    #: place » (irev.services.reconfirmation); 0: never. A cycle may set its own.
+    IREV_RECONFIRM_DAYS_BEFORE = 7
     #: Days a confirmation link stays valid.
     IREV_LINK_MAX_AGE_DAYS = 7
     #: Days a self-service link (in every e-mail) stays valid: longer than a season.

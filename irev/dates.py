@@ -48,8 +48,18 @@ def hour(moment: datetime) -> str:
 
 @lru_cache(maxsize=4096)
 def meeting_when(starts_at: datetime, ends_at: datetime) -> str:
-    """Return "mercredi 1er mars 2023, de 17 h à 19 h"."""
-    return f"{long_date(starts_at)}, de {hour(starts_at)} à {hour(ends_at)}"
+    """Return "mercredi 1er mars 2023, de 17 h à 19 h".
+
+    A meeting that ends on another Paris day (after midnight) names both days: « du mercredi
+    3 juin 2026 à 22 h au jeudi 4 juin à 0 h 30 » (the year again only when it changes).
+    """
+    start, end = to_paris(starts_at), to_paris(ends_at)
+    if start.date() == end.date():
+        return f"{long_date(starts_at)}, de {hour(starts_at)} à {hour(ends_at)}"
+    end_day = long_date(ends_at)
+    if start.year == end.year:
+        end_day = end_day.rsplit(" ", 1)[0]
+    return f"du {long_date(starts_at)} à {hour(starts_at)} au {end_day} à {hour(ends_at)}"
 
 
 def date_time(moment: datetime) -> str:

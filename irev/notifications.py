@@ -93,6 +93,19 @@ def cancel_url(registration: Registration) -> str:
     return external_url("registration.cancel_link", token=token)
 
 
+def reconfirm_url(registration: Registration) -> str:
+    """Return the link of a reconfirmation e-mail: a page with two buttons, acting on POST.
+
+    Signed for its own purpose with the person's link_version (raising it voids the link).
+    """
+    token = make_token("reconfirm", {"r": registration.id, "v": registration.person.link_version})
+    return external_url("registration.reconfirm", token=token)
+
+
+#: The question « je confirme / je libère ma place » (irev.services.reconfirmation).
+RECONFIRM_KIND = "reconfirm_to_registrant"
+
+
 #: Staff-account e-mails: the endpoint their link opens (see irev.services.staff).
 STAFF_LINK_ENDPOINTS = {
     "invitation_to_staff": ("staff_invite", "admin.accept_invitation"),
@@ -194,7 +207,11 @@ def change_lines(meeting: Meeting | None, context: dict[str, Any]) -> list[str]:
     if kind in ("time", "time_link") and times:
         old_start, old_end = (datetime.fromisoformat(value) for value in times)
         start, end = meeting.starts_at, meeting.ends_at
-        if to_paris(old_start).date() != to_paris(start).date():
+        old_when, new_when = meeting_when(old_start, old_end), meeting_when(start, end)
+        if old_when.startswith("du ") or new_when.startswith("du "):
+            # A meeting across midnight names two days: « déplacée du du … » would not read.
+            lines.append(f"La séance a désormais lieu {new_when}, au lieu de {old_when}.")
+        elif to_paris(old_start).date() != to_paris(start).date():
             lines.append(
                 f"La séance est déplacée du {meeting_when(old_start, old_end)} "
                 f"au {meeting_when(start, end)}."
@@ -329,6 +346,8 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         context["assistant_role"] = assistant_of_phrase(assistant)
     if registration is not None and to_person and not erased:
         context["cancel_url"] = cancel_url(registration)
+        if email.kind == RECONFIRM_KIND:
+            context["reconfirm_url"] = reconfirm_url(registration)
     if email.kind in SEAT_KINDS and meeting is not None and meeting.mode.value == "video":
         from irev.services.video_links import link_plan  # it imports this module
 

@@ -14,7 +14,16 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 #: One salt per purpose: a token made for one purpose is refused for any other.
 PURPOSES = frozenset(
-    {"confirm", "manage", "cancel", "assistant", "staff_invite", "staff_reset", "questionnaire"}
+    {
+        "confirm",
+        "manage",
+        "cancel",
+        "assistant",
+        "reconfirm",
+        "staff_invite",
+        "staff_reset",
+        "questionnaire",
+    }
 )
 
 

@@ -34,7 +34,7 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
-from irev.notifications import cancel_url, manage_url
+from irev.notifications import cancel_url, manage_url, reconfirm_url
 from irev.services import outbox
 from irev.services.territories_load import load_territories
 from tests import factories
@@ -60,6 +60,7 @@ NOT_HTML = {
     "registration.resource_download": "a meeting's file (tests/test_followup_resources.py)",
     "admin.speaker_questions_export": "spreadsheet download (tests/test_speaker_questions.py)",
     "admin.programme_questionnaire_export": "spreadsheet download (tests/test_questionnaire.py)",
+    "admin.cycle_report_xlsx": "XLSX workbook of the annual report (tests/test_annual_report.py)",
 }
 
 #: Wraps an htmx fragment so that the checker sees a complete document.
@@ -259,12 +260,19 @@ def render_public(pages: Pages, app: Flask) -> dict:
     pages.post(client, "ajouter-erreur", f"{manage}/ajouter", {}, expected=(422,))
     pages.post(client, "ajouter-fait", f"{manage}/ajouter", {"meetings": [meetings["second"].slug]})
 
+    reconfirm = path_of(reconfirm_url(registration))
+    pages.get(client, "reconfirmer", reconfirm)
+    pages.post(client, "reconfirmer-erreur", reconfirm, {"reponse": "?"}, expected=(400,))
+    pages.post(client, "reconfirmer-fait", reconfirm, {"reponse": "confirmer"})
+    pages.get(client, "reconfirmer-deja", reconfirm, expected=(409,))
+
     one = f"{manage}/annuler/{registration.id}"
     pages.get(client, "annuler-une", one)
     cancel = path_of(cancel_url(registration))
     pages.get(client, "lien-annulation", cancel)
     pages.post(client, "annuler-une-fait", one)
     pages.get(client, "lien-annulation-deja", cancel, expected=(409,))
+    pages.get(client, "reconfirmer-plus-possible", reconfirm, expected=(409,))
     pages.get(client, "tout-annuler", f"{manage}/tout-annuler")
     pages.post(client, "tout-annuler-fait", f"{manage}/tout-annuler")
     pages.get(
@@ -459,6 +467,13 @@ def render_staff(pages: Pages, app: Flask, ids: dict) -> None:
     pages.get(client, "chiffres", "/admin/chiffres")
     pages.get(client, "chiffres-programme", f"/admin/programmes/{programme_id}/chiffres")
     pages.get(client, "chiffres-seance", f"/admin/seances/{moderated.id}/chiffres")
+    pages.get(client, "bilan", "/admin/bilan")
+    pages.get(client, "bilan-cycle", f"/admin/cycles/{programme_id}/bilan")
+    pages.get(client, "reglages", "/admin/reglages")
+    pages.post(
+        client, "reglages-erreurs", "/admin/reglages", {"IREV_DPO_EMAIL": "x"}, expected=(422,)
+    )
+    pages.post(client, "reglages-enregistres", "/admin/reglages", {"IREV_HOST_NAME": "OVH SAS"})
     pages.get(client, "personnes", "/admin/personnes")
     pages.get(client, "personnes-recherche", "/admin/personnes?q=Durand")
     pages.get(client, "personne", f"/admin/personnes/{person.id}")

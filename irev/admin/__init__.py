@@ -102,4 +102,6 @@ from irev.admin import (  # noqa: E402,F401  (routes attach themselves to bp)
     routes_people,
     routes_programmes,
     routes_questions,
+    routes_report,
+    routes_settings,
 )

@@ -28,6 +28,7 @@ REGISTRATION_VERBS: dict[str, str] = {
     "registration.reject": "Inscription refusée",
     "registration.cancel": "Inscription annulée",
     "registration.promote": "Place attribuée depuis la liste d’attente",
+    "registration.reconfirm": "Présence confirmée par la personne (séance complète)",
     "registration.attendance": "Présence mise à jour",
     "attendance.match": "Participant du rapport de Zoom rapproché à la main",
     "question.ask": "Question pour l’intervenant posée",
@@ -70,6 +71,7 @@ OTHER_VERBS: dict[str, str] = {
     "cycle.publish": "Cycle publié",
     "cycle.unpublish": "Cycle retiré du site",
     "email.send_again": "E-mail renvoyé",
+    "settings.update": "Réglages modifiés (mentions légales, données personnelles)",
     "staff.create": "Compte de l’équipe créé",
     "staff.disable": "Compte de l’équipe désactivé",
     "staff.invite": "Collègue invité·e dans l’équipe",
@@ -132,6 +134,8 @@ FIELD_LABELS: dict[str, str] = {
     "contact_email": "E-mail du contact",
     "contact_phone": "Téléphone du contact",
     "retention_months": "Conservation (mois)",
+    "reconfirm_days_before": "Confirmation de présence (jours avant une séance complète)",
+    "reconfirmed_at": "Présence confirmée le",
     "first_name": "Prénom",
     "last_name": "Nom",
     "email": "Adresse e-mail",
@@ -170,6 +174,11 @@ FIELD_LABELS: dict[str, str] = {
     "actions_year": "Année du plan d’actions",
     "actions_text": "Actions de l’année",
     "adopted_on": "Date d’adoption",
+    "IREV_PUBLISHER_ADDRESS": "Adresse postale de l'éditeur",
+    "IREV_HOST_NAME": "Nom de l'hébergeur",
+    "IREV_HOST_ADDRESS": "Adresse de l'hébergeur",
+    "IREV_HOST_PHONE": "Téléphone de l'hébergeur",
+    "IREV_DPO_EMAIL": "E-mail du délégué à la protection des données",
 }
 
 #: Stored values that are live secrets or mean nothing to staff: never shown.

@@ -26,6 +26,7 @@ STAFF_MENU: tuple[tuple[str, str], ...] = (
     ("admin.emails", "E-mails"),
     ("admin.audit", "Journal"),
     ("admin.accounts", "Comptes"),
+    ("admin.settings", "Réglages"),
     ("admin.accessibility_plan_edit", "Accessibilité"),
 )
 

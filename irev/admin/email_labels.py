@@ -18,6 +18,7 @@ KIND_LABELS: dict[str, str] = {
     "rejected_to_registrant": "Inscription refusée",
     "cancelled_by_organiser_to_registrant": "Annulation par l’IREV",
     "video_link_to_registrant": "Lien de visioconférence",
+    "reconfirm_to_registrant": "Séance complète : présence à confirmer",
     "meeting_changed_to_registrant": "Séance modifiée",
     "meeting_cancelled_to_registrant": "Séance annulée",
     "details_changed_to_registrant": "Coordonnées modifiées",

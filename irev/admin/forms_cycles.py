@@ -20,6 +20,7 @@ from irev.admin.forms import (
     within_date_range,
 )
 from irev.services.cycles import SCHEDULE_NAME
+from irev.services.reconfirmation import MAX_DAYS
 from irev.services.video_links import ScheduleError, parse_schedule
 
 APPROVAL_CHOICES = [
@@ -97,6 +98,15 @@ class CycleForm(ProgrammeForm):
     reminder_schedule = StringField(
         "Envoi du lien de connexion avant chaque séance",
         validators=[Optional(), _max(200), single_line, readable_schedule],
+    )
+    reconfirm_days_before = IntegerField(
+        "Demander aux inscrits d'une séance complète de confirmer leur présence (jours avant)",
+        validators=[
+            Optional(),
+            NumberRange(
+                0, MAX_DAYS, f"Saisissez un nombre de jours entre 0 et {MAX_DAYS} (0 : jamais)."
+            ),
+        ],
     )
 
 

@@ -24,6 +24,7 @@ from irev.models.people import (
 )
 from irev.models.programme import ApprovalMode, Meeting, MeetingMode, MeetingStatus, Programme
 from irev.models.resources import MeetingResource, ResourceKind
+from irev.models.settings import SiteSetting
 from irev.models.staff import StaffRole, StaffUser
 from irev.models.territories import Commune, Departement, Epci, Region
 from irev.models.types import UTCDateTime, utcnow
@@ -59,6 +60,7 @@ __all__ = [
     "Registration",
     "RegistrationState",
     "ResourceKind",
+    "SiteSetting",
     "SpeakerQuestion",
     "StaffRole",
     "StaffUser",

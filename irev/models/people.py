@@ -178,6 +178,9 @@ class Registration(db.Model):
     attended_minutes: Mapped[int | None] = mapped_column()
     #: "formulaire" for the public form, "equipe" when staff registered someone who phoned.
     source: Mapped[str] = mapped_column(String(20), default="formulaire")
+    #: When the person answered « je confirme ma présence » to the reconfirmation e-mail of a
+    #: full meeting (irev.services.reconfirmation); None: not asked, or no answer (seat kept).
+    reconfirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     person: Mapped[Person] = relationship(back_populates="registrations")
     meeting: Mapped[Meeting] = relationship(back_populates="registrations")

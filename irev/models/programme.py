@@ -98,6 +98,9 @@ class Programme(db.Model):
     #: Share of a meeting (in %) a person must attend to be « présent »; None: the setting
     #: IREV_ATTENDANCE_THRESHOLD_PERCENT.
     attendance_threshold_percent: Mapped[int | None] = mapped_column()
+    #: Days before a full meeting its seated people are asked to confirm or free their seat
+    #: (irev.services.reconfirmation); 0: never; None: the setting IREV_RECONFIRM_DAYS_BEFORE.
+    reconfirm_days_before: Mapped[int | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

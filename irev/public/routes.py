@@ -12,7 +12,7 @@ from irev.extensions import db
 from irev.models import utcnow
 from irev.public import bp
 from irev.public.helpers import preload_waiting, programme_calendar_body
-from irev.services import accessibility_audit, cache, legal
+from irev.services import accessibility_audit, cache, legal, site_settings
 from irev.services import accessibility_plan as plan_service
 from irev.services import meetings as meeting_service
 from irev.services.programmes import (
@@ -190,7 +190,11 @@ def site_map():
 @bp.get("/donnees-personnelles")
 def personal_data():
     """Show the GDPR article 13 notice."""
-    return render_template("public/personal_data.html", programme=get_current_programme())
+    return render_template(
+        "public/personal_data.html",
+        programme=get_current_programme(),
+        dpo_email=site_settings.value("IREV_DPO_EMAIL"),
+    )
 
 
 @bp.get("/mentions-legales")

@@ -9,6 +9,7 @@ from irev.registration import (  # noqa: E402,F401  (attach to bp)
     attestations,
     helpers,
     questionnaire,
+    reconfirm,
     resources,
     routes,
     selfservice,

@@ -321,9 +321,17 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         "data_notice",
     )
 
-    def __init__(self, *args, offered: Sequence[Meeting] = (), **kwargs) -> None:
+    def __init__(
+        self,
+        *args,
+        offered: Sequence[Meeting] = (),
+        season: Sequence[Meeting] | None = None,
+        **kwargs,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.offered = list(offered)
+        #: The meetings of « toute la saison » (the current cycle's); None: every one offered.
+        self.season = list(season) if season is not None else self.offered
         self.meetings.choices = [SelectChoice(m.slug, m.title) for m in self.offered]
         self._chosen: list[Meeting] = []
         self.resolution = territories.Resolution()
@@ -430,7 +438,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         """Require at least one meeting (or the whole season), each open for registration."""
         chosen = chosen_from(field.data, self.offered)
         if self.whole_season.data:
-            season = [m for m in self.offered if m.registration_open()]
+            season = [m for m in self.season if m.registration_open()]
             if not season:
                 raise ValidationError(
                     "Aucune séance n’est ouverte aux inscriptions pour le moment."

@@ -81,11 +81,24 @@ def read_manage_link(token: str) -> Person:
 
 def read_cancel_link(token: str) -> Registration:
     """Return the registration named by a cancellation link, or raise LinkProblem."""
-    payload = _read("cancel", token, manage_max_age_days(), "d’annulation")
+    return _registration_of(_read("cancel", token, manage_max_age_days(), "d’annulation"))
+
+
+def read_reconfirm_link(token: str) -> Registration:
+    """Return the registration named by a reconfirmation link, or raise LinkProblem."""
+    return _registration_of(
+        _read("reconfirm", token, manage_max_age_days(), "de confirmation de présence")
+    )
+
+
+def _registration_of(payload: dict) -> Registration:
+    """Return the registration a link's payload names, checked against the database."""
     registration_id, version = payload.get("r"), payload.get("v")
     if not isinstance(registration_id, int):
         raise _tampered()
-    registration = db.session.get(Registration, registration_id)
+    # Past 64 bits no row can exist (and the driver refuses the number): not found.
+    in_range = 0 < registration_id < 2**63
+    registration = db.session.get(Registration, registration_id) if in_range else None
     if registration is None or registration.person.anonymised_at is not None:
         raise LinkProblem(
             404,

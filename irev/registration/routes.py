@@ -24,9 +24,9 @@ SENT_COPY = "inscription_copie"
 
 
 def _form(formdata=None) -> RegistrationForm:
-    """Build the form with the meetings the current programme offers."""
-    offered = service.offered_current_meetings()
-    return RegistrationForm(formdata, offered=offered)
+    """Build the form with the meetings on offer (every published cycle's coming ones)."""
+    offer = service.form_offer()
+    return RegistrationForm(formdata, offered=offer.meetings, season=offer.season)
 
 
 def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):

@@ -13,15 +13,16 @@ from irev.registration.links import read_cancel_link, read_manage_link
 from irev.services import registrations as service
 from irev.services.meetings import waiting_count
 from irev.services.people import PersonDetails
-from irev.services.programmes import get_current_programme
 from irev.services.registration_events import correct_own_details
 from irev.wording import plural
 
 
 def _addable(person: Person) -> list:
-    """Return the open meetings the person is not actively registered for."""
+    """Return the open meetings the person is not actively registered for (every published
+    cycle's, as the form offers them)."""
     taken = {r.meeting_id for r in service.person_registrations(person) if r.is_active}
-    return [m for m in service.open_meetings(get_current_programme()) if m.id not in taken]
+    offered = service.form_offer().meetings
+    return [m for m in offered if m.registration_open() and m.id not in taken]
 
 
 def _own_registration(person: Person, registration_id: int) -> Registration:

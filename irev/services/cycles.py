@@ -24,8 +24,9 @@ from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUser, utcnow
 from irev.services import audit
-from irev.services.meetings_admin import parse_lines, slugify, snapshot
+from irev.services.meetings_admin import OVERNIGHT_MAX, parse_lines, slugify, snapshot
 from irev.services.programmes import TOPIC_TO_COME
+from irev.services.reconfirmation import MAX_DAYS, reconfirm_text
 from irev.services.video_links import (
     ScheduleError,
     configured_schedule,
@@ -56,6 +57,7 @@ CYCLE_FIELDS = (
     "default_capacity",
     "default_approval_mode",
     "reminder_schedule",
+    "reconfirm_days_before",
 )
 #: Fields kept as they are when a form leaves them out (see forms_cycles.RequiredWhenSent).
 KEPT_WHEN_ABSENT = ("year", "default_start", "default_end", "default_capacity")
@@ -184,11 +186,25 @@ def _values(data: dict[str, Any], current: Programme | None) -> dict[str, Any]:
         ApprovalMode(approval) if approval else getattr(current, "default_approval_mode", None)
     )
     values["reminder_schedule"] = _schedule(data.get("reminder_schedule"), current)
+    values["reconfirm_days_before"] = _reconfirm_days(data.get("reconfirm_days_before"))
     start, end = values["default_start"], values["default_end"]
-    if start is not None and end is not None and end <= start:
-        message = "L'heure de fin habituelle doit être après l'heure de début."
+    if start is not None and end is not None and not _usual_span_ok(start, end):
+        message = (
+            "L'heure de fin habituelle doit être après l'heure de début. Une heure de fin plus "
+            "tôt que le début veut dire le lendemain (par exemple de 22:00 à 00:30), pour une "
+            "séance de 12 heures au plus."
+        )
         raise CycleError(message, "default_end")
     return values
+
+
+def _usual_span_ok(start: time, end: time) -> bool:
+    """Return True for usual hours a meeting may have (the rule of meetings_admin.end_moment)."""
+    day = date(2000, 1, 5)
+    span = datetime.combine(day, end) - datetime.combine(day, start)
+    if end < start:  # across midnight: the next day
+        return span + timedelta(days=1) <= OVERNIGHT_MAX
+    return span > timedelta(0)
 
 
 def _schedule(text: str | None, current: Programme | None) -> str | None:
@@ -205,11 +221,26 @@ def _schedule(text: str | None, current: Programme | None) -> str | None:
     return text
 
 
+def _reconfirm_days(value: Any) -> int | None:
+    """Return the days to store: None (follow the setting) when empty; refuse out of range."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, int) or not 0 <= value <= MAX_DAYS:
+        message = f"Saisissez un nombre de jours entre 0 et {MAX_DAYS} (0 : jamais)."
+        raise CycleError(message, "reconfirm_days_before")
+    return value
+
+
 def schedule_texts(programme: Programme | None) -> dict[str, str]:
     """Return, in French, when a cycle's links go out and what the setting says."""
     default = describe_schedule(configured_schedule())
     own = describe_schedule(schedule_for(programme)) if programme else default
-    return {"schedule_text": own, "default_schedule_text": default}
+    return {
+        "schedule_text": own,
+        "default_schedule_text": default,
+        "reconfirm_text": reconfirm_text(programme),
+        "default_reconfirm_text": reconfirm_text(None),
+    }
 
 
 def create_cycle(data: dict[str, Any], actor: StaffUser) -> Programme:

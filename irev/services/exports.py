@@ -51,6 +51,7 @@ HEADERS = (
     "Commune",
     "Assistant·e",
     "E-mail de l'assistant·e",
+    "Présence reconfirmée le",
 )
 
 #: A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
@@ -146,6 +147,7 @@ def rows(registrations: Iterable[Registration]) -> list[list[Any]]:
                 places[p.commune_code].name if p.commune_code in places else "",
                 ", ".join(link.assistant.full_name for link in links),
                 ", ".join(link.assistant.email for link in links),
+                _when(r.reconfirmed_at),
             ]
         )
     return table

@@ -2,7 +2,8 @@
 
 Decisions:
 - The publisher's postal address and the host's name, address and telephone are settings
-  (irev.config), because they change with the deployment, not with a cycle.
+  (irev.config), because they change with the deployment, not with a cycle; an administrator
+  may set them from the staff area (« Réglages », irev.services.site_settings), which wins.
 - A detail not set is never made up on the public page: it is left out. Staff see it listed
   « à compléter » on their dashboard, with the setting that fills it.
 """
@@ -10,8 +11,6 @@ Decisions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from flask import current_app
 
 #: Setting, and what staff and the public page call it.
 LEGAL_SETTINGS = (
@@ -37,9 +36,11 @@ class LegalDetail:
 
 def legal_details() -> dict[str, LegalDetail]:
     """Return the legal notice's details by setting name, values stripped."""
+    from irev.services.site_settings import values
+
+    current = values()
     return {
-        setting: LegalDetail(setting, label, str(current_app.config[setting] or "").strip())
-        for setting, label in LEGAL_SETTINGS
+        setting: LegalDetail(setting, label, current[setting]) for setting, label in LEGAL_SETTINGS
     }
 
 

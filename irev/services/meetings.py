@@ -224,17 +224,19 @@ def calendar_modified(programme: Programme, meeting: Meeting | None = None) -> d
     return max(moment for moment in moments if moment is not None)
 
 
-def current_public_meetings() -> list[Meeting]:
-    """Return the current programme's public meetings in date order, in one statement.
+def form_meetings() -> list[tuple[Meeting, bool]]:
+    """Return every published cycle's public meetings, date order, each with "is current".
 
-    The same meetings as public_meetings(get_current_programme()), without the first query.
+    One statement: the registration form offers them all (an archived cycle's coming meeting
+    stays open to registration, as its page says), and « toute la saison » takes only the
+    current cycle's.
     """
-    return list(db.session.scalars(_current_public_meetings_statement()))
+    return [(meeting, bool(current)) for meeting, current in db.session.execute(_form_statement())]
 
 
 @cache
-def _current_public_meetings_statement():
-    """Build the statement of current_public_meetings() once (it has no parameter)."""
+def _form_statement():
+    """Build the statement of form_meetings() once (it has no parameter)."""
     current = (
         db.select(Programme.id)
         .where(Programme.published.is_(True))
@@ -242,9 +244,10 @@ def _current_public_meetings_statement():
         .limit(1)
         .scalar_subquery()
     )
+    published = db.select(Programme.id).where(Programme.published.is_(True))
     return (
-        db.select(Meeting)
-        .where(Meeting.programme_id == current, Meeting.status.in_(PUBLIC_STATUSES))
+        db.select(Meeting, (Meeting.programme_id == current).label("is_current"))
+        .where(Meeting.programme_id.in_(published), Meeting.status.in_(PUBLIC_STATUSES))
         .order_by(Meeting.starts_at, Meeting.id)
     )
 

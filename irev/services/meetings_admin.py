@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -147,10 +147,35 @@ def _unique_slug(starts_at: datetime, title: str) -> str:
     return slug
 
 
+#: The longest meeting that may end after midnight: an end hour before the start hour means
+#: the next day only within this span (19:00 typed for 17:00 is a slip, not a 22-hour meeting).
+OVERNIGHT_MAX = timedelta(hours=12)
+
+
+def end_moment(day: date, start: time, end: time) -> datetime:
+    """Return when a meeting ends: on its day, or the next day when end is before start.
+
+    22:00 to 00:30 ends the next day at 00:30 (a meeting may cross midnight); _check() refuses
+    an overnight span longer than OVERNIGHT_MAX and an end equal to the start.
+    """
+    if end < start:
+        return paris_datetime(day + timedelta(days=1), end)
+    return paris_datetime(day, end)
+
+
 def _check(values: dict[str, Any]) -> None:
     """Refuse inconsistent values, naming the field."""
     if values["ends_at"] <= values["starts_at"]:
         raise MeetingError("L'heure de fin doit être après l'heure de début.", "end")
+    if values["ends_at"] - values["starts_at"] > OVERNIGHT_MAX and (
+        paris_local(values["ends_at"]).date() != paris_local(values["starts_at"]).date()
+    ):
+        raise MeetingError(
+            "L'heure de fin doit être après l'heure de début. Une heure de fin plus tôt que "
+            "le début veut dire le lendemain (par exemple de 22:00 à 00:30), pour une séance "
+            "de 12 heures au plus.",
+            "end",
+        )
     if values["mode"] is MeetingMode.ON_SITE and not values["address"]:
         raise MeetingError("Saisissez l'adresse du lieu d'une séance en présentiel.", "address")
     opens, closes = values["registration_opens_at"], values["registration_closes_at"]
@@ -177,7 +202,7 @@ def values_from_form(data: dict[str, Any]) -> dict[str, Any]:
         "title": data["title"].strip(),
         "topic_announced": bool(data.get("topic_announced")),
         "starts_at": paris_datetime(data["day"], data["start"]),
-        "ends_at": paris_datetime(data["day"], data["end"]),
+        "ends_at": end_moment(data["day"], data["start"], data["end"]),
         "mode": MeetingMode(data["mode"]),
         "address": (data.get("address") or "").strip(),
         "description": (data.get("description") or "").strip(),

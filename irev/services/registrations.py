@@ -13,6 +13,7 @@ Everything is re-exported here, so `from irev.services import registrations` kee
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from irev.models import Meeting, Programme, utcnow
@@ -62,12 +63,30 @@ def offered_meetings(programme: Programme | None, now: datetime | None = None) -
     return [m for m in public_meetings(programme) if m.ends_at > now]
 
 
-def offered_current_meetings(now: datetime | None = None) -> list[Meeting]:
-    """Return the meetings the form shows for the current programme (one statement)."""
-    from irev.services.meetings import current_public_meetings
+@dataclass
+class FormOffer:
+    """What the registration form offers: every meeting shown, and those of « toute la saison »."""
+
+    meetings: list[Meeting]
+    #: The current cycle's meetings among them (the season is the current cycle).
+    season: list[Meeting]
+
+
+def form_offer(now: datetime | None = None) -> FormOffer:
+    """Return the public meetings not yet over of every published cycle (one statement).
+
+    An archived cycle's page shows « S'inscrire » on its coming meetings: the form takes them.
+    """
+    from irev.services.meetings import form_meetings
 
     now = now or utcnow()
-    return [m for m in current_public_meetings() if m.ends_at > now]
+    shown = [(meeting, current) for meeting, current in form_meetings() if meeting.ends_at > now]
+    return FormOffer([m for m, _ in shown], [m for m, current in shown if current])
+
+
+def offered_current_meetings(now: datetime | None = None) -> list[Meeting]:
+    """Return the meetings the form shows (every published cycle's; see form_offer)."""
+    return form_offer(now).meetings
 
 
 def open_meetings(programme: Programme | None, now: datetime | None = None) -> list[Meeting]:
@@ -81,6 +100,7 @@ __all__ = [
     "STATE_SENTENCES",
     "UPDATE_DETAILS",
     "AlreadyConfirmed",
+    "FormOffer",
     "KnownPerson",
     "MeetingResult",
     "Outcome",
@@ -98,6 +118,7 @@ __all__ = [
     "confirm_url",
     "fill_free_seats",
     "first_waiting",
+    "form_offer",
     "offered_current_meetings",
     "offered_meetings",
     "open_meetings",

@@ -6,7 +6,8 @@ killed mid-batch can repeat at most the message in hand. Failures follow the out
 policy (irev.services.outbox.mark_failure).
 
 Dependencies go one way: this module reads irev.services.outbox (the rows) and
-irev.services.video_links (which messages are no longer true); neither imports it.
+irev.services.video_links and irev.services.reconfirmation (which messages are due, and which
+are no longer true); none of them imports it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from irev import notifications
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
-from irev.services import followup, video_links
+from irev.services import followup, reconfirmation, video_links
 from irev.services.outbox import (
     SCHEDULE_KEY,
     TIMES_KEY,
@@ -163,7 +164,11 @@ def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -
 
 def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
     """Render one row into wire bytes; record and return None if it must not or cannot go."""
-    reason = video_links.obsolete_reason(email) or followup.obsolete_reason(email)
+    reason = (
+        video_links.obsolete_reason(email)
+        or followup.obsolete_reason(email)
+        or reconfirmation.obsolete_reason(email)
+    )
     if reason:
         mark_skipped(email, reason)
         db.session.commit()
@@ -304,7 +309,8 @@ class PassReport:
 
 
 def run_pass(*, stop: Callable[[], bool] | None = None) -> PassReport:
-    """Queue what has become due (video links, changes, cancellations), then send what waits."""
+    """Queue what has become due (links, changes, cancellations, reconfirmations), then send."""
     scheduled = video_links.schedule_due()
+    questions = reconfirmation.schedule_due()
     db.session.commit()
-    return PassReport(queued=scheduled.total, sending=send_pending(stop=stop))
+    return PassReport(queued=scheduled.total + questions, sending=send_pending(stop=stop))

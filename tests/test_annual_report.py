@@ -78,9 +78,12 @@ def test_the_figures_are_the_ones_counted_by_hand(cycle):
     assert report.per_meeting[0].rate == pytest.approx(2 / 3)
     by = {breakdown.name: lines for breakdown, lines in report.breakdowns}
     assert [(line.label, numbers(line)) for line in by["departement"]] == [
-        ("Nord", (2, 1, 4, 2, 3)),
-        ("Pas-de-Calais", (2, 2, 2, 2, 2)),
+        ("Nord (59)", (2, 1, 4, 2, 3)),
+        ("Pas-de-Calais (62)", (2, 2, 2, 2, 2)),
         ("Non renseigné", (1, 0, 1, 0, 0)),
+    ]
+    assert [(line.label, numbers(line)) for line in by["epci"]] == [
+        ("Non renseigné", (5, 3, 7, 4, 5))
     ]
     assert by["departement"][2].rate is None  # nothing marked: no rate, not 0 %
     assert [(line.label, numbers(line)) for line in by["mandat"]] == [
@@ -105,7 +108,7 @@ def test_a_new_breakdown_and_an_extra_figure_plug_in(cycle, monkeypatch):
     monkeypatch.setattr(
         annual_report,
         "KEY_FIGURE_SOURCES",
-        [lambda ids: [annual_report.KeyFigure("Séances comptées", len(ids))]],
+        [lambda programme, ids: [annual_report.KeyFigure("Séances comptées", len(ids))]],
     )
     report = annual_report.cycle_report(cycle)
     [(_breakdown, lines)] = [(b, ls) for b, ls in report.breakdowns if b.name == "collectivite"]
@@ -113,7 +116,7 @@ def test_a_new_breakdown_and_an_extra_figure_plug_in(cycle, monkeypatch):
     assert report.key_figures[-1] == annual_report.KeyFigure("Séances comptées", 2)
     workbook = load_workbook(io.BytesIO(annual_report.to_xlsx(report)))
     assert workbook.sheetnames[-1] == "Par EPCI ou commune"
-    assert workbook["Synthèse"].cell(8, 1).value == "Séances comptées"
+    assert workbook["Synthèse"].cell(workbook["Synthèse"].max_row, 1).value == "Séances comptées"
 
 
 def test_a_cycle_without_held_meetings_reads_as_zero_not_an_error(create_programme):
@@ -134,7 +137,7 @@ def test_the_page_shows_the_figures_and_prints(staff_client, cycle):
     assert "2 séances tenues, 3 autres séances" in html
     assert "<dt>Personnes inscrites (différentes)</dt><dd>5</dd>" in html
     assert "<dt>Taux de présence</dt><dd>80 %</dd>" in html
-    assert '<th scope="row">Pas-de-Calais</th><td class="num">2</td>' in html
+    assert '<th scope="row">Pas-de-Calais (62)</th><td class="num">2</td>' in html
     assert "67 %" in html and "100 %" in html
     assert 'class="no-print"' in html
     assert "/bilan.xlsx" in html
@@ -154,7 +157,13 @@ def test_the_workbook_holds_real_numbers_filters_and_a_frozen_header(staff_clien
     assert response.mimetype.endswith("spreadsheetml.sheet")
     assert 'filename="bilan-cycle-2027.xlsx"' in response.headers["Content-Disposition"]
     workbook = load_workbook(io.BytesIO(response.data))
-    assert workbook.sheetnames == ["Synthèse", "Par séance", "Par département", "Par mandat"]
+    assert workbook.sheetnames == [
+        "Synthèse",
+        "Par séance",
+        "Par département",
+        "Par EPCI",
+        "Par mandat",
+    ]
     summary = workbook["Synthèse"]
     values = {summary.cell(row, 1).value: summary.cell(row, 2) for row in range(2, 8)}
     assert values["Séances tenues"].value == 2
@@ -167,7 +176,7 @@ def test_the_workbook_holds_real_numbers_filters_and_a_frozen_header(staff_clien
         assert sheet["A1"].font.bold
     departments = workbook["Par département"]
     rows = [[cell.value for cell in row] for row in departments.iter_rows(min_row=2)]
-    assert rows[0] == ["Nord", 2, 1, 4, 2, 3, pytest.approx(2 / 3)]
+    assert rows[0] == ["Nord (59)", 2, 1, 4, 2, 3, pytest.approx(2 / 3)]
     assert rows[-1] == ["Total", 5, 3, 7, 4, 5, pytest.approx(0.8)]
     assert departments.auto_filter.ref == f"A1:G{len(rows) + 1}"
     assert rows[2][6] == "—"  # « Non renseigné »: nothing marked
@@ -191,3 +200,49 @@ def test_an_unknown_cycle_is_a_french_404(staff_client, programme_id):
         response = staff_client.get(f"/admin/cycles/{programme_id}/bilan{suffix}")
         assert response.status_code == 404
         assert 'lang="fr"' in response.get_data(as_text=True)
+
+
+def test_codes_group_departements_and_epci_and_satisfaction_is_counted(cycle):
+    """A code from the commune and the form's answer read as one département; EPCI by SIREN;
+    satisfaction from the questionnaire, once a meeting has enough answers to stay anonymous."""
+    from irev.models import Registration
+    from irev.services import questionnaire
+
+    first = min(cycle.meetings, key=lambda m: m.starts_at)  # M1: Anne, Bruno, Chloé, Fabien
+    seated = db.session.scalars(
+        db.select(Registration).where(
+            Registration.meeting_id == first.id, Registration.state == S.SEATED
+        )
+    ).all()
+    by_name = {r.person.department + r.person.mandate: r for r in seated}
+    anne, fabien = by_name["Nordmaire"], by_name["maire"]
+    anne.person.department, anne.person.department_code = "", "59"
+    anne.person.epci_siren = "200093201"
+    fabien.person.department_code, fabien.person.epci_siren = "80", "248000531"
+    db.session.flush()
+    report = annual_report.cycle_report(cycle)
+    by = {breakdown.name: lines for breakdown, lines in report.breakdowns}
+    assert [(line.label, line.people) for line in by["departement"]] == [
+        ("Nord (59)", 2),  # Anne by her commune's code, Bruno by the form's answer
+        ("Pas-de-Calais (62)", 2),
+        ("Somme (80)", 1),
+    ]
+    assert [(line.label, line.people) for line in by["epci"]] == [
+        ("Non renseigné", 3),
+        ("SIREN 200093201", 1),  # no territory table loaded here: the SIREN alone
+        ("SIREN 248000531", 1),
+    ]
+    figures = {f.label: f.value for f in report.key_figures}
+    assert figures["Réponses au questionnaire de satisfaction"] == 0
+    assert figures["Satisfaction générale (moyenne sur 5)"] == "non calculée"
+
+    # M1 reaches the threshold of 3 answers (Anne, Chloé, Fabien); M2 (Anne, Emma) stays hidden.
+    fabien.attended = True
+    ratings = {q.key: 4 for q in questionnaire.current_set().ratings}
+    for registration in db.session.scalars(db.select(Registration)).all():
+        if registration.attended and registration.state == S.SEATED:
+            questionnaire.save_answer(registration, ratings, "")
+    db.session.flush()
+    figures = {f.label: f.value for f in annual_report.cycle_report(cycle).key_figures}
+    assert figures["Réponses au questionnaire de satisfaction"] == 3
+    assert figures["Satisfaction générale (moyenne sur 5)"] == "4,0 sur 5"

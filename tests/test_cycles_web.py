@@ -13,9 +13,9 @@ from irev.extensions import db
 from irev.models import Meeting, Registration, RegistrationState, utcnow
 from irev.services import programmes
 from irev.typography import french
+from tests.admin_helpers import meeting_form
 from tests.factories import paris
 from tests.registration_support import confirm_path, form_data
-from tests.test_admin_meetings import _form
 
 S = RegistrationState
 
@@ -102,7 +102,7 @@ def test_french_wording_of_a_meeting_across_midnight():
 def test_staff_create_a_meeting_from_22_h_to_00_30(staff_client, create_programme):
     programme = create_programme()
     db.session.commit()
-    data = _form(day="2030-06-05", start="22:00", end="00:30", registration_opens_at="")
+    data = meeting_form(day="2030-06-05", start="22:00", end="00:30", registration_opens_at="")
     response = staff_client.post(f"/admin/seances/nouvelle?programme={programme.id}", data=data)
     assert response.status_code == 303
     meeting = db.session.scalar(db.select(Meeting))
@@ -131,7 +131,7 @@ def test_an_end_before_the_start_is_the_next_day_only_for_12_hours(
 ):
     programme = create_programme()
     db.session.commit()
-    data = _form(start=start, end=end)
+    data = meeting_form(start=start, end=end)
     response = staff_client.post(f"/admin/seances/nouvelle?programme={programme.id}", data=data)
     assert response.status_code == 422
     html = response.get_data(as_text=True)
@@ -142,7 +142,7 @@ def test_an_end_before_the_start_is_the_next_day_only_for_12_hours(
 def test_twelve_hours_across_midnight_is_accepted(staff_client, create_programme):
     programme = create_programme()
     db.session.commit()
-    data = _form(start="20:00", end="08:00", registration_opens_at="")
+    data = meeting_form(start="20:00", end="08:00", registration_opens_at="")
     response = staff_client.post(f"/admin/seances/nouvelle?programme={programme.id}", data=data)
     assert response.status_code == 303
     meeting = db.session.scalar(db.select(Meeting))

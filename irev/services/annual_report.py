@@ -11,10 +11,11 @@ Definitions (written on the page and in the workbook, so the report says what it
   marked (present or absent); « — » while none is marked, so a meeting not yet marked does not
   read as nobody came. This is the rate of irev.services.figures.
 
-Breakdowns are generic: each is a Breakdown (a key: a column of Person, and how to label its
-values), listed in BREAKDOWNS; a new one (EPCI once Person has it) is one line there. Extra key
-figures (satisfaction, from the questionnaire) plug in through KEY_FIGURE_SOURCES: functions
-taking the held meetings' ids and returning KeyFigure rows.
+Breakdowns are generic: each is a Breakdown (a key: a column or expression of Person, and how
+to label its values), listed in BREAKDOWNS: département (the official code first, else the
+form's answer), EPCI (SIREN, from the commune or EPCI chosen) and mandate. Extra key figures
+plug in through KEY_FIGURE_SOURCES; satisfaction comes from the questionnaire, counting only
+meetings with enough answers to stay anonymous (services.questionnaire_results).
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from irev.models import (
     RegistrationState,
     utcnow,
 )
+from irev.services import territories
 from irev.services.moderation import department_label, mandate_label
 from irev.services.programmes import staff_title
+from irev.services.questionnaire_results import cycle_satisfaction, french_average
 
 S = RegistrationState
 
@@ -69,8 +72,32 @@ class Breakdown:
 
 #: The breakdowns of the report, in their order on the page and in the workbook.
 #: EPCI: add Breakdown("epci", "EPCI", Person.<epci code column>, <label function>, "EPCI").
+#: A person's département: the official code when the commune or EPCI gave one, else the form's
+#: answer turned into its code (« Somme » → 80), so both read as one line.
+DEPARTEMENT_KEY = case(
+    (Person.department_code != "", Person.department_code),
+    *[(Person.department == name, code) for code, name in territories.FORM_DEPARTMENTS.items()],
+    else_=Person.department,
+)
+
+
+def departement_label(value: str) -> str:
+    """Return « Somme (80) » for a code, the form's label otherwise (« Autre »)."""
+    name = territories.departement_names({value}).get(value) or territories.FORM_DEPARTMENTS.get(
+        value
+    )
+    return f"{name} ({value})" if name else department_label(value)
+
+
+def epci_label(siren: str) -> str:
+    """Return « Amiens Métropole (SIREN 248000531) », or the SIREN alone if unknown."""
+    found = territories.describe([siren]).get(siren)
+    return f"{found.name} (SIREN {siren})" if found else f"SIREN {siren}"
+
+
 BREAKDOWNS: list[Breakdown] = [
-    Breakdown("departement", "Département", Person.department, department_label),
+    Breakdown("departement", "Département", DEPARTEMENT_KEY, departement_label),
+    Breakdown("epci", "EPCI", Person.epci_siren, epci_label, "EPCI"),
     Breakdown("mandat", "Mandat", Person.mandate, mandate_label),
 ]
 
@@ -85,9 +112,25 @@ class KeyFigure:
     kind: str = "count"
 
 
-#: Extra figures of the summary, each computed from the held meetings' ids (satisfaction: add
-#: the questionnaire's function here; it returns KeyFigure rows, kind="rate" or "text").
-KEY_FIGURE_SOURCES: list[Callable[[Sequence[int]], list[KeyFigure]]] = []
+def satisfaction_figures(programme: Programme, meeting_ids: Sequence[int]) -> list[KeyFigure]:
+    """Return the questionnaire's figures: answers counted and the average satisfaction."""
+    found = cycle_satisfaction(programme)
+    average = french_average(found.satisfaction)
+    return [
+        KeyFigure("Réponses au questionnaire de satisfaction", found.answers),
+        KeyFigure(
+            "Satisfaction générale (moyenne sur 5)",
+            f"{average} sur 5" if found.satisfaction is not None else "non calculée",
+            "text",
+        ),
+    ]
+
+
+#: Extra figures of the summary, each computed from the cycle and its held meetings' ids; they
+#: return KeyFigure rows (kind "count", "rate" or "text").
+KEY_FIGURE_SOURCES: list[Callable[[Programme, Sequence[int]], list[KeyFigure]]] = [
+    satisfaction_figures
+]
 
 
 @dataclass
@@ -194,7 +237,7 @@ def cycle_report(programme: Programme, now: datetime | None = None) -> Report:
         _line(f"{short_date(m.starts_at)} – {staff_title(m)}", per_meeting_rows.get(m.id, ()))
         for m in held
     ]
-    extra = [figure for source in KEY_FIGURE_SOURCES for figure in source(ids)]
+    extra = [figure for source in KEY_FIGURE_SOURCES for figure in source(programme, ids)]
     return Report(
         programme=programme,
         held=held,

@@ -205,6 +205,8 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
     assert assistant_url(person(ASSISTANT)) in a_text
     assert "/inscription/gerer/" not in a_text
     assert "/inscription/gerer/" in text
+    assert "Une copie de ce courriel est envoyée à Samia Benali, qui gère vos inscriptions." in text
+    assert "Une copie de ce courriel" not in a_text
 
 
 @pytest.mark.parametrize(
@@ -365,6 +367,8 @@ def test_one_link_manages_several_officials(client, smtp_server, meetings):
     html = page_text(page)
     assert page.status_code == 200
     assert "Madame la Maire, Claire Dupont" in html and "Monsieur l’Adjoint, Marc Lefebvre" in html
+    assert "Annuler son inscription" in html and "sa place est réservée" in html
+    assert "mon inscription" not in html and "votre place" not in html
     assert html.index("Claire Dupont") < html.index("Marc Lefebvre")  # by name
     assert "Séance ouverte" in html and "Séance seconde" in html
     assert "Inscrire un autre élu ou une autre élue" in html

@@ -46,6 +46,8 @@ def fill_assistant(page, assistant: str, official: str) -> None:
 def render_email(page, received, name: str) -> None:
     """Show a received HTML e-mail in Chromium, as a mail client would, and screenshot it."""
     html = received.message.get_body(preferencelist=("html",)).get_content()
+    page.goto("about:blank")  # not on the site: its CSP would drop the e-mail's inline styles
+    page.set_viewport_size({"width": 800, "height": 900})
     page.set_content(html)
     shoot(page, name)
 

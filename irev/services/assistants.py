@@ -278,9 +278,8 @@ def notify_confirmed_by_assistant(official: Person, assistant: Person, meetings:
             "assistant_short": short_name(assistant),
             "assistant_email": assistant.email,
             "assistant_word": agree(
-                assistant, "Votre assistante", "Votre assistant", "La personne"
+                assistant, "Votre assistante", "Votre assistant", "La personne qui vous inscrit"
             ),
-            "assistant_neutral": not assistant.civilite,
             "meetings": meeting_lines(meetings),
         },
     )

@@ -127,6 +127,7 @@ def test_without_javascript_an_assistant_registers_and_confirms(js_off_page, pag
     own_page = live_server.mail_link(assistant, "/inscription/assistant/")
     js_off_page.goto(own_page)
     assert "Madame la Maire, Claire Dupont" in js_off_page.inner_text("main")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(own_page)
     assert_accessible(page)
     shoot(page, "assistant-self-service-page")

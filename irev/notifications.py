@@ -29,6 +29,7 @@ from irev.salutations import salutation_for
 from irev.services.assistants import (
     assistant_of_phrase,
     assistant_url,
+    assistants_of,
     copy_recipient,
     is_copy,
     official_title,
@@ -340,6 +341,9 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         "erased": erased,
         "assistant": assistant,
     }
+    if assistant is None and to_person and person is not None and not erased:
+        # The official sees who else reads their messages (and may withdraw it from their page).
+        context["copied_to"] = [link.assistant.full_name for link in assistants_of(person)]
     if assistant is not None and person is not None:
         context["assistant_salutation"] = salutation_for(assistant)
         context["official_title"] = official_title(person)

@@ -40,10 +40,26 @@ def assistant_path(assistant: Person) -> str:
 
 @bp.app_template_global()
 def assistants_of(official: Person) -> list:
-    """Return the links of an official to the assistants who manage their registrations."""
+    """Return the links of an official to the assistants who manage their registrations.
+
+    A list of many people preloads them all first (preload_assistants): one statement.
+    """
+    preloaded = g.get("irev_assistants")
+    if preloaded is not None and official.id in preloaded:
+        return preloaded[official.id]
     from irev.services.assistants import assistants_of as links
 
     return links(official)
+
+
+@bp.app_template_global()
+def preload_assistants(people_ids: list[int]) -> str:
+    """Load the assistant links of many people at once for assistants_of(); render nothing."""
+    from irev.services.assistants import assistants_by_official
+
+    found = assistants_by_official(list(people_ids))
+    g.irev_assistants = {person_id: found.get(person_id, []) for person_id in people_ids}
+    return ""
 
 
 @bp.app_template_global()

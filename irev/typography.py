@@ -34,6 +34,9 @@ _NUMBER_WORD = re.compile(
 #: « 13 h 01 » stays on one line too.
 _HOUR_MINUTES = re.compile(r"(?<=\d[ \u00a0]h) (?=\d\d\b)")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
+#: Every rule above needs one of these characters: text without any is left as it is, unread
+#: by the rules (most of a page's text runs: labels, names, sentences without a colon).
+_TRIGGER = re.compile(r"[;:!?«»'\d]")
 
 
 def _plain(text: str) -> str:
@@ -49,7 +52,7 @@ def _plain(text: str) -> str:
 
 def french(text: str) -> str:
     """Return text with French typography (spaces, apostrophes); URLs and addresses kept."""
-    if not text:
+    if not text or not _TRIGGER.search(text):
         return text
     out = []
     last = 0
@@ -91,6 +94,6 @@ def french_html(html: str) -> str:
 
 def _html_text(text: str) -> str:
     """Apply french() to escaped HTML text: an escaped apostrophe counts as one."""
-    if not text or text.isspace():
+    if not text or text.isspace() or not (_TRIGGER.search(text) or "&#" in text):
         return text
     return french(text.replace("&#39;", "'").replace("&#x27;", "'"))

@@ -6,17 +6,17 @@ from flask import make_response, redirect, render_template, request, session, ur
 from flask_wtf.csrf import CSRFError
 
 from irev.extensions import db
-from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link
 from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
-from irev.services.meetings import seat_status
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
+#: Longer ?seance= values are no slug: ignored rather than kept as keys of the form's parts.
+SLUG_MAX = 120
 
 
 def _form(formdata=None) -> RegistrationForm:
@@ -31,20 +31,18 @@ def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):
     with_errors = bool(form.errors) or bool(notice)
     if request.htmx and status >= 400:
         status = 422  # htmx swaps 422 (base.html responseHandling), not 400 or 429
-    preload_waiting(form.offered)  # one statement for the waiting lists, not one per meeting
     return render_template(template, form=form, notice=notice, with_errors=with_errors), status
 
 
 @bp.get("")
 def form():
     """Show the registration form, with ?seance=<slug> ticked when it can be chosen."""
-    page_form = _form()
+    # No meeting is read here: the meeting parts come from offered_parts(), kept between
+    # visitors; a ?seance= that is not an open meeting ticks nothing there.
+    page_form = RegistrationForm()
     wanted = request.args.get("seance", "")
-    if wanted and not page_form.is_submitted():
-        page_form.meetings.data = [
-            m.slug for m in page_form.offered if m.slug == wanted and seat_status(m).can_register
-        ]
-    preload_waiting(page_form.offered)  # one statement for the waiting lists, not one per meeting
+    if wanted and len(wanted) <= SLUG_MAX:
+        page_form.meetings.data = [wanted]
     return render_template("registration/form.html", form=page_form, notice="", with_errors=False)
 
 

@@ -191,7 +191,7 @@ class Postfix:
             return []
         box = mailbox.Maildir(self.maildir, factory=None, create=False)
         found = []
-        for key in box:
+        for key in box.iterkeys():
             path = self.maildir / ("new" if (self.maildir / "new" / key).exists() else "cur") / key
             found.append((path.stat().st_mtime_ns, key, path.read_bytes()))
         return [raw for _, _, raw in sorted(found)]

@@ -30,6 +30,8 @@ from email.parser import BytesParser
 from pathlib import Path
 
 POSTFIX = Path("/usr/sbin/postfix")
+#: Mail to <this>@any.domain is refused at RCPT with 550 (a mailbox that does not exist).
+REFUSED_LOCAL_PART = "inconnu"
 #: The services this instance runs (master.cf), none chrooted; the smtpd line gets the port.
 SERVICES = """\
 pickup    unix  n - n 60    1 pickup
@@ -100,6 +102,9 @@ class Postfix:
         for directory in (self.data, self.mail_root):
             os.chown(directory, account.pw_uid, group.gr_gid)
         (self.config / "domains").write_text("/./ OK\n")
+        # An address that Postfix refuses at RCPT, as a real mailbox provider would.
+        (self.config / "refused").write_text(f"/^{REFUSED_LOCAL_PART}@/ 550 5.1.1 No such user\n")
+        refused = self.config / "refused"
         settings = {
             "compatibility_level": "3.6",
             "config_directory": self.config,
@@ -127,6 +132,7 @@ class Postfix:
             "message_size_limit": "20480000",
             "default_transport": "error:no delivery outside the test instance",
             "smtpd_relay_restrictions": "permit_mynetworks, reject_unauth_destination",
+            "smtpd_recipient_restrictions": f"check_recipient_access regexp:{refused}",
             "smtputf8_enable": "yes",
             "biff": "no",
         }

@@ -188,6 +188,42 @@ def test_video_link_reminder_through_postfix(
     assert no_bounce(mail_server)
 
 
+def test_a_refused_recipient_between_two_others_through_postfix(
+    app, db_url, tmp_path, mail_server, create_meeting, create_registration, create_person
+):
+    # Postfix offers PIPELINING: the worker sends MAIL, RCPT and DATA at once and reads the
+    # replies; a 550 at RCPT fails that message alone, the next ones go.
+    start = utcnow().replace(microsecond=0) + timedelta(hours=2)
+    meeting = create_meeting(starts_at=start, ends_at=start + timedelta(hours=2))
+    people = [
+        create_person(email="premiere@commune.example"),
+        create_person(email=f"{postfix.REFUSED_LOCAL_PART}@commune.example"),
+        create_person(email="troisieme@commune.example"),
+    ]
+    for person in people:
+        create_registration(meeting, person=person)
+    db.session.commit()
+
+    delivered = run_worker_until(mail_server, db_url, tmp_path, 2)
+    assert sorted(m["Delivered-To"] for m in delivered) == [
+        "premiere@commune.example",
+        "troisieme@commune.example",
+    ]
+    db.session.expire_all()
+    refused = db.session.scalar(
+        db.select(OutboundEmail).where(OutboundEmail.to_address == people[1].email)
+    )
+    assert refused.status is EmailStatus.FAILED
+    assert "550" in (refused.last_error or "")
+    for message in delivered:
+        assert_delivered_intact(
+            next(r for r in mail_server.raw_messages() if message["Message-ID"].encode() in r),
+            kept(message),
+        )
+    assert mail_server.queue_is_empty()
+    assert "status=bounced" not in mail_server.log()
+
+
 def no_bounce(mail_server) -> bool:
     """Return True when Postfix bounced and deferred nothing (mailbox, queue and its log)."""
     senders = [str(m.get("From", "")) for m in mail_server.messages()]

@@ -182,3 +182,47 @@ def test_a_ticked_meeting_comes_from_the_address_only_when_it_is_open(client, cr
     assert ticked.findall(client.get("/inscription?seance=" + "x" * 500).get_data(True)) == []
     # Kept parts differ by what was ticked: the plain form still ticks nothing.
     assert ticked.findall(client.get("/inscription").get_data(True)) == []
+
+
+def test_a_visitor_who_opened_the_form_gets_the_shared_programme(app, create_meeting):
+    create_meeting(title="Mixité sociale")
+    db.session.commit()
+    replayed = app.extensions["irev_response_cache"]
+    anonymous = visitor(app).get("/").get_data()  # kept for every anonymous visitor
+    reader = visitor(app)
+    reader.get("/inscription")  # now carries a session holding its CSRF token
+    before = replayed.hits
+    response = reader.get("/")
+    assert replayed.hits == before + 1
+    assert response.get_data() == anonymous
+    assert "Set-Cookie" not in response.headers
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("other", "1"),  # a cookie that is not the session
+        ("session", "eyJjc3JmX3Rva2VuIjoiYSJ9.forged.signature"),  # a bad signature
+        ("remember_token", "1|abc"),  # a staff member's remember cookie
+    ],
+)
+def test_other_cookies_go_through_flask(app, create_meeting, name, value):
+    create_meeting()
+    db.session.commit()
+    replayed = app.extensions["irev_response_cache"]
+    visitor(app).get("/")
+    before = replayed.hits
+    browser = visitor(app)
+    browser.set_cookie(name, value)
+    assert browser.get("/").status_code == 200
+    assert replayed.hits == before
+
+
+def test_a_session_holding_more_than_a_token_goes_through_flask(app, staff_client, create_meeting):
+    create_meeting()
+    db.session.commit()
+    replayed = app.extensions["irev_response_cache"]
+    visitor(app).get("/")
+    before = replayed.hits
+    assert staff_client.get("/").status_code == 200  # signed in: _user_id in the session
+    assert replayed.hits == before

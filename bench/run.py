@@ -116,8 +116,9 @@ def routes(app, base: str, seeded: common.Seeded, run_id: str) -> list[Route]:
     visitor = common.Visitor(base)
     token = visitor.csrf("/inscription")
     cookie = "; ".join(f"{k}={v}" for k, v in visitor.cookies.items())
-    # A visitor who opened the form carries a session cookie: Flask answers (its page cache
-    # still spares the rendering), not the finished-response cache kept for cookie-less visits.
+    # A visitor who opened the form carries a session cookie holding only its CSRF token: the
+    # finished-response cache checks its signature and keys, then serves it like a visitor
+    # without cookies (irev/response_cache.py); any other session goes through Flask.
     found += [
         Route("programme, cookie", "/", {"Cookie": cookie}),
         Route(

@@ -19,9 +19,22 @@ SENT_TO = "inscription_adresse"
 SLUG_MAX = 120
 
 
-def _form(formdata=None) -> RegistrationForm:
-    """Build the form with the meetings the current programme offers."""
-    offered = service.offered_current_meetings()
+#: A posted form naming more meetings than this is checked against the whole programme.
+NAMED_MAX = 200
+
+
+def _form(formdata=None, *, named_only: bool = False) -> RegistrationForm:
+    """Build the form with the meetings the current programme offers.
+
+    named_only: with only those the posted form names (unless it asks for the whole season).
+    Checking a submission then reads the meetings it asks for, not the whole programme; the
+    answer is the same, since a slug the programme does not offer is missing either way.
+    """
+    slugs = None
+    if named_only and formdata is not None and not formdata.get("whole_season"):
+        slugs = formdata.getlist("meetings")
+        slugs = slugs if len(slugs) <= NAMED_MAX else None
+    offered = service.offered_current_meetings(slugs=slugs)
     return RegistrationForm(formdata, offered=offered)
 
 
@@ -50,11 +63,13 @@ def form():
 @limits.per_client_and_email("IREV_RATELIMIT_SUBMIT_IP", "IREV_RATELIMIT_SUBMIT_EMAIL")
 def submit():
     """Validate the form; on success record the request and answer with the same page for all."""
-    page_form = _form(request.form)
+    page_form = _form(request.form, named_only=True)
     if page_form.is_robot:  # a bot filled the honeypot: same answer, nothing saved
         return _sent_response()
     if not page_form.validate():
-        return _render_form(page_form, 422)
+        shown = _form(request.form)  # the page lists every meeting again, with the errors
+        shown.validate()
+        return _render_form(shown, 422)
     service.request_registration(page_form.details(), page_form.chosen_meetings())
     db.session.commit()
     session[SENT_TO] = page_form.details().email

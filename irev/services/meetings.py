@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -224,12 +225,18 @@ def calendar_modified(programme: Programme, meeting: Meeting | None = None) -> d
     return max(moment for moment in moments if moment is not None)
 
 
-def current_public_meetings() -> list[Meeting]:
+def current_public_meetings(slugs: Sequence[str] | None = None) -> list[Meeting]:
     """Return the current programme's public meetings in date order, in one statement.
 
     The same meetings as public_meetings(get_current_programme()), without the first query.
+    slugs: only those (a submitted form needs the meetings it names, not the whole programme).
     """
-    return list(db.session.scalars(_current_public_meetings_statement()))
+    statement = _current_public_meetings_statement()
+    if slugs is not None:
+        if not slugs:
+            return []
+        statement = statement.where(Meeting.slug.in_(sorted(set(slugs))))
+    return list(db.session.scalars(statement))
 
 
 @cache

@@ -13,6 +13,7 @@ Everything is re-exported here, so `from irev.services import registrations` kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from irev.models import Meeting, Programme, utcnow
@@ -62,12 +63,17 @@ def offered_meetings(programme: Programme | None, now: datetime | None = None) -
     return [m for m in public_meetings(programme) if m.ends_at > now]
 
 
-def offered_current_meetings(now: datetime | None = None) -> list[Meeting]:
-    """Return the meetings the form shows for the current programme (one statement)."""
+def offered_current_meetings(
+    now: datetime | None = None, *, slugs: Sequence[str] | None = None
+) -> list[Meeting]:
+    """Return the meetings the form shows for the current programme (one statement).
+
+    slugs: only the offered meetings among those (what a submitted form names).
+    """
     from irev.services.meetings import current_public_meetings
 
     now = now or utcnow()
-    return [m for m in current_public_meetings() if m.ends_at > now]
+    return [m for m in current_public_meetings(slugs) if m.ends_at > now]
 
 
 def open_meetings(programme: Programme | None, now: datetime | None = None) -> list[Meeting]:

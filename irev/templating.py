@@ -66,12 +66,12 @@ class FrenchTemplate(Template):
         output = super().render(*args, **kwargs)
         name = self.name or ""
         if name.startswith(STAFF_TEMPLATES):
-            return output
+            return _fill_pieces(output)
         if name.endswith(".html"):
             return _fill_pieces(typography.french_html(output))
         if name.endswith(".txt"):
             return typography.french(output)
-        return output
+        return _fill_pieces(output)
 
 
 def init_app(app: Flask) -> None:

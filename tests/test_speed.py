@@ -17,7 +17,7 @@ from flask import g
 from sqlalchemy import event
 
 from irev.extensions import db
-from irev.models import Meeting, RegistrationState, StaffUser
+from irev.models import Meeting, RegistrationState, StaffUser, utcnow
 from irev.services import cache
 from tests.admin_helpers import create_staff, sign_in
 from tests.http_client import csrf_token
@@ -172,13 +172,18 @@ def test_each_visitor_gets_a_token_of_their_own(app, create_meeting):
 
 def test_a_ticked_meeting_comes_from_the_address_only_when_it_is_open(client, create_meeting):
     open_one = create_meeting(title="Ouverte")
-    full = create_meeting(title="Complète", capacity=1, seats_taken=1)
+    # Registration closed (a full meeting still takes requests, on its waiting list).
+    closed = create_meeting(
+        programme=open_one.programme,
+        title="Close",
+        registration_closes_at=utcnow() - timedelta(days=1),
+    )
     db.session.commit()
-    ticked = re.compile(r'value="([^"]+)" checked')
+    ticked = re.compile(r'name="meetings" value="([^"]+)" checked')
     assert ticked.findall(client.get(f"/inscription?seance={open_one.slug}").get_data(True)) == [
         open_one.slug
     ]
-    assert ticked.findall(client.get(f"/inscription?seance={full.slug}").get_data(True)) == []
+    assert ticked.findall(client.get(f"/inscription?seance={closed.slug}").get_data(True)) == []
     assert ticked.findall(client.get("/inscription?seance=" + "x" * 500).get_data(True)) == []
     # Kept parts differ by what was ticked: the plain form still ticks nothing.
     assert ticked.findall(client.get("/inscription").get_data(True)) == []

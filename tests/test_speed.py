@@ -231,3 +231,19 @@ def test_a_session_holding_more_than_a_token_goes_through_flask(app, staff_clien
     before = replayed.hits
     assert staff_client.get("/").status_code == 200  # signed in: _user_id in the session
     assert replayed.hits == before
+
+
+def test_kept_form_parts_follow_the_seats_of_every_published_cycle(
+    client, create_programme, create_meeting
+):
+    """The form offers an archived cycle's coming meetings too: their seats must not go stale."""
+    archived = create_meeting(programme=create_programme(year=2026), capacity=2)
+    create_meeting(programme=create_programme(year=2027))
+    db.session.commit()
+    seats = re.compile(r'id="inscription-places-' + archived.slug + r'">(.*?)</div>', re.S)
+    before = seats.search(client.get("/inscription").get_data(True)).group(1)
+    assert "2\u00a0places restantes sur 2" in before
+    archived.seats_taken = 1
+    db.session.commit()
+    after = seats.search(client.get("/inscription").get_data(True)).group(1)
+    assert "1\u00a0place restante sur 2" in after

@@ -168,7 +168,7 @@ class OfferedParts:
 
 @bp.app_template_global()
 def offered_parts(form) -> OfferedParts:
-    """Return the form's meeting parts: kept between GET requests while the programme holds.
+    """Return the form's meeting parts: kept between GET requests while the offer holds.
 
     They grow with the programme (100 meetings: most of the page) yet hold nothing of the
     visitor but the meeting ticked from ?seance=, which is part of the key. Only GET uses the
@@ -185,7 +185,7 @@ def offered_parts(form) -> OfferedParts:
         kept = current_app.extensions.setdefault(FORM_PARTS, page_cache.PageCache(64))
         found = kept.get_or_render(
             ("registration.form", chosen, whole_season, message),
-            cache.programme_version,
+            cache.offered_version,
             lambda: _render_offered(service.offered_current_meetings(), chosen, whole_season),
             share=False,
         )

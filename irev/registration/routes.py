@@ -34,8 +34,11 @@ def _form(formdata=None, *, named_only: bool = False) -> RegistrationForm:
     """
     slugs = None
     if named_only and formdata is not None and not formdata.get("whole_season"):
-        slugs = formdata.getlist("meetings")
-        slugs = slugs if len(slugs) <= NAMED_MAX else None
+        # A value holding NUL or longer than a slug names no meeting: it is missing either way,
+        # and PostgreSQL refuses NUL in a query parameter.
+        named = formdata.getlist("meetings")
+        slugs = [s for s in named if "\x00" not in s and len(s) <= SLUG_MAX]
+        slugs = slugs if len(named) <= NAMED_MAX else None
     offer = service.form_offer(slugs=slugs)
     return RegistrationForm(formdata, offered=offer.meetings, season=offer.season)
 

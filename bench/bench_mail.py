@@ -3,18 +3,23 @@
     .venv/bin/python bench/bench_mail.py                 # SQLite file in a temporary folder
     .venv/bin/python bench/bench_mail.py --postgresql    # a scratch PostgreSQL database
     .venv/bin/python bench/bench_mail.py --profile       # pyinstrument profile of the pipeline
+    .venv/bin/python bench/bench_mail.py --server postfix  # a private Postfix (Debian's)
 
 The pipeline is what `flask mail send` does: derive the due video links from the seated
 registrations, queue them in the outbox, claim, render (three templates, tokens, the .ics),
 send in batches over one SMTP connection each, and mark every row sent with its raw message.
 The reference sends the very same 1,000 raw messages with smtplib over one connection.
-Both go to one local aiosmtpd (in its own process, discarding messages); the ratio is the
-pipeline's rate over smtplib's (the issue asks for at least 0.7).
+Both go to the same server: a local aiosmtpd (in its own process, discarding messages), or a
+private Postfix instance (tests/postfix.py: Debian's package, delivering into a Maildir),
+which the script starts and stops itself. With Postfix, smtplib starts only once Postfix has
+delivered what the pipeline sent. The ratio is the pipeline's rate over smtplib's (the issue
+asks for at least 0.7 against aiosmtpd and 0.8 against Postfix).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import smtplib
 import socket
@@ -22,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,7 +57,57 @@ def start_smtp_server(port: int) -> subprocess.Popen:
     raise SystemExit(f"aiosmtpd did not start on {HOST}:{port}")
 
 
-def build_app(database: str, count: int):
+@contextlib.contextmanager
+def smtp_server(kind: str):
+    """Run the SMTP server of a measurement; yield (port, wait_until_delivered(count))."""
+    if kind == "postfix":
+        from tests import postfix
+
+        with postfix.running() as instance:
+            yield instance.port, lambda count: instance.wait_for(count, timeout=300)
+        return
+    process = start_smtp_server(PORT)
+    try:
+        yield PORT, lambda count: None
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Result:
+    """One measurement: the pipeline and plain smtplib on the same server, same run."""
+
+    server: str
+    database: str
+    sent: int
+    pipeline_seconds: float
+    pipeline_cpu: float
+    plain_seconds: float
+    plain_cpu: float
+
+    @property
+    def ratio(self) -> float:
+        return (self.sent / self.pipeline_seconds) / (self.sent / self.plain_seconds)
+
+
+def measure(server: str = "aiosmtpd", database: str = "sqlite", count: int = 1000,
+            profile: bool = False) -> Result:  # fmt: skip
+    """Send `count` video links through the pipeline, then the same bytes with smtplib."""
+    with smtp_server(server) as (port, delivered):
+        app, _ = build_app(database, count, port)
+        pipeline_seconds, pipeline_cpu, sent = run_pipeline(app, profile)
+        if sent != count:
+            raise SystemExit(f"the pipeline sent {sent} messages instead of {count}")
+        delivered(count)  # Postfix: its deliveries must not slow smtplib's turn down
+        messages = sent_messages(app)
+        plain_seconds, plain_cpu = run_smtplib(messages, port)
+        delivered(2 * count)
+    return Result(server, database, sent, pipeline_seconds, pipeline_cpu, plain_seconds,
+                  plain_cpu)  # fmt: skip
+
+
+def build_app(database: str, count: int, port: int = PORT):
     """Create the app on a fresh database with one meeting and `count` seated registrants."""
     from irev import create_app
     from irev.extensions import db
@@ -72,7 +128,7 @@ def build_app(database: str, count: int):
             "SQLALCHEMY_DATABASE_URI": url,
             "IREV_BASE_URL": "https://rencontres.irev.test",
             "MAIL_SERVER": HOST,
-            "MAIL_PORT": PORT,
+            "MAIL_PORT": port,
             "MAIL_SUPPRESS_SEND": False,
         }
     )
@@ -139,10 +195,10 @@ def sent_messages(app) -> list[tuple[str, str, bytes]]:
         return [(sender, row.to_address, row.raw_message.encode()) for row in rows]
 
 
-def run_smtplib(messages: list[tuple[str, str, bytes]]) -> tuple[float, float]:
+def run_smtplib(messages: list[tuple[str, str, bytes]], port: int = PORT) -> tuple[float, float]:
     """Send pre-built messages over one plain smtplib connection; return (seconds, CPU)."""
     started, cpu_started = time.perf_counter(), time.process_time()
-    with smtplib.SMTP(HOST, PORT) as connection:
+    with smtplib.SMTP(HOST, port) as connection:
         for sender, recipient, raw in messages:
             refused = connection.sendmail(sender, [recipient], raw)
             assert not refused
@@ -155,35 +211,32 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1000)
     parser.add_argument("--postgresql", action="store_true", help="use a scratch PostgreSQL db")
     parser.add_argument("--profile", action="store_true", help="profile the pipeline")
+    parser.add_argument("--server", choices=("aiosmtpd", "postfix"), default="aiosmtpd")
     args = parser.parse_args()
     database = "postgresql" if args.postgresql else "sqlite"
+    if args.server == "postfix":
+        from tests import postfix
 
-    server = start_smtp_server(PORT)
-    try:
-        app, _ = build_app(database, args.count)
-        pipeline_seconds, pipeline_cpu, sent = run_pipeline(app, args.profile)
-        if sent != args.count:
-            raise SystemExit(f"the pipeline sent {sent} messages instead of {args.count}")
-        messages = sent_messages(app)
-        plain_seconds, plain_cpu = run_smtplib(messages)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-    pipeline_rate = sent / pipeline_seconds
-    plain_rate = len(messages) / plain_seconds
-    ratio = pipeline_rate / plain_rate
+        if postfix.unavailable():
+            raise SystemExit(f"Postfix absent: {postfix.unavailable()}")
+    result = measure(args.server, database, args.count, args.profile)
+    pipeline_rate = result.sent / result.pipeline_seconds
+    plain_rate = result.sent / result.plain_seconds
+    target = 0.8 if args.server == "postfix" else 0.7
     print(f"E-mail benchmark: {args.count} video-link messages, database {database}, "
-          f"aiosmtpd on {HOST}:{PORT}")  # fmt: skip
+          f"{args.server} on {HOST}")  # fmt: skip
     print()
     print("| Sender                                        | Messages | Seconds | CPU s | Msg/s |")
     print("|-----------------------------------------------|---------:|--------:|------:|------:|")
-    print(f"| irev pipeline (schedule, queue, render, send) | {sent:8d} | "
-          f"{pipeline_seconds:7.2f} | {pipeline_cpu:5.2f} | {pipeline_rate:5.0f} |")  # fmt: skip
-    print(f"| plain smtplib, same raw messages, 1 connection| {len(messages):8d} | "
-          f"{plain_seconds:7.2f} | {plain_cpu:5.2f} | {plain_rate:5.0f} |")  # fmt: skip
+    for label, seconds, cpu, rate in (
+        ("irev pipeline (schedule, queue, render, send)", result.pipeline_seconds,
+         result.pipeline_cpu, pipeline_rate),
+        ("plain smtplib, same raw messages, 1 connection", result.plain_seconds,
+         result.plain_cpu, plain_rate),
+    ):  # fmt: skip
+        print(f"| {label:<46}| {result.sent:8d} | {seconds:7.2f} | {cpu:5.2f} | {rate:5.0f} |")
     print()
-    print(f"Ratio (pipeline rate / smtplib rate): {ratio:.2f} (target ≥ 0.70)")
+    print(f"Ratio (pipeline rate / smtplib rate): {result.ratio:.2f} (target ≥ {target})")
     print(f"Machine load (1 min) during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
 
 

@@ -98,26 +98,64 @@ class SmtpTransport:
         try:
             host.ehlo_or_helo_if_needed()
             options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
-            code, detail = host.mail(self.envelope_from, options)
-            if code != 250:
-                self._reset(code)
-                # Every message of the batch would meet the same refusal: the batch waits.
-                raise ConnectionFailed(f"expéditeur refusé : {code}")
-            code, detail = host.rcpt(address)
-            if code not in (250, 251):
-                self._reset(code)
-                raise MessageRefused(code, _text(detail))
-            host.putcmd("data")
-            code, detail = host.getreply()
-            if code != 354:
-                self._reset(code)
-                raise MessageRefused(code, _text(detail))
+            if host.does_esmtp and host.has_extn("pipelining"):
+                self._envelope_pipelined(address, options)
+            else:
+                self._envelope(address, options)
             body = _LEADING_DOT.sub(b"..", raw)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
             host.send(body + b".\r\n")
         except (smtplib.SMTPException, OSError) as error:
             raise ConnectionFailed(_describe(error)) from error
+
+    def _envelope(self, address: str, options: list[str]) -> None:
+        """Send MAIL, RCPT and DATA one at a time, each after the previous reply."""
+        host = self.host
+        code, detail = host.mail(self.envelope_from, options)
+        if code != 250:
+            self._reset(code)
+            # Every message of the batch would meet the same refusal: the batch waits.
+            raise ConnectionFailed(f"expéditeur refusé : {code}")
+        code, detail = host.rcpt(address)
+        if code not in (250, 251):
+            self._reset(code)
+            raise MessageRefused(code, _text(detail))
+        host.putcmd("data")
+        code, detail = host.getreply()
+        if code != 354:
+            self._reset(code)
+            raise MessageRefused(code, _text(detail))
+
+    def _envelope_pipelined(self, address: str, options: list[str]) -> None:
+        """Send MAIL, RCPT and DATA at once, then read the three replies (RFC 2920).
+
+        Offered by Postfix: two round trips fewer per message. The replies mean what they mean
+        one by one; should a server accept DATA after refusing the envelope, the empty message
+        is ended and thrown away (RSET) before the refusal is reported.
+        """
+        host = self.host
+        extra = " " + " ".join(options) if options else ""
+        host.putcmd("mail", f"FROM:{smtplib.quoteaddr(self.envelope_from)}{extra}")
+        host.putcmd("rcpt", f"TO:{smtplib.quoteaddr(address)}")
+        host.putcmd("data")
+        mail_code, _ = host.getreply()
+        rcpt_code, rcpt_detail = host.getreply()
+        data_code, data_detail = host.getreply()
+        refused = mail_code != 250 or rcpt_code not in (250, 251)
+        if data_code == 354 and not refused:
+            return
+        if data_code == 354:
+            host.send(b".\r\n")
+            data_code, _ = host.getreply()
+        if mail_code != 250:
+            self._reset(mail_code)
+            raise ConnectionFailed(f"expéditeur refusé : {mail_code}")
+        if rcpt_code not in (250, 251):
+            self._reset(rcpt_code)
+            raise MessageRefused(rcpt_code, _text(rcpt_detail))
+        self._reset(data_code)
+        raise MessageRefused(data_code, _text(data_detail))
 
     def finish(self) -> None:
         """Read the server's answer to the message start() sent; raise if it refused it."""

@@ -29,6 +29,7 @@ from irev.salutations import salutation_for
 from irev.services.assistants import (
     assistant_of_phrase,
     assistant_url,
+    assistants_of,
     copy_recipient,
     is_copy,
     official_title,
@@ -278,7 +279,41 @@ def calendar_method(
     return None
 
 
-def sequence_offset(registration: Registration, method: str, kind: str) -> int:
+#: Key of a batch's render cache: earlier registrations per registration id (earlier_counts).
+EARLIER = "earlier_registrations"
+
+
+def earlier_counts(registration_ids: set[int]) -> dict[int, int]:
+    """Return, per registration, the person's earlier registrations for its meeting (one query).
+
+    A batch asks once for all its rows instead of once a message. The count of a registration
+    never changes: later registrations have higher ids.
+    """
+    from sqlalchemy import and_, func, select
+    from sqlalchemy.orm import aliased
+
+    if not registration_ids:
+        return {}
+    earlier = aliased(Registration)
+    rows = db.session.execute(
+        select(Registration.id, func.count(earlier.id))
+        .outerjoin(
+            earlier,
+            and_(
+                earlier.person_id == Registration.person_id,
+                earlier.meeting_id == Registration.meeting_id,
+                earlier.id < Registration.id,
+            ),
+        )
+        .where(Registration.id.in_(registration_ids))
+        .group_by(Registration.id)
+    )
+    return dict(rows.all())
+
+
+def sequence_offset(
+    registration: Registration, method: str, kind: str, cache: dict | None = None
+) -> int:
     """Return what a person's calendar adds to the meeting's SEQUENCE, so theirs only rises.
 
     Each earlier registration of the person for the meeting (ended, since only one is active)
@@ -288,13 +323,16 @@ def sequence_offset(registration: Registration, method: str, kind: str) -> int:
     """
     from sqlalchemy import func, select
 
-    earlier = db.session.scalar(
-        select(func.count(Registration.id)).where(
-            Registration.person_id == registration.person_id,
-            Registration.meeting_id == registration.meeting_id,
-            Registration.id < registration.id,
+    known = (cache or {}).get(EARLIER) or {}
+    earlier = known.get(registration.id)
+    if earlier is None:
+        earlier = db.session.scalar(
+            select(func.count(Registration.id)).where(
+                Registration.person_id == registration.person_id,
+                Registration.meeting_id == registration.meeting_id,
+                Registration.id < registration.id,
+            )
         )
-    )
     return 2 * (earlier or 0) + (1 if method == "CANCEL" and kind in SEAT_ENDED_KINDS else 0)
 
 
@@ -340,6 +378,9 @@ def template_context(email: OutboundEmail) -> dict[str, Any]:
         "erased": erased,
         "assistant": assistant,
     }
+    if assistant is None and to_person and person is not None and not erased:
+        # The official sees who else reads their messages (and may withdraw it from their page).
+        context["copied_to"] = [link.assistant.full_name for link in assistants_of(person)]
     if assistant is not None and person is not None:
         context["assistant_salutation"] = salutation_for(assistant)
         context["official_title"] = official_title(person)
@@ -456,7 +497,7 @@ def _calendar(
     from irev.calendars import meeting_calendar
 
     video = video_details(email, registration, meeting) if method == "PUBLISH" else None
-    offset = sequence_offset(registration, method, email.kind)
+    offset = sequence_offset(registration, method, email.kind, cache)
     key = (meeting.id, meeting.sequence, method, offset, tuple(sorted((video or {}).items())))
     data = cache.get(key) if cache is not None else None
     if data is None:

@@ -54,12 +54,15 @@ class PageCache:
         key: Hashable,
         version: Hashable | Callable[[], Hashable] | None,
         render: Callable[[], Any],
+        *,
+        share: bool = True,
     ) -> Any:
         """Return the body kept for key if still valid, or render, keep (if shareable), return.
 
         A kept body is served as is while fresh (see Freshness); after that, version (a value,
         or a callable asked only then) tells whether it still holds; with None, it is rendered
-        again.
+        again. share=False keeps a part of a page that is not the same for every visitor (the
+        registration form: its CSRF token): the response is never marked shareable.
         """
         if _personal():
             return render()
@@ -67,18 +70,19 @@ class PageCache:
         with self._lock:
             entry = self._entries.get(key)
         if entry is not None and fresh.is_fresh(entry.stamp):
-            return self._hit(key, entry)
+            return self._hit(key, entry, share)
         stamp = fresh.stamp()
         current = version() if callable(version) else version
         if entry is not None and current is not None and entry.version == current:
             entry.stamp = stamp
-            return self._hit(key, entry)
+            return self._hit(key, entry, share)
         self.misses += 1
         before = _visitor_marks()
         body = render()
         if _visitor_marks() != before:
             return body  # the render wrote a CSRF token or changed the session: never shared
-        _mark_shared(stamp)
+        if share:
+            _mark_shared(stamp)
         with self._lock:
             self._entries[key] = _Entry(current, stamp, body)
             self._entries.move_to_end(key)
@@ -86,13 +90,14 @@ class PageCache:
                 self._entries.popitem(last=False)
         return body
 
-    def _hit(self, key: Hashable, entry: _Entry) -> Any:
+    def _hit(self, key: Hashable, entry: _Entry, share: bool = True) -> Any:
         """Count a hit and return the kept body."""
         with self._lock:
             if key in self._entries:  # another thread may have pushed it out meanwhile
                 self._entries.move_to_end(key)
             self.hits += 1
-        _mark_shared(entry.stamp)
+        if share:
+            _mark_shared(entry.stamp)
         return entry.body
 
     def clear(self) -> None:

@@ -8,9 +8,11 @@ again costs more than the page itself: context, session, hooks, headers. This WS
 keeps the finished response (status, headers, body, exactly as Flask sent it after every hook)
 and sends it again while the check it came from is fresh. Anything else goes through Flask as usual:
 
-- only GET requests WITHOUT a Cookie header are answered here: a cookie may carry a session
-  (a message to show, a CSRF token, a signed-in staff member), so such visitors always get
-  Flask; so do HEAD and every other method;
+- only GET requests are answered here, from visitors without a cookie or whose only cookie is
+  a validly signed session holding nothing but a CSRF token (a visitor who opened the form:
+  these pages show nothing of it, and Flask would send them the same bytes, no Set-Cookie).
+  Any other cookie or session key (a message to show, a signed-in staff member, the address a
+  form was sent for, a remember cookie), a bad signature, HEAD and every other method: Flask;
 - a response is kept only when the view said so (irev.page_cache.PageCache marks it shareable
   in the WSGI environ), with status 200 and no Set-Cookie;
 - the key holds everything the response depends on: scheme, host, path, query string and
@@ -27,6 +29,8 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 from flask import Flask
+from itsdangerous import BadSignature
+from werkzeug.http import parse_cookie
 
 from irev import logging as irev_logging
 from irev.services import cache
@@ -35,6 +39,9 @@ from irev.services import cache
 SHARED = "irev.shared_stamp"
 #: Key of app.extensions.
 EXTENSION = "irev_response_cache"
+#: Session keys that leave a visitor anonymous on the shared pages: Flask-WTF's raw token, and
+#: Flask-Login's "_fresh" mark, which it writes for visitors who never signed in too.
+ANONYMOUS_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})
 #: Bodies larger than this are not kept (none of the shared pages comes close).
 MAX_BODY = 512 * 1024
 
@@ -59,7 +66,10 @@ class ResponseCache:
 
     def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
         """Answer from a kept response when possible, else run Flask (and keep what it allows)."""
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("HTTP_COOKIE"):
+        if environ.get("REQUEST_METHOD") != "GET":
+            return self.wsgi_app(environ, start_response)
+        cookie = environ.get("HTTP_COOKIE")
+        if cookie and not self._only_a_csrf_session(cookie):
             return self.wsgi_app(environ, start_response)
         started = time.perf_counter()
         key = (
@@ -117,6 +127,26 @@ class ResponseCache:
                 while len(self._entries) > self.size:
                     self._entries.popitem(last=False)
         return [body]
+
+    def _only_a_csrf_session(self, header: str) -> bool:
+        """Return True when the only cookie is a valid session holding a CSRF token at most."""
+        cookies = parse_cookie(header)
+        name = self.app.config["SESSION_COOKIE_NAME"]
+        if set(cookies) != {name}:
+            return False
+        serializer = self.app.session_interface.get_signing_serializer(self.app)
+        if serializer is None:
+            return False
+        max_age = int(self.app.permanent_session_lifetime.total_seconds())
+        try:
+            data = serializer.loads(cookies[name], max_age=max_age)
+        except BadSignature:
+            return False
+        return (
+            isinstance(data, dict)
+            and set(data) <= ANONYMOUS_SESSION_KEYS
+            and not data.get("_fresh")
+        )
 
     def clear(self) -> None:
         """Forget every kept response (tests)."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, has_request_context, request
 from jinja2 import Template
+from markupsafe import Markup
 
 from irev import dates, salutations, typography
 from irev.services.reference import needs_summary
@@ -23,6 +25,34 @@ def htmx_filename(static_folder: str) -> str:
 STAFF_TEMPLATES = ("admin/",)
 
 
+#: Key of the WSGI environ: HTML pieces already typeset, waiting for their place in the page
+#: (per request, not flask.g: an app context, hence g, may outlive a request).
+TYPESET = "irev.typeset_pieces"
+_numbers = itertools.count()
+
+
+def typeset_piece(html: str) -> Markup:
+    """Return a marker that the page's render replaces with html, after the page's typography.
+
+    For fragments kept by the page cache: they were typeset when first rendered, and reading
+    them again through the typography of every page that shows them is most of their cost.
+    """
+    pieces = request.environ.setdefault(TYPESET, {})
+    marker = f"<!--irev-piece-{next(_numbers)}-->"
+    pieces[marker] = html
+    return Markup(marker)
+
+
+def _fill_pieces(output: str) -> str:
+    """Put the typeset pieces in place of their markers."""
+    pieces = request.environ.get(TYPESET) if has_request_context() else None
+    if not pieces:
+        return output
+    for marker in [m for m in pieces if m in output]:
+        output = output.replace(marker, pieces.pop(marker), 1)
+    return output
+
+
 class FrenchTemplate(Template):
     """A template whose rendered text gets French typography (irev.typography), once.
 
@@ -36,12 +66,12 @@ class FrenchTemplate(Template):
         output = super().render(*args, **kwargs)
         name = self.name or ""
         if name.startswith(STAFF_TEMPLATES):
-            return output
+            return _fill_pieces(output)
         if name.endswith(".html"):
-            return typography.french_html(output)
+            return _fill_pieces(typography.french_html(output))
         if name.endswith(".txt"):
             return typography.french(output)
-        return output
+        return _fill_pieces(output)
 
 
 def init_app(app: Flask) -> None:

@@ -16,6 +16,9 @@ Decisions:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 NNBSP = "\u202f"  # narrow no-break space
 NBSP = "\u00a0"
@@ -34,6 +37,9 @@ _NUMBER_WORD = re.compile(
 #: « 13 h 01 » stays on one line too.
 _HOUR_MINUTES = re.compile(r"(?<=\d[ \u00a0]h) (?=\d\d\b)")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])'(?=[^\W\d_])")
+#: Every rule above needs one of these characters: text without any is left as it is, unread
+#: by the rules (most of a page's text runs: labels, names, sentences without a colon).
+_TRIGGER = re.compile(r"[;:!?«»'\d]")
 
 
 def _plain(text: str) -> str:
@@ -47,10 +53,42 @@ def _plain(text: str) -> str:
     return _HOUR_MINUTES.sub(NBSP, text)
 
 
+#: Lines already typeset during a batch of e-mails (see memoized()).
+_memo: ContextVar[dict[str, str] | None] = ContextVar("irev_typography_memo", default=None)
+
+
+@contextmanager
+def memoized() -> Iterator[None]:
+    """Remember typeset lines for the block: a batch of e-mails repeats most of its lines.
+
+    The rules never reach across a line end, so each line is typeset once per batch. The memo
+    lives only as long as the block (it holds recipients' names: never kept past the batch).
+    """
+    token = _memo.set({})
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
 def french(text: str) -> str:
     """Return text with French typography (spaces, apostrophes); URLs and addresses kept."""
-    if not text:
+    if not text or not _TRIGGER.search(text):
         return text
+    memo = _memo.get()
+    if memo is None:
+        return _french(text)
+    out = []
+    for line in text.splitlines(keepends=True):
+        done = memo.get(line)
+        if done is None:
+            done = memo[line] = _french(line)
+        out.append(done)
+    return "".join(out)
+
+
+def _french(text: str) -> str:
+    """Apply the rules to text, leaving URLs, addresses and entities as they are."""
     out = []
     last = 0
     for match in _PROTECTED.finditer(text):
@@ -91,6 +129,6 @@ def french_html(html: str) -> str:
 
 def _html_text(text: str) -> str:
     """Apply french() to escaped HTML text: an escaped apostrophe counts as one."""
-    if not text or text.isspace():
+    if not text or text.isspace() or not (_TRIGGER.search(text) or "&#" in text):
         return text
     return french(text.replace("&#39;", "'").replace("&#x27;", "'"))

@@ -252,10 +252,12 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
     assert assistant_url(person(ASSISTANT)) in a_text
     assert "/inscription/gerer/" not in a_text
     assert "/inscription/gerer/" in text
+    assert "Une copie de ce courriel est envoyée à Samia Benali, qui gère vos inscriptions." in text
+    assert "Une copie de ce courriel" not in a_text
 
 
 @pytest.mark.parametrize(
-    ("official", "helper", "official_opening", "helper_opening", "because"),
+    ("official", "helper", "official_opening", "helper_opening", "because", "notice"),
     [
         (
             {"civilite": "madame", "mandate": "maire"},
@@ -263,6 +265,7 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
             "Madame la Maire,",
             "Monsieur,",
             "en tant qu’assistant de Madame la Maire, Claire Dupont",
+            "Votre assistant, M. Benali (",
         ),
         (
             {"civilite": "monsieur", "mandate": "vice_president_epci"},
@@ -270,6 +273,7 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
             "Monsieur le Vice-président,",
             "Madame,",
             "en tant qu’assistante de Monsieur le Vice-président, Claire Dupont",
+            "Votre assistante, Mme Benali (",
         ),
         (
             {"civilite": "", "mandate": "maire"},
@@ -277,11 +281,20 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
             "Madame, Monsieur,",
             "Madame, Monsieur,",
             "parce que vous gérez les inscriptions de Claire Dupont",
+            "La personne qui vous inscrit, Samia Benali (",
         ),
     ],
 )
 def test_salutations_and_agreement_for_each_case(
-    client, smtp_server, meetings, official, helper, official_opening, helper_opening, because
+    client,
+    smtp_server,
+    meetings,
+    official,
+    helper,
+    official_opening,
+    helper_opening,
+    because,
+    notice,
 ):
     client.post("/inscription", data=assistant_form("seance-ouverte", **official, **helper))
     client.post(confirm_path_for(ASSISTANT))
@@ -291,6 +304,8 @@ def test_salutations_and_agreement_for_each_case(
     assert len(to_official) == 3 and len(to_assistant) == 2
     for message in to_official:
         assert bodies(message)[0].splitlines()[0] == official_opening
+    notices = [bodies(m)[0] for m in to_official if "a confirmé" in bodies(m)[0]]
+    assert len(notices) == 1 and notice in notices[0], notices
     for message in to_assistant:
         text, html = bodies(message)
         assert text.splitlines()[0] == helper_opening
@@ -412,6 +427,8 @@ def test_one_link_manages_several_officials(client, smtp_server, meetings):
     html = page_text(page)
     assert page.status_code == 200
     assert "Madame la Maire, Claire Dupont" in html and "Monsieur l’Adjoint, Marc Lefebvre" in html
+    assert "Annuler son inscription" in html and "sa place est réservée" in html
+    assert "mon inscription" not in html and "votre place" not in html
     assert html.index("Claire Dupont") < html.index("Marc Lefebvre")  # by name
     assert "Séance ouverte" in html and "Séance seconde" in html
     assert "Inscrire un autre élu ou une autre élue" in html
@@ -574,11 +591,12 @@ def test_exports_name_the_assistant(staff_client, meetings):
         csv.reader(io.StringIO(response.get_data(as_text=True).lstrip("\ufeff")), delimiter=";")
     )
     header = rows[0]
-    assert header[-2:] == ["Assistant·e", "E-mail de l'assistant·e"]
+    at = header.index("Assistant·e")
+    assert header[at : at + 2] == ["Assistant·e", "E-mail de l'assistant·e"]
     by_email = {row[header.index("E-mail")]: row for row in rows[1:]}
-    assert by_email[OFFICIAL][-2:] == ["Samia Benali", ASSISTANT]
+    assert by_email[OFFICIAL][at : at + 2] == ["Samia Benali", ASSISTANT]
     others = [row for email, row in by_email.items() if email != OFFICIAL]
-    assert others and all(row[-2:] == ["", ""] for row in others)
+    assert others and all(row[at : at + 2] == ["", ""] for row in others)
     export = staff_client.get(f"/admin/personnes/{registration.person_id}/export.json").get_json()
     assert export["assistants"] == [
         {"nom": "Samia Benali", "email": ASSISTANT, "fonction": "Assistante de direction"}

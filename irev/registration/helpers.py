@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from flask import g, url_for
+from flask import current_app, g, render_template, request, url_for
+from markupsafe import Markup
 
+from irev import page_cache
 from irev.dates import meeting_when
 from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.registration import bp
 from irev.registration.forms import mandate_label as _mandate_label
+from irev.services import cache
 from irev.services import registrations as service
 from irev.services.meetings import SeatStatus, seat_status, waiting_counts
+from irev.templating import typeset_piece
 from irev.tokens import make_token
+
+#: Key of app.extensions: the form's meeting parts, apart from the public pages' cache (a
+#: stream of ?seance= values must not push the programme page out).
+FORM_PARTS = "irev_form_parts"
+#: Key of the WSGI environ: this request's parts (the page and its form both show them).
+OFFERED_PARTS = "irev.offered_parts"
 
 
 @bp.app_template_global()
@@ -40,10 +51,26 @@ def assistant_path(assistant: Person) -> str:
 
 @bp.app_template_global()
 def assistants_of(official: Person) -> list:
-    """Return the links of an official to the assistants who manage their registrations."""
+    """Return the links of an official to the assistants who manage their registrations.
+
+    A list of many people preloads them all first (preload_assistants): one statement.
+    """
+    preloaded = g.get("irev_assistants")
+    if preloaded is not None and official.id in preloaded:
+        return preloaded[official.id]
     from irev.services.assistants import assistants_of as links
 
     return links(official)
+
+
+@bp.app_template_global()
+def preload_assistants(people_ids: list[int]) -> str:
+    """Load the assistant links of many people at once for assistants_of(); render nothing."""
+    from irev.services.assistants import assistants_by_official
+
+    found = assistants_by_official(list(people_ids))
+    g.irev_assistants = {person_id: found.get(person_id, []) for person_id in people_ids}
+    return ""
 
 
 @bp.app_template_global()
@@ -119,3 +146,69 @@ def calendar_links(meeting: Meeting) -> dict[str, str]:
     from irev.calendars import web_calendar_links
 
     return web_calendar_links(meeting)
+
+
+@dataclass(frozen=True)
+class OfferedParts:
+    """What the registration form shows of the programme, rendered and typeset once."""
+
+    choices_html: str
+    poll_html: str
+    #: How long the current programme keeps the data (None without a programme).
+    retention_months: int | None
+
+    def choices(self) -> Markup:
+        """Return the meeting checkboxes with their seats (and « Toute la saison »)."""
+        return typeset_piece(self.choices_html)
+
+    def poll(self) -> Markup:
+        """Return the seat poll of the form's meetings."""
+        return typeset_piece(self.poll_html)
+
+
+@bp.app_template_global()
+def offered_parts(form) -> OfferedParts:
+    """Return the form's meeting parts: kept between GET requests while the offer holds.
+
+    They grow with the programme (100 meetings: most of the page) yet hold nothing of the
+    visitor but the meeting ticked from ?seance=, which is part of the key. Only GET uses the
+    kept copy; the form's CSRF token and fields are rendered for each visitor, outside them.
+    After a failed POST they are rendered from the meetings the form was validated against.
+    """
+    found = request.environ.get(OFFERED_PARTS)
+    if found is not None:
+        return found
+    chosen = tuple(form.meetings.data or ())
+    whole_season = bool(form.whole_season.data)
+    message = form.meetings.errors[0] if form.meetings.errors else ""
+    if request.method == "GET":
+        kept = current_app.extensions.setdefault(FORM_PARTS, page_cache.PageCache(64))
+        found = kept.get_or_render(
+            ("registration.form", chosen, whole_season, message),
+            cache.offered_version,
+            lambda: _render_offered(service.offered_current_meetings(), chosen, whole_season),
+            share=False,
+        )
+    else:
+        found = _render_offered(form.offered, chosen, whole_season, message)
+    request.environ[OFFERED_PARTS] = found
+    return found
+
+
+def _render_offered(
+    offered: list[Meeting], chosen: tuple[str, ...], whole_season: bool, message: str = ""
+) -> OfferedParts:
+    """Render the meeting choices and the seat poll of the form (one statement for the lists)."""
+    counted = waiting_counts(offered)
+    pairs = [(m, seat_status(m, waiting=counted.get(m.id))) for m in offered]
+    choices = render_template(
+        "registration/_meeting_choices.html",
+        offered=offered,
+        statuses={m.id: s for m, s in pairs},
+        chosen=chosen,
+        whole_season=whole_season,
+        meeting_message=message,
+    )
+    poll = render_template("registration/_seats_poll.html", statuses=pairs)
+    programme = offered[0].programme if offered else None
+    return OfferedParts(choices, poll, programme.retention_months if programme else None)

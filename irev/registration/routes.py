@@ -6,7 +6,6 @@ from flask import make_response, redirect, render_template, request, session, ur
 from flask_wtf.csrf import CSRFError
 
 from irev.extensions import db, limiter
-from irev.public.helpers import preload_waiting
 from irev.registration import bp, limits
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
@@ -14,18 +13,30 @@ from irev.registration.links import LinkProblem, read_confirm_link, read_confirm
 from irev.security import TOKEN_PAGE_REFERRER_POLICY
 from irev.services import registrations as service
 from irev.services import territories
-from irev.services.meetings import seat_status
 from irev.services.speaker_questions import ask_with_request
 
 #: Session key holding the address the last form was sent for (shown on the next page).
 SENT_TO = "inscription_adresse"
 #: Session key holding the assistant's address, when an assistant sent the form.
 SENT_COPY = "inscription_copie"
+#: Longer ?seance= values are no slug: ignored rather than kept as keys of the form's parts.
+SLUG_MAX = 120
+#: A posted form naming more meetings than this is checked against every meeting on offer.
+NAMED_MAX = 200
 
 
-def _form(formdata=None) -> RegistrationForm:
-    """Build the form with the meetings on offer (every published cycle's coming ones)."""
-    offer = service.form_offer()
+def _form(formdata=None, *, named_only: bool = False) -> RegistrationForm:
+    """Build the form with the meetings on offer (every published cycle's coming ones).
+
+    named_only: with only those the posted form names (unless it asks for the whole season).
+    Checking a submission then reads the meetings it asks for, not all of them; the answer is
+    the same, since a slug not on offer is missing either way.
+    """
+    slugs = None
+    if named_only and formdata is not None and not formdata.get("whole_season"):
+        slugs = formdata.getlist("meetings")
+        slugs = slugs if len(slugs) <= NAMED_MAX else None
+    offer = service.form_offer(slugs=slugs)
     return RegistrationForm(formdata, offered=offer.meetings, season=offer.season)
 
 
@@ -35,22 +46,20 @@ def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):
     with_errors = bool(form.errors) or bool(notice)
     if request.htmx and status >= 400:
         status = 422  # htmx swaps 422 (base.html responseHandling), not 400 or 429
-    preload_waiting(form.offered)  # one statement for the waiting lists, not one per meeting
     return render_template(template, form=form, notice=notice, with_errors=with_errors), status
 
 
 @bp.get("")
 def form():
     """Show the registration form, with ?seance=<slug> ticked when it can be chosen."""
-    page_form = _form()
+    # No meeting is read here: the meeting parts come from offered_parts(), kept between
+    # visitors; a ?seance= that is not an open meeting ticks nothing there.
+    page_form = RegistrationForm()
     if request.args.get("pour") == "elu":  # the assistants' page: « inscrire un autre élu »
         page_form.for_whom.data = "elu"
     wanted = request.args.get("seance", "")
-    if wanted and not page_form.is_submitted():
-        page_form.meetings.data = [
-            m.slug for m in page_form.offered if m.slug == wanted and seat_status(m).can_register
-        ]
-    preload_waiting(page_form.offered)  # one statement for the waiting lists, not one per meeting
+    if wanted and len(wanted) <= SLUG_MAX:
+        page_form.meetings.data = [wanted]
     return render_template("registration/form.html", form=page_form, notice="", with_errors=False)
 
 
@@ -58,11 +67,13 @@ def form():
 @limits.per_client_and_email("IREV_RATELIMIT_SUBMIT_IP", "IREV_RATELIMIT_SUBMIT_EMAIL")
 def submit():
     """Validate the form; on success record the request and answer with the same page for all."""
-    page_form = _form(request.form)
+    page_form = _form(request.form, named_only=True)
     if page_form.is_robot:  # a bot filled the honeypot: same answer, nothing saved
         return _sent_response()
     if not page_form.validate():
-        return _render_form(page_form, 422)
+        shown = _form(request.form)  # the page lists every meeting again, with the errors
+        shown.validate()
+        return _render_form(shown, 422)
     if page_form.needs_choice:  # homonyms or close names: the person says which one
         return _render_choice(page_form)
     assistant = page_form.assistant_details()

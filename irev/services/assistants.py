@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import contains_eager
 
 from irev.extensions import db
 from irev.models import AssistantLink, EmailStatus, OutboundEmail, Person
@@ -90,6 +91,7 @@ def assistants_of(official: Person) -> list[AssistantLink]:
         db.session.scalars(
             select(AssistantLink)
             .join(AssistantLink.assistant)
+            .options(contains_eager(AssistantLink.assistant))
             .where(AssistantLink.official_id == official.id, Person.anonymised_at.is_(None))
             .order_by(AssistantLink.id)
         )
@@ -102,6 +104,7 @@ def officials_of(assistant: Person) -> list[AssistantLink]:
         db.session.scalars(
             select(AssistantLink)
             .join(AssistantLink.official)
+            .options(contains_eager(AssistantLink.official))
             .where(AssistantLink.assistant_id == assistant.id, Person.anonymised_at.is_(None))
             .order_by(Person.last_name, Person.first_name, Person.id)
         )
@@ -125,6 +128,7 @@ def assistants_by_official(official_ids: list[int]) -> dict[int, list[AssistantL
     rows = db.session.scalars(
         select(AssistantLink)
         .join(AssistantLink.assistant)
+        .options(contains_eager(AssistantLink.assistant))
         .where(AssistantLink.official_id.in_(official_ids), Person.anonymised_at.is_(None))
         .order_by(AssistantLink.id)
     )
@@ -274,9 +278,8 @@ def notify_confirmed_by_assistant(official: Person, assistant: Person, meetings:
             "assistant_short": short_name(assistant),
             "assistant_email": assistant.email,
             "assistant_word": agree(
-                assistant, "Votre assistante", "Votre assistant", "La personne"
+                assistant, "Votre assistante", "Votre assistant", "La personne qui vous inscrit"
             ),
-            "assistant_neutral": not assistant.civilite,
             "meetings": meeting_lines(meetings),
         },
     )

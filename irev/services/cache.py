@@ -130,8 +130,12 @@ def current_programme_id():
 
 
 @cache
-def _programme_version_statement():
-    """Build the version statement once (SQLAlchemy then reuses its compiled form)."""
+def _programme_version_statement(every_published: bool = False):
+    """Build the version statement once per scope (SQLAlchemy then reuses its compiled form).
+
+    every_published: every published cycle's meetings (what the registration form offers),
+    and which cycle is current (it gives « toute la saison »); else the current cycle only.
+    """
     waiting = (
         select(func.count(Registration.id))
         .where(
@@ -160,24 +164,38 @@ def _programme_version_statement():
         )
         .select_from(Programme)
         .outerjoin(Meeting, Meeting.programme_id == Programme.id)
-        .where(Programme.id == current_programme_id())
-        .order_by(Meeting.id)
+        .where(
+            Programme.published.is_(True)
+            if every_published
+            else Programme.id == current_programme_id()
+        )
+        .order_by(Programme.id, Meeting.id)
     )
 
 
-def programme_version(now: datetime | None = None) -> tuple:
+def programme_version(now: datetime | None = None, *, every_published: bool = False) -> tuple:
     """Return what the programme page shows that can change, read in one SQL statement.
 
     Per meeting: its last update, seats, capacity, status and, when full, the length of its
     waiting list; per programme: its last update and the demonstration flag; and how many time
     boundaries (starts, ends, registration windows) are behind us, plus today's date in Paris.
+    every_published: over every published cycle, as the registration form offers them.
     """
     now = now or utcnow()
     # Core execution on the session's connection: same transaction, none of the ORM's work.
-    rows = db.session.connection().execute(_programme_version_statement()).all()
+    statement = _programme_version_statement(every_published)
+    rows = db.session.connection().execute(statement).all()
     passed = 0
     version = []
     for row in rows:
         version.append((*row[:9], row[13]))
         passed += sum(1 for moment in row[9:13] if moment is not None and moment <= now)
+    if every_published:
+        current = db.session.connection().execute(select(current_programme_id())).scalar()
+        return (now.astimezone(PARIS).date(), passed, current, tuple(version))
     return (now.astimezone(PARIS).date(), passed, tuple(version))
+
+
+def offered_version(now: datetime | None = None) -> tuple:
+    """Return the version of what the registration form offers (every published cycle)."""
+    return programme_version(now, every_published=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -224,14 +225,19 @@ def calendar_modified(programme: Programme, meeting: Meeting | None = None) -> d
     return max(moment for moment in moments if moment is not None)
 
 
-def form_meetings() -> list[tuple[Meeting, bool]]:
+def form_meetings(slugs: Sequence[str] | None = None) -> list[tuple[Meeting, bool]]:
     """Return every published cycle's public meetings, date order, each with "is current".
 
     One statement: the registration form offers them all (an archived cycle's coming meeting
     stays open to registration, as its page says), and « toute la saison » takes only the
-    current cycle's.
+    current cycle's. slugs: only those (a submitted form needs the meetings it names).
     """
-    return [(meeting, bool(current)) for meeting, current in db.session.execute(_form_statement())]
+    statement = _form_statement()
+    if slugs is not None:
+        if not slugs:
+            return []
+        statement = statement.where(Meeting.slug.in_(sorted(set(slugs))))
+    return [(meeting, bool(current)) for meeting, current in db.session.execute(statement)]
 
 
 @cache

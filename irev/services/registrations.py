@@ -13,6 +13,7 @@ Everything is re-exported here, so `from irev.services import registrations` kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -72,15 +73,18 @@ class FormOffer:
     season: list[Meeting]
 
 
-def form_offer(now: datetime | None = None) -> FormOffer:
+def form_offer(now: datetime | None = None, *, slugs: Sequence[str] | None = None) -> FormOffer:
     """Return the public meetings not yet over of every published cycle (one statement).
 
     An archived cycle's page shows « S'inscrire » on its coming meetings: the form takes them.
+    slugs: only the offered meetings among those (what a submitted form names).
     """
     from irev.services.meetings import form_meetings
 
     now = now or utcnow()
-    shown = [(meeting, current) for meeting, current in form_meetings() if meeting.ends_at > now]
+    shown = [
+        (meeting, current) for meeting, current in form_meetings(slugs) if meeting.ends_at > now
+    ]
     return FormOffer([m for m, _ in shown], [m for m, current in shown if current])
 
 

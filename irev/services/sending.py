@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from irev import notifications
+from irev import notifications, typography
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
@@ -117,7 +117,7 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     )
     loaded = _preload(emails)  # held here: the identity map only keeps weak references
     try:
-        with connection() as transport:
+        with connection() as transport, typography.memoized():
             _send_all(emails, transport, report, stop)
     except ConnectionFailed as error:  # the connection could not even open
         _fail_all(emails, str(error), report)
@@ -129,7 +129,12 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
 
 def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -> None:
     """Send the rows in order, one in flight at a time, recording each outcome."""
-    ics_cache: dict = {}
+    # One query for every calendar's SEQUENCE of the batch, not one a message.
+    ics_cache: dict = {
+        notifications.EARLIER: notifications.earlier_counts(
+            {e.registration_id for e in emails if e.registration_id}
+        )
+    }
     in_flight: _Prepared | None = None
     for position, email in enumerate(emails):
         prepared = _prepare(email, report, ics_cache)  # the server handles in_flight meanwhile

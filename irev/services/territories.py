@@ -44,26 +44,8 @@ QUERY_MAX = 200
 #: The choice sent by the ambiguity page for « keep the name as I typed it ».
 KEEP_TEXT = "texte"
 
-_SMALL_WORDS = frozenset(
-    [
-        "l",
-        "le",
-        "la",
-        "les",
-        "d",
-        "de",
-        "du",
-        "des",
-        "et",
-        "en",
-        "sur",
-        "sous",
-        "a",
-        "au",
-        "aux",
-        "lez",
-    ]
-)
+#: Small words people drop or add (« Quesnoy », « Le Quesnoy »; « Marcq-en-Barœul »).
+_SMALL_WORDS = frozenset("l le la les d de du des et en a au aux sur sous lez".split())  # noqa: SIM905
 _EXPANSIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 _ABBREVIATIONS = {
     "cc": "communaute communes",

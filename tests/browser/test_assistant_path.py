@@ -46,6 +46,8 @@ def fill_assistant(page, assistant: str, official: str) -> None:
 def render_email(page, received, name: str) -> None:
     """Show a received HTML e-mail in Chromium, as a mail client would, and screenshot it."""
     html = received.message.get_body(preferencelist=("html",)).get_content()
+    page.goto("about:blank")  # not on the site: its CSP would drop the e-mail's inline styles
+    page.set_viewport_size({"width": 800, "height": 900})
     page.set_content(html)
     shoot(page, name)
 
@@ -110,13 +112,13 @@ def test_without_javascript_an_assistant_registers_and_confirms(js_off_page, pag
     to_official = live_server.wait_for_mail(official, "/inscription/confirmer/")
     assert plain_text(to_official).startswith("Madame la Maire,")
     link = live_server.mail_link(assistant, "/inscription/confirmer/", "en tant qu’assistante")
+    page.goto(link)  # axe needs JavaScript: it checks the same page in the other context
+    assert_accessible(page)
     js_off_page.goto(link)
     assert "Confirmer l’inscription de Claire Dupont" in js_off_page.inner_text("h1")
-    assert_accessible(js_off_page)
     js_off_page.click("button[type=submit]")
     js_off_page.wait_for_selector("h1")
     assert "L’inscription de Claire Dupont est enregistrée" in js_off_page.inner_text("h1")
-    assert_accessible(js_off_page)
 
     with live_server.app.app_context():
         state = db.session.scalar(
@@ -137,8 +139,11 @@ def test_without_javascript_an_assistant_registers_and_confirms(js_off_page, pag
     own_page = live_server.mail_link(assistant, "/inscription/assistant/")
     js_off_page.goto(own_page)
     assert "Madame la Maire, Claire Dupont" in js_off_page.inner_text("main")
-    assert_accessible(js_off_page)
-    shoot(js_off_page, "assistant-self-service-page")
-    js_off_page.set_viewport_size({"width": 320, "height": 800})
-    assert js_off_page.evaluate("document.documentElement.scrollWidth <= 320")
-    shoot(js_off_page, "assistant-self-service-page-320px")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(own_page)
+    assert_accessible(page)
+    shoot(page, "assistant-self-service-page")
+    page.set_viewport_size({"width": 320, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth <= 320")
+    assert_accessible(page)
+    shoot(page, "assistant-self-service-page-320px")

@@ -418,6 +418,8 @@ def walk_sample(browser, live_server) -> dict[str, dict[str, Any]]:
         page,
         "!!document.querySelector('#email-error') && document.querySelector('#email-error').innerText.trim().length > 0",
     )
+    # registration.js marks the field invalid once htmx has settled the swap: measure then.
+    assert poll(page, "document.querySelector('#email').getAttribute('aria-invalid') === 'true'")
     shot("inscription-erreurs-en-ligne")
 
     # An assistant registering an official, sent with errors (the assistant's own fields

@@ -6,6 +6,7 @@ E-mails are read as a real SMTP server (aiosmtpd) receives them.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import icalendar
@@ -109,6 +110,52 @@ def test_form_offers_the_choice_without_javascript(client, meetings):
     assert "Votre fonction (facultatif)" in page
     preselected = page_text(client.get("/inscription?pour=elu"))
     assert 'id="for_whom-1" name="for_whom" value="elu" checked' in preselected
+
+
+OFFICIAL_PURPOSES = {
+    "first_name": "given-name",
+    "last_name": "family-name",
+    "email": "email",
+    "phone": "tel",
+    "organisation": "organization",
+    "mandate": "organization-title",
+}
+
+
+def purposes(page: str, names) -> dict[str, str]:
+    """Return the autocomplete attribute of each named control of the page."""
+    found = {}
+    for name in names:
+        control = re.search(rf'<(?:input|select)[^>]*id="{name}"[^>]*>', page).group(0)
+        found[name] = re.search(r'autocomplete="([^"]*)"', control).group(1)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("url", "data", "official"),
+    [
+        pytest.param("/inscription", None, False, id="vide, moi-même"),
+        pytest.param("/inscription?pour=elu", None, True, id="vide, pour un élu"),
+        pytest.param("/inscription", {"for_whom": "moi"}, False, id="erreurs, moi-même"),
+        pytest.param("/inscription", {"for_whom": "elu"}, True, id="erreurs, pour un élu"),
+    ],
+)
+def test_autocomplete_names_the_users_own_data_only(client, meetings, url, data, official):
+    """WCAG 1.3.5 / RGAA 11.13: the participant's fields carry the user's purposes when the
+    user registers themself; when an assistant registers an official they are « off » (not
+    the user's data: the browser must not fill in the assistant's own name), and the
+    assistant's own fields carry theirs, in a section of their own."""
+    response = client.post(url, data=data) if data else client.get(url)
+    page = response.get_data(as_text=True)
+    got = purposes(page, OFFICIAL_PURPOSES)
+    assert got == ({n: "off" for n in OFFICIAL_PURPOSES} if official else OFFICIAL_PURPOSES)
+    for name, token in OFFICIAL_PURPOSES.items():  # what registration.js puts back
+        control = re.search(rf'<(?:input|select)[^>]*id="{name}"[^>]*>', page).group(0)
+        assert f'data-own-autocomplete="{token}"' in control
+    assert purposes(page, ["assistant_first_name", "assistant_email"]) == {
+        "assistant_first_name": "section-assistant given-name",
+        "assistant_email": "section-assistant email",
+    }
 
 
 def test_an_assistant_registers_an_official_the_seat_is_hers(client, meetings):

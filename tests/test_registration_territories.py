@@ -230,6 +230,30 @@ def test_htmx_submit_with_homonyms_swaps_in_the_choice_form(client, territories,
     assert '<form id="inscription"' in body and "autofocus" in body
 
 
+def test_the_choice_is_required_and_its_htmx_swap_stops_the_seat_refresh(client, territories, slug):
+    """RGAA 11.10: the choice is marked required; the swapped-in choice shows no seat figure,
+    so the form page's 30 s refresh and its pause control (« Les chiffres de cette page se
+    mettent à jour… ») go away with the form (out-of-band delete and hidden control)."""
+    page = client.get("/inscription").get_data(as_text=True)
+    assert 'id="places-inscription"' in page and 'id="actualisation"' in page
+    body = client.post(
+        "/inscription", data=form_data(slug, organisation="Saint-Martin"), headers=HX
+    ).get_data(as_text=True)
+    radios = re.findall(r'<input type="radio"[^>]*name="organisation_code"[^>]*>', body)
+    assert len(radios) >= 6 and all(" required" in r for r in radios)
+    assert "Choisissez une réponse pour continuer" in plain(body)
+    assert '<form id="places-inscription" data-hx-swap-oob="delete"></form>' in body
+    control = re.search(r'<p id="actualisation"[^>]*>', body).group(0)
+    assert " hidden" in control and 'data-hx-swap-oob="outerHTML"' in control
+    full = client.post("/inscription", data=form_data(slug, organisation="Saint-Martin")).get_data(
+        as_text=True
+    )  # without JavaScript: a page of its own, nothing to delete
+    assert "data-hx-swap-oob" not in full and all(
+        " required" in r
+        for r in re.findall(r'<input type="radio"[^>]*name="organisation_code"[^>]*>', full)
+    )
+
+
 # --- with JavaScript: the hidden code, re-checked ---------------------------------------------
 
 

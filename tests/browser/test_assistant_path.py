@@ -63,6 +63,12 @@ def test_the_choice_reveals_the_assistant_fields_by_keyboard(page, live_server):
     assert poll(
         page, "getComputedStyle(document.querySelector('#assistant-fields')).display !== 'none'"
     )
+    # RGAA 11.13: the official's fields are no longer the user's own, the assistant's are.
+    purposes = "[...document.querySelectorAll('[data-own-autocomplete]')].map(e => e.autocomplete)"
+    assert set(page.evaluate(purposes)) == {"off"}
+    assert page.get_attribute("#assistant_first_name", "autocomplete") == (
+        "section-assistant given-name"
+    )
     page.keyboard.press("Tab")  # the next stop is in the assistant's fields
     assert page.evaluate("document.activeElement.name") == "assistant_civilite"
     assert_accessible(page)
@@ -73,6 +79,10 @@ def test_the_choice_reveals_the_assistant_fields_by_keyboard(page, live_server):
     shoot(page, "form-assistant-320px")
 
     page.set_viewport_size({"width": 1280, "height": 900})
+    page.check("#for_whom-0")  # back to « moi-même »: the user's purposes come back
+    assert page.get_attribute("#first_name", "autocomplete") == "given-name"
+    assert page.get_attribute("#organisation", "autocomplete") == "organization"
+    page.check("#for_whom-1")
     page.fill("#assistant_email", "claire.dupont@navigateur.example")
     page.fill("#email", "claire.dupont@navigateur.example")
     page.click("button[type=submit]")
@@ -81,6 +91,8 @@ def test_the_choice_reveals_the_assistant_fields_by_keyboard(page, live_server):
     assert "doit être différente" in page.inner_text(".error-summary")
     assert page.evaluate("document.activeElement.id") == "erreurs"
     assert page.is_checked("#for_whom-1")  # what was chosen is kept
+    assert page.get_attribute("#organisation", "autocomplete") == "off"  # the swapped form too
+    assert page.get_attribute("#organisation", "role") == "combobox"
     assert_accessible(page)
     shoot(page, "form-assistant-errors")
 

@@ -66,6 +66,8 @@ def test_type_arrows_and_enter_choose_amiens(page, live_server):
     assert attr(page, combobox, "aria-autocomplete") == "list"
     assert attr(page, combobox, "aria-controls") == "organisation-listbox"
     assert attr(page, combobox, "aria-expanded") == "false"
+    # RGAA 11.13: the script keeps the field's purpose (the user's organisation).
+    assert attr(page, combobox, "autocomplete") == "organization"
     page.focus(combobox)
     page.keyboard.type("Ami")
     page.wait_for_selector("#organisation-listbox:not([hidden]) [role=option]")
@@ -78,6 +80,13 @@ def test_type_arrows_and_enter_choose_amiens(page, live_server):
     assert attr(page, combobox, "aria-activedescendant") == "organisation-option-0"
     assert attr(page, "#organisation-option-0", "aria-selected") == "true"
     assert "Amiens" in page.inner_text("#organisation-option-0")
+    # What a screen reader is given: the expanded combobox, the named listbox, the active
+    # option selected, the number of suggestions in the status region.
+    tree = page.locator(".combobox").aria_snapshot()
+    assert 'combobox "Commune ou intercommunalité" [expanded]' in tree
+    assert 'listbox "Suggestions de communes et d’intercommunalités"' in tree
+    assert 'option "Amiens , commune, Somme (80)" [selected]' in tree
+    assert "suggestions : flèches haut et bas pour parcourir, Entrée pour choisir." in tree
     assert_accessible(page)  # the open combobox, an option active
     shoot(page, "combobox-open-desktop")
     page.keyboard.press("ArrowDown")

@@ -29,6 +29,7 @@ import pytest
 from irev.extensions import db
 from irev.services import accessibility_audit as audit
 from irev.services import staff
+from irev.services.territories_load import load_territories
 from tests.browser.conftest import plain_text, poll, run_axe
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,16 +83,41 @@ FACTS_JS = r"""
     banner: q('body > header, [role=banner]').length, navigation: q('nav, [role=navigation]').length,
     main: q('main, [role=main]').length, contentinfo: q('body > footer, [role=contentinfo]').length,
   };
+  // RGAA 11.13 (WCAG 1.3.5): fields about the user carry the token of their purpose. When an
+  // assistant registers an official (« Qui inscrivez-vous ? » on « elu »), the official's
+  // fields are not the user's: they must be "off", and only the assistant's own fields carry
+  // tokens (in a section of their own, so a browser keeps the two people apart).
   const tokens = {first_name: 'given-name', last_name: 'family-name', email: 'email', phone: 'tel',
                   organisation: 'organization', mandate: 'organization-title'};
-  const autocomplete = []; const personal = [];
+  const own_tokens = {assistant_first_name: 'given-name', assistant_last_name: 'family-name',
+                      assistant_email: 'email', assistant_function: 'organization-title'};
+  const for_whom = document.querySelector('input[name=for_whom]:checked');
+  const for_official = !!for_whom && for_whom.value === 'elu';
+  const autocomplete = []; const personal = []; const others = [];
+  const purpose = (e) => (e.getAttribute('autocomplete') || '').trim();
   for (const [name, token] of Object.entries(tokens)) {
     for (const e of q(`input[name=${name}], select[name=${name}]`)) {
-      const got = (e.getAttribute('autocomplete') || '').trim();
+      const got = purpose(e);
+      if (e.type === 'hidden') continue;  // carried answers (the choice page): not a field
+      if (for_official) {
+        if (got === 'off') { others.push(name); continue; }  // the official's: claims nothing
+        autocomplete.push(`${name} : autocomplete="${got}" sur un champ de l’élu inscrit par un tiers (attendu off)`);
+        continue;
+      }
       const ok = got === token || (name === 'email' && got === 'username');
       if (ok) personal.push(`${name} (${got})`); else autocomplete.push(`${name} : autocomplete="${got}" au lieu de ${token}`);
     }
   }
+  for (const [name, token] of Object.entries(own_tokens)) {
+    for (const e of q(`input[name=${name}]`)) {
+      if (e.type === 'hidden') continue;
+      const got = purpose(e);
+      const ok = got === token || new RegExp(`^section-[\\w-]+ ${token}$`).test(got);
+      if (!ok) autocomplete.push(`${name} : autocomplete="${got}" au lieu de ${token}`);
+      else if (for_official) personal.push(`${name} (${got})`);
+    }
+  }
+  if (others.length) personal.push(`off sur les champs de l’élu inscrit par un tiers (${others.join(', ')})`);
   const rgb = (s) => { const m = s.match(/[\d.]+/g); return m ? m.map(Number) : [0,0,0,0]; };
   const lum = ([r,g,b]) => { const f = (c) => { c /= 255; return c <= 0.03928 ? c/12.92 : ((c+0.055)/1.055) ** 2.4; }; return 0.2126*f(r)+0.7152*f(g)+0.0722*f(b); };
   const ratio = (a, b) => { const [x, y] = [lum(a), lum(b)].sort((m, n) => n - m); return (x + 0.05) / (y + 0.05); };
@@ -342,6 +368,20 @@ def html_part(received) -> str:
     return part.get_content()
 
 
+#: The organisation field once combobox.js has equipped it (the structure measured depends on it).
+ENHANCED = "!!document.querySelector('#organisation[role=combobox][aria-expanded]')"
+
+
+def fill_person(page) -> None:
+    """Fill the form but the organisation (left to the caller): a meeting, the notice read."""
+    page.fill("#first_name", "Camille")
+    page.fill("#last_name", "Durand")
+    page.fill("#email", EMAIL)
+    page.select_option("#mandate", "maire")
+    page.check(f"#meetings-{FIRST}")
+    page.check("#data_notice")
+
+
 def walk_sample(browser, live_server) -> dict[str, dict[str, Any]]:
     """Reach every page of the sample as a visitor would, and measure it."""
     facts: dict[str, dict[str, Any]] = {}
@@ -368,6 +408,7 @@ def walk_sample(browser, live_server) -> dict[str, dict[str, Any]]:
 
     page.get_by_role("button", name="Envoyer ma demande d’inscription").click()
     assert poll(page, "document.title.startsWith('Erreur')")
+    assert poll(page, ENHANCED)  # the swapped form's combobox, equipped again (htmx:load)
     shot("inscription-erreurs")
 
     visit(page, base + "/inscription")
@@ -377,17 +418,42 @@ def walk_sample(browser, live_server) -> dict[str, dict[str, Any]]:
         page,
         "!!document.querySelector('#email-error') && document.querySelector('#email-error').innerText.trim().length > 0",
     )
+    # registration.js marks the field invalid once htmx has settled the swap: measure then.
+    assert poll(page, "document.querySelector('#email').getAttribute('aria-invalid') === 'true'")
     shot("inscription-erreurs-en-ligne")
 
-    visit(page, base + "/inscription")
-    page.fill("#first_name", "Camille")
-    page.fill("#last_name", "Durand")
+    # An assistant registering an official, sent with errors (the assistant's own fields
+    # asked for, the official's messages worded « l’élu ou l’élue »).
+    visit(page, base + "/inscription?pour=elu")
+    page.fill("#assistant_email", EMAIL)
     page.fill("#email", EMAIL)
-    page.fill("#organisation", "Ville de Roubaix")
-    page.select_option("#mandate", "maire")
-    page.check("#department-1")
-    page.check(f"#meetings-{FIRST}")
-    page.check("#data_notice")
+    page.get_by_role("button", name="Envoyer ma demande d’inscription").click()
+    assert poll(page, "document.title.startsWith('Erreur')")
+    assert poll(page, ENHANCED)
+    shot("inscription-elu-erreurs")
+
+    # A name several communes share, typed without choosing a suggestion: the choice form
+    # (swapped in by htmx; without JavaScript the same form is a page of its own).
+    visit(page, base + "/inscription")
+    fill_person(page)
+    page.focus("#organisation")
+    page.keyboard.type("Saint Martin")
+    page.wait_for_selector("#organisation-listbox:not([hidden]) [role=option]")
+    page.keyboard.press("Escape")
+    page.check("#department-5")  # « Autre »
+    page.get_by_role("button", name="Envoyer ma demande d’inscription").click()
+    page.wait_for_selector("h2:has-text('Précisez votre collectivité')")
+    page.wait_for_load_state("networkidle")
+    shot("inscription-choix")
+
+    visit(page, base + "/inscription")
+    fill_person(page)
+    page.focus("#organisation")
+    page.keyboard.type("Roubaix")
+    page.wait_for_selector("#organisation-listbox:not([hidden]) [role=option]")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.input_value("#organisation_code")
     page.get_by_role("button", name="Envoyer ma demande d’inscription").click()
     page.wait_for_url("**/inscription/envoyee**")
     shot("inscription-envoyee")
@@ -467,7 +533,12 @@ def vnu_errors(facts: dict[str, dict[str, Any]], folder: Path) -> dict[str, int]
 
 
 @pytest.mark.skipif(JAVA is None or not VNU.exists(), reason="needs Java and vnu.jar (make tools)")
-def test_the_grid_holds_what_the_tools_measure(browser, live_server, tmp_path):
+def test_the_grid_holds_what_the_tools_measure(
+    browser, live_server, tmp_path, territory_subset_dir
+):
+    with live_server.app.app_context():  # the communes and EPCI the combobox suggests
+        load_territories(territory_subset_dir)
+        db.session.commit()
     facts = walk_sample(browser, live_server)
     for name, count in vnu_errors(facts, tmp_path).items():
         facts[name]["vnu_errors"] = count

@@ -22,8 +22,9 @@
     input.setAttribute("aria-autocomplete", "list");
     input.setAttribute("aria-expanded", "false");
     input.setAttribute("aria-controls", listbox.id);
-    // The browser's own autofill list would cover ours.
-    input.setAttribute("autocomplete", "off");
+    /* autocomplete stays as the server wrote it ("organization" when the field is about the
+       person filling the form, WCAG 1.3.5 / RGAA 11.13): the browser may offer its own saved
+       value too, which is acceptable; its list is the browser's, ours stays in the page. */
     var active = -1;
 
     function options() {

@@ -36,6 +36,28 @@
     }
   });
 
+  /* « Qui inscrivez-vous ? »: the official's fields are the user's own only in the first
+     case; otherwise they must not claim the user's autocomplete purposes (WCAG 1.3.5), or the
+     browser would fill in the assistant's own name and address. The server renders the same
+     from the submitted choice; this follows the choice before any submit. */
+  function syncPurposes(form) {
+    var chosen = form.querySelector("input[name='for_whom']:checked");
+    var forOfficial = Boolean(chosen) && chosen.value === "elu";
+    form.querySelectorAll("[data-own-autocomplete]").forEach(function (control) {
+      control.setAttribute(
+        "autocomplete",
+        forOfficial ? "off" : control.getAttribute("data-own-autocomplete")
+      );
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var target = event.target;
+    if (target && target.name === "for_whom" && target.form) {
+      syncPurposes(target.form);
+    }
+  });
+
   /* aria-busy on whatever a request will replace, while it runs. */
   document.addEventListener("htmx:beforeRequest", function (event) {
     var target = event.detail.target;

@@ -249,7 +249,8 @@ def test_both_receive_the_request_each_addressed_formally(client, smtp_server, m
     assert "Confirmer mon inscription" in html and "Confirmer mon inscription" in a_html
     assert html.count("/inscription/confirmer/") and a_html.count("/inscription/confirmer/")
     assert confirm_path_for(ASSISTANT) in a_text and confirm_path_for(ASSISTANT) not in text
-    assert assistant_url(person(ASSISTANT)) in a_text
+    # The token's signature holds the second it was made: compare what it carries.
+    assert assistant_url(person(ASSISTANT)).rsplit(".", 2)[0] in a_text
     assert "/inscription/gerer/" not in a_text
     assert "/inscription/gerer/" in text
     assert "Une copie de ce courriel est envoyée à Samia Benali, qui gère vos inscriptions." in text

@@ -101,6 +101,24 @@ TEST_CONFIG = {
 }
 
 
+@pytest.fixture(autouse=True)
+def test_clock() -> Iterator[None]:
+    """With IREV_TEST_CLOCK set (an ISO instant), every test starts at that instant.
+
+    The clock still ticks. A test that holds only at some hours of the day (a meeting « in
+    three hours » that crosses midnight) fails at once instead of once a month in CI:
+    ``IREV_TEST_CLOCK=2026-12-31T22:40:00Z make test``.
+    """
+    moment = os.environ.get("IREV_TEST_CLOCK")
+    if not moment:
+        yield
+        return
+    from freezegun import freeze_time
+
+    with freeze_time(moment, tick=True):
+        yield
+
+
 @pytest.fixture
 def db_url(tmp_path) -> Iterator[str]:
     """A fresh, empty database for this test."""

@@ -42,7 +42,11 @@ def database_url(name: str) -> str:
 
 
 def recreate_database(name: str) -> str:
-    """Drop and create a scratch database; return its URL."""
+    """Drop and create a scratch database; return its URL.
+
+    BENCH_DB_SUFFIX (letters, digits) keeps two checkouts benchmarking at once apart.
+    """
+    name += os.environ.get("BENCH_DB_SUFFIX", "")
     if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
         raise ValueError(name)
     engine = sa.create_engine(f"{SERVER_URL}/postgres", isolation_level="AUTOCOMMIT")

@@ -15,7 +15,8 @@ says so and goes on. The machine (cores, CPU, load average) is printed with the 
 Settings (environment): BENCH_SECONDS (per measurement, default 10), BENCH_CONNECTIONS (8),
 BENCH_SIZES ("real,large"; empty: no page rows), BENCH_MAIL ("aiosmtpd,postfix"; empty: no
 mail rows), BENCH_MAIL_DATABASE ("postgresql" or "sqlite"), BENCH_MAIL_COUNT (1000),
-BENCH_POSTGRES_URL (postgresql+psycopg://postgres@127.0.0.1:5432).
+BENCH_POSTGRES_URL (postgresql+psycopg://postgres@127.0.0.1:5432), BENCH_DB_SUFFIX (added to
+the scratch databases' names), BENCH_APP_PORT and BENCH_BARE_PORT (5610, 5611).
 """
 
 from __future__ import annotations

@@ -131,6 +131,40 @@ class LiveServer:
         return match.group(0)
 
 
+#: The password of the staff accounts the browser modules create.
+STAFF_PASSWORD = "une phrase de passe assez longue"
+
+
+def sign_in(page, base_url: str, email: str, password: str = STAFF_PASSWORD) -> None:
+    """Send the staff sign-in form and wait for the dashboard."""
+    from playwright.sync_api import expect
+
+    page.goto(base_url + "/admin/connexion")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("button:has-text('Se connecter')")
+    expect(page.locator("h1")).to_have_text("Tableau de bord")
+
+
+def past_meeting(programme_id: int, slug: str, title: str, days_ago: int, **values: Any):
+    """Return a published meeting of two hours that began `days_ago` days ago, on the hour."""
+    from datetime import timedelta
+
+    from irev.models import Meeting, MeetingStatus, utcnow
+
+    starts = (utcnow() - timedelta(days=days_ago)).replace(minute=0, second=0, microsecond=0)
+    fields: dict[str, Any] = dict(capacity=10, status=MeetingStatus.PUBLISHED)
+    fields.update(values)
+    return Meeting(
+        programme_id=programme_id,
+        slug=slug,
+        title=title,
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=2),
+        **fields,
+    )
+
+
 def plain_text(received: Received) -> str:
     """Return the plain-text part of a received message."""
     part = received.message.get_body(preferencelist=("plain",))

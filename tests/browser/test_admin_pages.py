@@ -22,12 +22,11 @@ from irev.models import (
     utcnow,
 )
 from irev.services import outbox, sending, staff
-from tests.browser.conftest import assert_accessible, poll
+from tests.browser.conftest import STAFF_PASSWORD, assert_accessible, poll, sign_in
 
 S = RegistrationState
 EMAIL = "equipe@irev.fr"
 OTHER_EMAIL = "autre@irev.fr"
-PASSWORD = "une phrase de passe assez longue"
 SHOTS = Path("test-results/admin")
 
 
@@ -36,8 +35,10 @@ def data(live_server) -> dict[str, int]:
     """Add to the live server's database: a staff account, a moderated meeting with people in
     every state, a past meeting with seated people, and a sent e-mail."""
     with live_server.app.app_context():
-        staff.create_staff(EMAIL, PASSWORD, "Équipe IREV")
-        staff.create_staff(OTHER_EMAIL, PASSWORD)  # signs out in its test: others stay signed in
+        staff.create_staff(EMAIL, STAFF_PASSWORD, "Équipe IREV")
+        staff.create_staff(
+            OTHER_EMAIL, STAFF_PASSWORD
+        )  # signs out in its test: others stay signed in
         meetings = db.session.scalars(db.select(Meeting).order_by(Meeting.starts_at)).all()
         moderated = meetings[0]
         moderated.approval_mode = ApprovalMode.MODERATED
@@ -129,21 +130,12 @@ def data(live_server) -> dict[str, int]:
     return ids
 
 
-def _sign_in(page, base_url: str, email: str) -> None:
-    """Fill and send the sign-in form; wait for the dashboard."""
-    page.goto(base_url + "/admin/connexion")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
-
-
 @pytest.fixture(scope="module")
 def signed_in_state(live_server, data, browser, tmp_path_factory) -> str:
     """Sign in once per module (sign-in attempts are rate-limited) and keep the cookies."""
     context = browser.new_context()
     page = context.new_page()
-    _sign_in(page, live_server.url, EMAIL)
+    sign_in(page, live_server.url, EMAIL)
     path = str(tmp_path_factory.mktemp("state") / "staff.json")
     context.storage_state(path=path)
     context.close()
@@ -255,7 +247,7 @@ def test_sign_in_by_keyboard(page, live_server, data):
     page.keyboard.type(EMAIL)
     page.keyboard.press("Tab")
     assert _focused(page)["id"] == "password"
-    page.keyboard.type(PASSWORD)
+    page.keyboard.type(STAFF_PASSWORD)
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_have_text("Tableau de bord")
 
@@ -370,7 +362,7 @@ def test_without_javascript_every_action_still_works(browser, signed_in_state, l
 def test_sign_out_ends_the_session(browser, live_server, data):
     context = browser.new_context()
     page = context.new_page()
-    _sign_in(page, live_server.url, OTHER_EMAIL)
+    sign_in(page, live_server.url, OTHER_EMAIL)
     cookies = context.cookies()
     page.click("button:has-text('Se déconnecter')")
     expect(page.locator("h1")).to_have_text("Connexion à l'espace équipe")

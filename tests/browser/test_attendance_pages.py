@@ -10,31 +10,23 @@ from playwright.sync_api import expect
 
 from irev.dates import to_paris
 from irev.extensions import db
-from irev.models import Meeting, MeetingStatus, Person, Registration, RegistrationState, utcnow
+from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.services import attestations, staff
-from tests.browser.conftest import assert_accessible, poll
+from tests.browser.conftest import STAFF_PASSWORD, assert_accessible, past_meeting, poll, sign_in
 
 EMAIL = "presence@irev.fr"
-PASSWORD = "une phrase de passe assez longue"
 
 
 @pytest.fixture(scope="module")
 def data(live_server, tmp_path_factory) -> dict:
     """A past meeting with two seated officials, one attestation, and a report file."""
     with live_server.app.app_context():
-        staff.create_staff(EMAIL, PASSWORD, "Équipe présence")
+        staff.create_staff(EMAIL, STAFF_PASSWORD, "Équipe présence")
         programme_id = db.session.scalar(db.select(Meeting.programme_id).limit(1))
-        starts = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-        meeting = Meeting(
-            programme_id=programme_id,
-            slug="seance-rapport",
-            title="Séance du rapport",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=2),
-            status=MeetingStatus.PUBLISHED,
-            capacity=10,
-            seats_taken=2,
+        meeting = past_meeting(
+            programme_id, "seance-rapport", "Séance du rapport", 3, seats_taken=2
         )
+        starts = meeting.starts_at
         camille = Person(email="camille@roubaix.example", first_name="Camille", last_name="Martin")
         noel = Person(email="noel@lille.example", first_name="Noël", last_name="Dubois")
         db.session.add_all([meeting, camille, noel])
@@ -67,20 +59,11 @@ def data(live_server, tmp_path_factory) -> dict:
     return {"meeting": meeting_id, "code": code, "good": str(good), "bad": str(bad)}
 
 
-def _sign_in(page, base_url: str) -> None:
-    """Sign in as the staff member of this module."""
-    page.goto(base_url + "/admin/connexion")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
-
-
 @pytest.mark.parametrize("javascript", [True, False], ids=["js", "sans-js"])
 def test_report_import_and_hand_match_pass_axe(browser, live_server, data, javascript):
     context = browser.new_context(java_script_enabled=javascript)
     page = context.new_page()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, EMAIL)
 
     def check(page) -> None:
         if javascript:  # axe runs in the page

@@ -12,10 +12,9 @@ from playwright.sync_api import expect
 from irev.extensions import db
 from irev.models import MeetingStatus, Programme
 from irev.services import staff
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import STAFF_PASSWORD, assert_accessible, sign_in
 
 EMAIL = "cycles@irev.fr"
-PASSWORD = "une phrase de passe assez longue"
 SHOTS = Path("test-results/cycles")
 
 
@@ -23,17 +22,8 @@ SHOTS = Path("test-results/cycles")
 def account(live_server) -> None:
     """Add a staff account to the live server's database (with the demo programme)."""
     with live_server.app.app_context():
-        staff.create_staff(EMAIL, PASSWORD, "Équipe IREV")
+        staff.create_staff(EMAIL, STAFF_PASSWORD, "Équipe IREV")
         db.session.commit()
-
-
-def _sign_in(page, base_url: str) -> None:
-    """Sign in through the form."""
-    page.goto(base_url + "/admin/connexion")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
 
 
 def _shot(page, name: str) -> None:
@@ -52,7 +42,7 @@ def _programme(live_server, title: str) -> Programme | None:
 
 def test_create_duplicate_and_publish_a_cycle(page, live_server, account):
     base = live_server.url
-    _sign_in(page, base)
+    sign_in(page, base, EMAIL)
     page.click("nav >> text=Cycles")
     expect(page.locator("h1")).to_have_text("Cycles")
     _shot(page, "cycles")
@@ -118,7 +108,7 @@ def test_create_duplicate_and_publish_a_cycle(page, live_server, account):
 
 def test_duplicate_and_unpublish_work_without_javascript(js_off_page, live_server, account):
     page, base = js_off_page, live_server.url
-    _sign_in(page, base)
+    sign_in(page, base, EMAIL)
     page.goto(base + "/admin/cycles")
     page.locator("a", has_text="Dupliquer sur de nouvelles dates").last.click()
     page.fill("#title", "Copie sans JavaScript")

@@ -4,19 +4,17 @@ state, the same forms without JavaScript, and the two e-mails as the SMTP server
 from __future__ import annotations
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from irev.extensions import db
-from irev.models import Meeting, MeetingStatus, Person, Registration, RegistrationState, utcnow
+from irev.models import Meeting, Person, Registration, RegistrationState
 from irev.services import staff
-from tests.browser.conftest import assert_accessible, poll
+from tests.browser.conftest import STAFF_PASSWORD, assert_accessible, past_meeting, poll, sign_in
 
 EMAIL = "suivi@irev.fr"
-PASSWORD = "une phrase de passe assez longue"
 PRESENT = "camille@roubaix.example"
 ABSENT = "noel@lille.example"
 #: Set it to keep screenshots of the pages and e-mails (e.g. /work/wt/shots/followup).
@@ -33,18 +31,10 @@ def live_server_env(tmp_path_factory) -> dict[str, str]:
 def data(live_server, tmp_path_factory) -> dict:
     """A meeting that ended two days ago: Camille was there, Noël was not; two files to add."""
     with live_server.app.app_context():
-        staff.create_staff(EMAIL, PASSWORD, "Équipe suivi")
+        staff.create_staff(EMAIL, STAFF_PASSWORD, "Équipe suivi")
         programme_id = db.session.scalar(db.select(Meeting.programme_id).limit(1))
-        starts = (utcnow() - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
-        meeting = Meeting(
-            programme_id=programme_id,
-            slug="seance-suivi",
-            title="Les conseils citoyens",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=2),
-            status=MeetingStatus.PUBLISHED,
-            capacity=10,
-            seats_taken=2,
+        meeting = past_meeting(
+            programme_id, "seance-suivi", "Les conseils citoyens", 2, seats_taken=2
         )
         camille = Person(
             email=PRESENT,
@@ -85,14 +75,6 @@ def data(live_server, tmp_path_factory) -> dict:
     return {"meeting": meeting_id, "good": str(good), "renamed": str(renamed)}
 
 
-def _sign_in(page, base_url: str) -> None:
-    page.goto(base_url + "/admin/connexion")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
-
-
 def _shot(page, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
@@ -105,7 +87,7 @@ def test_resources_and_follow_up_pages_pass_axe_and_work_without_javascript(
     base = f"{live_server.url}/admin/seances/{data['meeting']}"
     # Without JavaScript: add the replay link, refused first (http), then accepted.
     plain = browser.new_context(java_script_enabled=False).new_page()
-    _sign_in(plain, live_server.url)
+    sign_in(plain, live_server.url, EMAIL)
     plain.goto(base + "/ressources")
     plain.fill("#replay_url", "http://video.exemple.fr/replay")
     plain.click("button:has-text('Enregistrer le lien du replay')")
@@ -117,7 +99,7 @@ def test_resources_and_follow_up_pages_pass_axe_and_work_without_javascript(
 
     context = browser.new_context(viewport={"width": 1100, "height": 900})
     page = context.new_page()
-    _sign_in(page, live_server.url)
+    sign_in(page, live_server.url, EMAIL)
     page.goto(base + "/ressources")
     assert_accessible(page)
     page.set_input_files("#file", data["renamed"])

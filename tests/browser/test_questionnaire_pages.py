@@ -4,7 +4,6 @@ Screenshots go to /work/wt/shots/questions when that folder exists (to look at t
 
 from __future__ import annotations
 
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,17 +13,15 @@ from playwright.sync_api import expect
 from irev.extensions import db
 from irev.models import (
     Meeting,
-    MeetingStatus,
     Person,
     Registration,
     RegistrationState,
     utcnow,
 )
 from irev.services import questionnaire, questionnaire_results, speaker_questions, staff
-from tests.browser.conftest import assert_accessible, poll
+from tests.browser.conftest import STAFF_PASSWORD, assert_accessible, past_meeting, poll, sign_in
 
 EMAIL = "avis@irev.fr"
-PASSWORD = "une phrase de passe assez longue"
 SHOTS = Path("/work/wt/shots/questions")
 REMARKS = ["Des exemples concrets, merci.", "", "Un peu court.", "Intervenante passionnante."]
 
@@ -41,16 +38,13 @@ def data(live_server) -> dict:
     # The link is signed as the served app signs it (the e-mail is another helper's work).
     live_server.app.config["SECRET_KEY"] = live_server.env["FLASK_SECRET_KEY"]
     with live_server.app.app_context():
-        staff.create_staff(EMAIL, PASSWORD, "Équipe avis")
+        staff.create_staff(EMAIL, STAFF_PASSWORD, "Équipe avis")
         programme_id = db.session.scalar(db.select(Meeting.programme_id).limit(1))
-        starts = (utcnow() - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-        held = Meeting(
-            programme_id=programme_id,
-            slug="seance-avis",
-            title="Rénovation urbaine et participation des habitants",
-            starts_at=starts,
-            ends_at=starts + timedelta(hours=2),
-            status=MeetingStatus.PUBLISHED,
+        held = past_meeting(
+            programme_id,
+            "seance-avis",
+            "Rénovation urbaine et participation des habitants",
+            3,
             capacity=20,
         )
         db.session.add(held)
@@ -118,14 +112,6 @@ def data(live_server) -> dict:
     return {**found, "path": urlsplit(url).path, "questions": asked}
 
 
-def _sign_in(page, base_url: str) -> None:
-    page.goto(base_url + "/admin/connexion")
-    page.fill("#email", EMAIL)
-    page.fill("#password", PASSWORD)
-    page.click("button:has-text('Se connecter')")
-    expect(page.locator("h1")).to_have_text("Tableau de bord")
-
-
 def _no_sideways_scroll(page) -> None:
     widths = page.evaluate(
         "({scroll: document.documentElement.scrollWidth,"
@@ -190,7 +176,7 @@ def test_staff_results_and_questions_pass_axe_and_work_without_javascript(
             java_script_enabled=javascript, viewport={"width": 1100, "height": 900}
         )
         page = context.new_page()
-        _sign_in(page, live_server.url)
+        sign_in(page, live_server.url, EMAIL)
         page.goto(f"{live_server.url}/admin/seances/{data['held']}/questionnaire")
         expect(page.locator("h1")).to_contain_text("Questionnaire de satisfaction")
         expect(page.locator("svg[role='img']").first).to_be_visible()

@@ -139,6 +139,21 @@ class MeetingChoices(SelectMultipleField):
         """Skip WTForms' own choice check: validate_meetings explains each refusal."""
 
 
+def civilite_field(label: str) -> RadioField:
+    """Return the optional civilité question (Madame, Monsieur, or nothing said)."""
+    return RadioField(
+        label,
+        choices=[
+            *(SelectChoice(value, text) for value, text in CIVILITES),
+            SelectChoice("", "Ne pas préciser"),
+        ],
+        filters=[strip],
+        default="",
+        validate_choice=False,
+        validators=[validate_civilite],
+    )
+
+
 #: Who fills the form: the official themselves, or their assistant (cabinet, secrétariat).
 FOR_SELF, FOR_OFFICIAL = "moi", "elu"
 
@@ -184,17 +199,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         default=FOR_SELF,
         validate_choice=False,
     )
-    assistant_civilite = RadioField(
-        "Votre civilité (facultatif)",
-        choices=[
-            *(SelectChoice(v, label) for v, label in CIVILITES),
-            SelectChoice("", "Ne pas préciser"),
-        ],
-        filters=[strip],
-        default="",
-        validate_choice=False,
-        validators=[validate_civilite],
-    )
+    assistant_civilite = civilite_field("Votre civilité (facultatif)")
     assistant_first_name = StringField(
         "Votre prénom",
         filters=[strip],
@@ -215,17 +220,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         ],
     )
 
-    civilite = RadioField(
-        "Civilité (facultatif)",
-        choices=[
-            *(SelectChoice(v, label) for v, label in CIVILITES),
-            SelectChoice("", "Ne pas préciser"),
-        ],
-        filters=[strip],
-        default="",
-        validate_choice=False,
-        validators=[validate_civilite],
-    )
+    civilite = civilite_field("Civilité (facultatif)")
     first_name = StringField(
         "Prénom",
         filters=[strip],
@@ -269,7 +264,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
     organisation_code = StringField("Code de la collectivité", filters=[strip])
     mandate = SelectField(
         "Mandat",
-        choices=[SelectChoice("", "Choisissez votre mandat")]
+        choices=[SelectChoice("", "Choisissez un mandat")]
         + [SelectChoice(value, label) for value, label in MANDATES],
         validate_choice=False,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from irev.services import accessibility_audit as audit
+from irev.services import accessibility_checks as checks
 from tests import test_public
 from tests.test_public import get, link_texts
 
@@ -213,9 +214,9 @@ def facts_with(**changes):
     ],
 )
 def test_what_a_tool_sees_failing_makes_the_criterion_non_conforme(changes, criterion):
-    rows = audit.automatic_rows("accueil", facts_with(**changes))
+    rows = checks.automatic_rows("accueil", facts_with(**changes))
     assert rows[("accueil", criterion)].statut == NC
-    quiet = audit.automatic_rows("accueil", facts_with())
+    quiet = checks.automatic_rows("accueil", facts_with())
     assert quiet.get(("accueil", criterion), audit.Row("accueil", criterion, C)).statut != NC
 
 
@@ -268,7 +269,7 @@ def test_menus_and_footers_are_compared_between_the_pages_of_a_set():
         "equipe-inscriptions": page(staff_menu),
         "courriel-place": {**page(()), "kind": "courriel"},
     }
-    rows = audit.consistency_rows(facts)
+    rows = checks.consistency_rows(facts)
     status = {key: row.statut for key, row in rows.items()}
     assert status[("accueil", "12.2")] == status[("equipe-seances", "12.2")] == C
     assert status[("equipe-connexion", "12.2")] == C  # its own menu, the shared footer
@@ -282,8 +283,8 @@ def test_menus_and_footers_are_compared_between_the_pages_of_a_set():
 def test_an_axe_rule_no_criterion_maps_is_reported():
     future = {"violations": ["a-rule-from-the-future"], "incomplete": [], "passes": []}
     facts = facts_with(axe=future)
-    assert audit.unmapped_axe_rules(facts) == ["a-rule-from-the-future"]
-    assert audit.unmapped_axe_rules(facts_with()) == []
+    assert checks.unmapped_axe_rules(facts) == ["a-rule-from-the-future"]
+    assert checks.unmapped_axe_rules(facts_with()) == []
 
 
 def test_the_statement_and_every_footer_show_what_the_grid_earns(client, programme):

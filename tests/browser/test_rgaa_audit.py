@@ -6,7 +6,7 @@ through the real form, links read from the e-mails the SMTP server received, sta
 e-mails are loaded from the HTML part received. On each, the test collects facts (DOM counts,
 axe-core results, the Tab path, 320 px, 200 % zoom, text spacing, orientations), runs the Nu
 HTML Checker once over the generated code of all of them, and turns the facts into automatic
-rows (irev.services.accessibility_audit.automatic_rows).
+rows (irev.services.accessibility_checks.automatic_rows).
 
 The test fails when an automatic row of the grid disagrees with what was measured now.
 With RGAA_WRITE_GRID=1 (bench/rgaa_refresh.py), it writes the measured rows into the grid
@@ -28,6 +28,7 @@ import pytest
 
 from irev.extensions import db
 from irev.services import accessibility_audit as audit
+from irev.services import accessibility_checks as checks
 from irev.services import staff
 from irev.services.territories_load import load_territories
 from tests.browser.conftest import plain_text, poll, run_axe
@@ -544,13 +545,13 @@ def test_the_grid_holds_what_the_tools_measure(
         facts[name]["vnu_errors"] = count
     measured: dict[tuple[str, str], audit.Row] = {}
     today = dt.date.today().isoformat()
-    unmapped = {name: audit.unmapped_axe_rules(f) for name, f in facts.items()}
+    unmapped = {name: checks.unmapped_axe_rules(f) for name, f in facts.items()}
     assert not any(unmapped.values()), (
         f"axe rules violated that no RGAA criterion maps (add them to AXE_CRITERIA): {unmapped}"
     )
     for name, page_facts in facts.items():
-        measured.update(audit.with_tool_version(audit.automatic_rows(name, page_facts), today))
-    measured.update(audit.with_tool_version(audit.consistency_rows(facts), today))
+        measured.update(checks.with_tool_version(checks.automatic_rows(name, page_facts), today))
+    measured.update(checks.with_tool_version(checks.consistency_rows(facts), today))
 
     grid = audit.read_grid()
     prints = {name: audit.fingerprint(f["structure"]) for name, f in facts.items()}

@@ -377,8 +377,13 @@ def test_a_meeting_moved_later_after_the_link_is_corrected_at_once_then_sent_aga
     _first, correction = smtp_server.to(registration.person.email)
     assert str(correction.message["Subject"]).replace("\u202f", " ").startswith("Nouvel horaire : ")
     old_start, old_end = meeting.starts_at - timedelta(days=7), meeting.ends_at - timedelta(days=7)
-    new = meeting_when(meeting.starts_at, meeting.ends_at)
-    moved = f"du {meeting_when(old_start, old_end)} au {new}"
+    old, new = meeting_when(old_start, old_end), meeting_when(meeting.starts_at, meeting.ends_at)
+    # Late in the day the meeting crosses midnight: both periods are then named in full.
+    moved = (
+        f"a désormais lieu {new}, au lieu de {old}"
+        if old.startswith("du ")
+        else f"du {old} au {new}"
+    )
     assert moved in texts(correction)[0].replace("\xa0", " ").replace("\u202f", " ")
     assert meeting.video_url in texts(correction)[0]
     with freeze_time(meeting.starts_at - timedelta(minutes=30)):

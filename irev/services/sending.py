@@ -27,6 +27,7 @@ from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
 from irev.services import followup, reconfirmation, video_links
+from irev.services.assistants import links_for_batch
 from irev.services.outbox import (
     SCHEDULE_KEY,
     TIMES_KEY,
@@ -117,7 +118,11 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     )
     loaded = _preload(emails)  # held here: the identity map only keeps weak references
     try:
-        with connection() as transport, typography.memoized():
+        with (
+            connection() as transport,
+            typography.memoized(),
+            links_for_batch(email.person_id for email in emails),
+        ):
             _send_all(emails, transport, report, stop)
     except ConnectionFailed as error:  # the connection could not even open
         _fail_all(emails, str(error), report)

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from freezegun import freeze_time
 
-from irev import notifications
+from irev import notifications, urls
 from irev.extensions import db
 from irev.mail import CaptureTransport
 from irev.models import EmailStatus, OutboundEmail, RegistrationState, utcnow
 from irev.services import assistants, gdpr, outbox, sending, video_links
 from irev.services.assistants import AssistantDetails, link_assistant, links_for_batch
+from irev.tokens import make_token, read_token
 from tests import factories
 from tests.admin_helpers import create_staff
 from tests.test_speed import counted
@@ -159,3 +161,59 @@ def test_the_batch_reads_assistants_once_and_afresh_for_the_next_batch(app):
             "cabinet@lille.example"
         ]
     assert assistants._batch_links.get() is None
+
+
+TOKEN_ENDPOINTS = (
+    ("registration.manage", "manage"),
+    ("registration.cancel_link", "cancel"),
+    ("registration.reconfirm", "reconfirm"),
+    ("registration.assistant_page", "assistant"),
+    ("registration.questionnaire", "questionnaire"),
+    ("admin.accept_invitation", "staff_invite"),
+    ("admin.reset_password", "staff_reset"),
+)
+
+
+@pytest.mark.parametrize("base", ["http://irev.test", "https://rencontres.irev.fr/sous/dossier/"])
+def test_batch_links_are_those_of_url_for_and_their_tokens_verify(app, base):
+    from flask import url_for
+
+    app.config["IREV_BASE_URL"] = base
+    made = [
+        (endpoint, purpose, make_token(purpose, {"p": n, "v": n % 3}))
+        for n, (endpoint, purpose) in enumerate(TOKEN_ENDPOINTS * 2)
+    ]
+    others = [
+        ("public.index", {}),
+        ("registration.form", {"seance": "mixite-sociale"}),
+        ("registration.form", {"seance": "sécurité du quotidien"}),
+        ("public.meeting", {"slug": "mixite-sociale"}),
+        ("registration.manage", {"token": "pas un jeton/ni une ~ adresse"}),
+    ]
+    with urls.memoized():
+        fast = [urls.external_url(endpoint, token=token) for endpoint, _, token in made]
+        fast_others = [urls.external_url(endpoint, **values) for endpoint, values in others]
+        again = [urls.external_url(endpoint, **values) for endpoint, values in others]
+    parts = urlsplit(base.rstrip("/"))
+    with app.test_request_context(
+        "/", base_url=f"{parts.scheme}://{parts.netloc}{parts.path or '/'}"
+    ):
+        slow = [url_for(endpoint, token=token, _external=True) for endpoint, _, token in made]
+        slow_others = [url_for(endpoint, _external=True, **values) for endpoint, values in others]
+    assert fast == slow
+    assert fast_others == again == slow_others
+    assert all(url.startswith(base.rstrip("/") + "/") for url in fast)
+    for (_, purpose, token), url in zip(made, fast, strict=True):
+        assert url.endswith(f"/{token}")
+        assert read_token(purpose, url.rsplit("/", 1)[1]) == read_token(purpose, token)
+
+
+def test_batch_links_follow_the_address_of_the_next_batch(app):
+    app.config["IREV_BASE_URL"] = "https://ancienne.irev.test"
+    with urls.memoized():
+        before = urls.external_url("registration.manage", token="abc.def")
+    app.config["IREV_BASE_URL"] = "https://rencontres.irev.test"
+    with urls.memoized():
+        after = urls.external_url("registration.manage", token="abc.def")
+    assert before.startswith("https://ancienne.irev.test/")
+    assert after == before.replace("ancienne", "rencontres")

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from irev import notifications, typography
+from irev import notifications, typography, urls
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
@@ -121,6 +121,7 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
         with (
             connection() as transport,
             typography.memoized(),
+            urls.memoized(),
             links_for_batch(email.person_id for email in emails),
         ):
             _send_all(emails, transport, report, stop)

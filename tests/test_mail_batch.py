@@ -61,7 +61,13 @@ def _alone_then_batch(monkeypatch) -> tuple[list[bytes], list[bytes], list[Outbo
     alone = {row.id: _normalised(notifications.build_raw(row).raw) for row in rows}
     db.session.rollback()
     left: list[bytes] = []
-    monkeypatch.setattr(CaptureTransport, "start", lambda self, to, raw: left.append(raw))
+    original = CaptureTransport.start
+
+    def keep(self, recipient, raw, **waiting):
+        left.append(raw)
+        original(self, recipient, raw, **waiting)
+
+    monkeypatch.setattr(CaptureTransport, "start", keep)
     report = sending.send_pending()
     assert not report.errors and report.captured == len(left)
     db.session.expire_all()

@@ -134,7 +134,12 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
 
 
 def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -> None:
-    """Send the rows in order, one in flight at a time, recording each outcome."""
+    """Send the rows in order, one in flight at a time, recording each outcome.
+
+    While the server takes message n in, message n+1 is rendered; once the server accepted n,
+    the envelope of n+1 goes out and n is recorded (committed) while the server reads it. The
+    final dot of n+1, which alone makes it leave, is sent only after that commit.
+    """
     # One query for every calendar's SEQUENCE of the batch, not one a message.
     ics_cache: dict = {
         notifications.EARLIER: notifications.earlier_counts(
@@ -144,33 +149,51 @@ def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -
     in_flight: _Prepared | None = None
     for position, email in enumerate(emails):
         prepared = _prepare(email, report, ics_cache)  # the server handles in_flight meanwhile
+        record = _Once(None)
         if in_flight is not None:
             try:
-                _finish(in_flight, transport, report)
+                record = _verdict(in_flight, transport, report)
             except ConnectionFailed as error:
                 _fail_all([in_flight.email, *emails[position:]], str(error), report)
                 return
             in_flight = None
         if prepared is None:
+            record()
             continue
         if stop() or _lease_ending(email):
+            record()
             release(emails[position:])
             db.session.commit()
             return
         try:
-            transport.start(prepared.recipient, prepared.raw)
+            transport.start(prepared.recipient, prepared.raw, while_waiting=record)
         except MessageRefused as error:
+            record()
             _refused(prepared, error, report)
             continue
         except ConnectionFailed as error:
+            record()
             _fail_all(emails[position:], str(error), report)
             return
+        record()  # already done by start(), unless it never needed to wait
         in_flight = prepared
     if in_flight is not None:
         try:
-            _finish(in_flight, transport, report)
+            _verdict(in_flight, transport, report)()
         except ConnectionFailed as error:
             _fail_all([in_flight.email], str(error), report)
+
+
+class _Once:
+    """Run a recording at most once, wherever it happens first (its errors go up once)."""
+
+    def __init__(self, action: Callable[[], None] | None) -> None:
+        self.action = action
+
+    def __call__(self) -> None:
+        action, self.action = self.action, None
+        if action is not None:
+            action()
 
 
 def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
@@ -202,14 +225,24 @@ def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prep
     )
 
 
-def _finish(prepared: _Prepared, transport, report: SendReport) -> None:
-    """Read the server's verdict on one message and record it; ConnectionFailed goes up."""
-    email = prepared.email
+def _verdict(prepared: _Prepared, transport, report: SendReport) -> _Once:
+    """Read the server's verdict on one message; return the recording still to do if accepted.
+
+    A refusal is recorded at once. An accepted message's recording is returned to be done
+    while the server reads the next envelope, and always before the next message may leave.
+    ConnectionFailed goes up (the caller records nothing as sent: the verdict was not read).
+    """
     try:
         transport.finish()
     except MessageRefused as error:
         _refused(prepared, error, report)
-        return
+        return _Once(None)
+    return _Once(lambda: _sent(prepared, transport, report))
+
+
+def _sent(prepared: _Prepared, transport, report: SendReport) -> None:
+    """Record and count one message the server accepted."""
+    email = prepared.email
     _record_sent(email, prepared)
     if transport.captured:
         report.captured += 1

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from irev import notifications, typography, urls
@@ -29,6 +30,7 @@ from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registratio
 from irev.services import followup, reconfirmation, video_links
 from irev.services.assistants import links_for_batch
 from irev.services.outbox import (
+    ERASED_KEY,
     SCHEDULE_KEY,
     TIMES_KEY,
     batch_size,
@@ -117,6 +119,8 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
         )
     )
     loaded = _preload(emails)  # held here: the identity map only keeps weak references
+    marks = _Marks()
+    marks_token = _marks.set(marks)
     try:
         with (
             connection() as transport,
@@ -128,6 +132,8 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
     except ConnectionFailed as error:  # the connection could not even open
         _fail_all(emails, str(error), report)
     finally:
+        _marks.reset(marks_token)
+        marks.close()
         session.expire_on_commit = previous_expire
         loaded.clear()
     return report
@@ -277,11 +283,51 @@ def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
         "locked_until": None,
         "context": context,
     }
-    db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
-    for name, value in values.items():  # the loaded row says the same, without a reload
+    marks = _marks.get()
+    if marks is None or (email.context or {}).get(ERASED_KEY):
+        db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
+        for name, value in values.items():  # the loaded row says the same, without a reload
+            set_committed_value(email, name, value)
+        forget_delivered(email)  # a farewell to an erased person: in the same commit
+        db.session.commit()
+        return
+    marks.mark(email.id, values)
+    for name, value in values.items():
         set_committed_value(email, name, value)
-    forget_delivered(email)  # a farewell to an erased person: in the same commit
-    db.session.commit()
+
+
+class _Marks:
+    """One connection a batch keeps for its per-message commits, opened at the first one.
+
+    Through the session, each commit gave its connection back to the pool, and the next
+    statement took one again (with its pre-ping) and opened a new transaction: most of the
+    cost of marking a row, once per message. This connection stays checked out for the batch;
+    each mark is still its own transaction, committed before the next message may leave.
+    """
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def mark(self, row_id: int, values: dict[str, Any]) -> None:
+        """UPDATE one row as sent and commit it."""
+        if db.session().in_transaction():
+            # Whatever the session read since its last commit ends first: on SQLite its
+            # transaction holds the database's write lock, which the mark would wait for.
+            db.session.commit()
+        if self.connection is None:
+            self.connection = db.session.get_bind(mapper=OutboundEmail.__mapper__).connect()
+        with self.connection.begin():
+            self.connection.execute(_mark_sent_statement(), {"row_id": row_id, **values})
+
+    def close(self) -> None:
+        """Give the connection back."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+#: The marks of the batch being sent (send_batch() sets it; outside a batch: the session).
+_marks: ContextVar[_Marks | None] = ContextVar("irev_sent_marks", default=None)
 
 
 @cache

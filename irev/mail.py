@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from email.utils import parseaddr
 from typing import Protocol
@@ -46,11 +46,19 @@ class ConnectionFailed(DeliveryError):
 
 
 class Transport(Protocol):
-    """What the worker needs: start one message's wire bytes, then read the server's verdict."""
+    """What the worker needs: start one message's wire bytes, then read the server's verdict.
+
+    `while_waiting` runs once the envelope's first command is on the wire and before its
+    reply is read, and always before the message's final dot: the server works meanwhile,
+    and whatever must be done before this message may leave (recording the previous one)
+    is done by then. Should it raise, the connection is dropped and the message never ends.
+    """
 
     captured: bool
 
-    def start(self, recipient: str, raw: bytes) -> None: ...
+    def start(
+        self, recipient: str, raw: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -67,8 +75,12 @@ class CaptureTransport:
 
     captured = True
 
-    def start(self, recipient: str, raw: bytes) -> None:
-        """Do nothing: the caller stores the raw message."""
+    def start(
+        self, recipient: str, raw: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> None:
+        """Send nothing (the caller stores the raw message); run while_waiting all the same."""
+        if while_waiting is not None:
+            while_waiting()
 
     def finish(self) -> None:
         """Do nothing: nothing is in flight."""
@@ -83,12 +95,15 @@ class SmtpTransport:
         self.host = host
         self.envelope_from = envelope_from
 
-    def start(self, recipient: str, raw: bytes) -> None:
+    def start(
+        self, recipient: str, raw: bytes, while_waiting: Callable[[], None] | None = None
+    ) -> None:
         """Send one message up to its final dot; finish() reads the server's verdict.
 
         The same commands as smtplib's sendmail() (MAIL, RCPT, DATA, the dot-stuffed body), cut
         before the last reply: while the server takes the message in, the worker renders the
-        next one instead of waiting.
+        next one instead of waiting. while_waiting runs while the server reads the envelope's
+        first command (or, with PIPELINING, all three), before the dot.
         """
         host = self.host
         try:
@@ -98,10 +113,23 @@ class SmtpTransport:
         try:
             host.ehlo_or_helo_if_needed()
             options = [f"size={len(raw)}"] if host.does_esmtp and host.has_extn("size") else []
-            if host.does_esmtp and host.has_extn("pipelining"):
-                self._envelope_pipelined(address, options)
+            pipelined = host.does_esmtp and host.has_extn("pipelining")
+            if pipelined:
+                extra = " " + " ".join(options) if options else ""
+                host.putcmd("mail", f"FROM:{smtplib.quoteaddr(self.envelope_from)}{extra}")
+                host.putcmd("rcpt", f"TO:{smtplib.quoteaddr(address)}")
+                host.putcmd("data")
             else:
-                self._envelope(address, options)
+                extra = " " + " ".join(options) if options else ""
+                host.putcmd("mail", f"from:{smtplib.quoteaddr(self.envelope_from)}{extra}")
+        except (smtplib.SMTPException, OSError) as error:
+            raise ConnectionFailed(_describe(error)) from error
+        self._meanwhile(while_waiting)
+        try:
+            if pipelined:
+                self._envelope_pipelined()
+            else:
+                self._envelope(address)
             body = _LEADING_DOT.sub(b"..", raw)
             if not body.endswith(b"\r\n"):
                 body += b"\r\n"
@@ -109,10 +137,24 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as error:
             raise ConnectionFailed(_describe(error)) from error
 
-    def _envelope(self, address: str, options: list[str]) -> None:
-        """Send MAIL, RCPT and DATA one at a time, each after the previous reply."""
+    def _meanwhile(self, while_waiting: Callable[[], None] | None) -> None:
+        """Run while_waiting; if it fails, drop the connection: the message must not leave.
+
+        Closing without the final dot makes the server throw the unfinished message away
+        (RFC 5321, 4.1.1.4); an RSET could not be sent while DATA may already be accepted.
+        """
+        if while_waiting is None:
+            return
+        try:
+            while_waiting()
+        except BaseException:
+            self.host.close()
+            raise
+
+    def _envelope(self, address: str) -> None:
+        """Read MAIL's reply, then send RCPT and DATA, each after the previous reply."""
         host = self.host
-        code, detail = host.mail(self.envelope_from, options)
+        code, detail = host.getreply()
         if code != 250:
             self._reset(code)
             # Every message of the batch would meet the same refusal: the batch waits.
@@ -127,18 +169,14 @@ class SmtpTransport:
             self._reset(code)
             raise MessageRefused(code, _text(detail))
 
-    def _envelope_pipelined(self, address: str, options: list[str]) -> None:
-        """Send MAIL, RCPT and DATA at once, then read the three replies (RFC 2920).
+    def _envelope_pipelined(self) -> None:
+        """Read the replies to MAIL, RCPT and DATA, sent at once (RFC 2920).
 
         Offered by Postfix: two round trips fewer per message. The replies mean what they mean
         one by one; should a server accept DATA after refusing the envelope, the empty message
         is ended and thrown away (RSET) before the refusal is reported.
         """
         host = self.host
-        extra = " " + " ".join(options) if options else ""
-        host.putcmd("mail", f"FROM:{smtplib.quoteaddr(self.envelope_from)}{extra}")
-        host.putcmd("rcpt", f"TO:{smtplib.quoteaddr(address)}")
-        host.putcmd("data")
         mail_code, _ = host.getreply()
         rcpt_code, rcpt_detail = host.getreply()
         data_code, data_detail = host.getreply()

@@ -338,9 +338,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_repeats_at_most_one(
     original = transport_module.SmtpTransport.start
     calls = []
 
-    def send_then_die(self, recipient, raw):
+    def send_then_die(self, recipient, raw, **waiting):
         calls.append(recipient)
-        original(self, recipient, raw)
+        original(self, recipient, raw, **waiting)
         if len(calls) == 3:  # the third message left, the worker dies before recording it
             raise Killed
 
@@ -374,9 +374,9 @@ def test_a_stop_request_finishes_the_message_in_hand_and_releases_the_rest(
     stopping = threading.Event()
     original = transport_module.SmtpTransport.start
 
-    def send_during_sigterm(self, recipient, raw):
+    def send_during_sigterm(self, recipient, raw, **waiting):
         stopping.set()  # SIGTERM arrives while this message is being sent
-        original(self, recipient, raw)
+        original(self, recipient, raw, **waiting)
 
     monkeypatch.setattr(transport_module.SmtpTransport, "start", send_during_sigterm)
     report = sending.send_pending(stop=stopping.is_set)

@@ -21,6 +21,9 @@ Decisions, in one place:
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +88,36 @@ def link_assistant(details: AssistantDetails, official: Person) -> AssistantLink
     ).one()
 
 
+#: The assistant links of a batch of e-mails, read in one query (see links_for_batch()).
+_batch_links: ContextVar[dict[int, list[AssistantLink]] | None] = ContextVar(
+    "irev_batch_assistant_links", default=None
+)
+
+
+@contextmanager
+def links_for_batch(official_ids: Iterable[int | None]) -> Iterator[None]:
+    """Read the assistant links of these officials once, for assistants_of() in the block.
+
+    The mail worker renders a batch of messages naming each official's assistants: one
+    statement for the batch instead of one a message. The links are those of the batch's
+    start; the memo ends with the block, so a long-running worker reads them afresh for its
+    next batch (an assistant added or withdrawn in between is seen there).
+    """
+    wanted = sorted({official_id for official_id in official_ids if official_id is not None})
+    token = _batch_links.set(
+        {official_id: [] for official_id in wanted} | assistants_by_official(wanted)
+    )
+    try:
+        yield
+    finally:
+        _batch_links.reset(token)
+
+
 def assistants_of(official: Person) -> list[AssistantLink]:
     """Return the links of an official to their assistants (erased ones excluded)."""
+    known = _batch_links.get()
+    if known is not None and official.id in known:
+        return list(known[official.id])
     return list(
         db.session.scalars(
             select(AssistantLink)

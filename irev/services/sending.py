@@ -14,20 +14,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from irev import notifications, typography
+from irev import notifications, typography, urls
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
 from irev.services import followup, reconfirmation, video_links
+from irev.services.assistants import links_for_batch
 from irev.services.outbox import (
+    ERASED_KEY,
     SCHEDULE_KEY,
     TIMES_KEY,
     batch_size,
@@ -116,19 +119,33 @@ def send_batch(ids: Sequence[int], *, stop: Callable[[], bool] | None = None) ->
         )
     )
     loaded = _preload(emails)  # held here: the identity map only keeps weak references
+    marks = _Marks()
+    marks_token = _marks.set(marks)
     try:
-        with connection() as transport, typography.memoized():
+        with (
+            connection() as transport,
+            typography.memoized(),
+            urls.memoized(),
+            links_for_batch(email.person_id for email in emails),
+        ):
             _send_all(emails, transport, report, stop)
     except ConnectionFailed as error:  # the connection could not even open
         _fail_all(emails, str(error), report)
     finally:
+        _marks.reset(marks_token)
+        marks.close()
         session.expire_on_commit = previous_expire
         loaded.clear()
     return report
 
 
 def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -> None:
-    """Send the rows in order, one in flight at a time, recording each outcome."""
+    """Send the rows in order, one in flight at a time, recording each outcome.
+
+    While the server takes message n in, message n+1 is rendered; once the server accepted n,
+    the envelope of n+1 goes out and n is recorded (committed) while the server reads it. The
+    final dot of n+1, which alone makes it leave, is sent only after that commit.
+    """
     # One query for every calendar's SEQUENCE of the batch, not one a message.
     ics_cache: dict = {
         notifications.EARLIER: notifications.earlier_counts(
@@ -138,33 +155,51 @@ def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -
     in_flight: _Prepared | None = None
     for position, email in enumerate(emails):
         prepared = _prepare(email, report, ics_cache)  # the server handles in_flight meanwhile
+        record = _Once(None)
         if in_flight is not None:
             try:
-                _finish(in_flight, transport, report)
+                record = _verdict(in_flight, transport, report)
             except ConnectionFailed as error:
                 _fail_all([in_flight.email, *emails[position:]], str(error), report)
                 return
             in_flight = None
         if prepared is None:
+            record()
             continue
         if stop() or _lease_ending(email):
+            record()
             release(emails[position:])
             db.session.commit()
             return
         try:
-            transport.start(prepared.recipient, prepared.raw)
+            transport.start(prepared.recipient, prepared.raw, while_waiting=record)
         except MessageRefused as error:
+            record()
             _refused(prepared, error, report)
             continue
         except ConnectionFailed as error:
+            record()
             _fail_all(emails[position:], str(error), report)
             return
+        record()  # already done by start(), unless it never needed to wait
         in_flight = prepared
     if in_flight is not None:
         try:
-            _finish(in_flight, transport, report)
+            _verdict(in_flight, transport, report)()
         except ConnectionFailed as error:
             _fail_all([in_flight.email], str(error), report)
+
+
+class _Once:
+    """Run a recording at most once, wherever it happens first (its errors go up once)."""
+
+    def __init__(self, action: Callable[[], None] | None) -> None:
+        self.action = action
+
+    def __call__(self) -> None:
+        action, self.action = self.action, None
+        if action is not None:
+            action()
 
 
 def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prepared | None:
@@ -196,14 +231,24 @@ def _prepare(email: OutboundEmail, report: SendReport, ics_cache: dict) -> _Prep
     )
 
 
-def _finish(prepared: _Prepared, transport, report: SendReport) -> None:
-    """Read the server's verdict on one message and record it; ConnectionFailed goes up."""
-    email = prepared.email
+def _verdict(prepared: _Prepared, transport, report: SendReport) -> _Once:
+    """Read the server's verdict on one message; return the recording still to do if accepted.
+
+    A refusal is recorded at once. An accepted message's recording is returned to be done
+    while the server reads the next envelope, and always before the next message may leave.
+    ConnectionFailed goes up (the caller records nothing as sent: the verdict was not read).
+    """
     try:
         transport.finish()
     except MessageRefused as error:
         _refused(prepared, error, report)
-        return
+        return _Once(None)
+    return _Once(lambda: _sent(prepared, transport, report))
+
+
+def _sent(prepared: _Prepared, transport, report: SendReport) -> None:
+    """Record and count one message the server accepted."""
+    email = prepared.email
     _record_sent(email, prepared)
     if transport.captured:
         report.captured += 1
@@ -238,11 +283,51 @@ def _record_sent(email: OutboundEmail, prepared: _Prepared) -> None:
         "locked_until": None,
         "context": context,
     }
-    db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
-    for name, value in values.items():  # the loaded row says the same, without a reload
+    marks = _marks.get()
+    if marks is None or (email.context or {}).get(ERASED_KEY):
+        db.session.execute(_mark_sent_statement(), {"row_id": email.id, **values})
+        for name, value in values.items():  # the loaded row says the same, without a reload
+            set_committed_value(email, name, value)
+        forget_delivered(email)  # a farewell to an erased person: in the same commit
+        db.session.commit()
+        return
+    marks.mark(email.id, values)
+    for name, value in values.items():
         set_committed_value(email, name, value)
-    forget_delivered(email)  # a farewell to an erased person: in the same commit
-    db.session.commit()
+
+
+class _Marks:
+    """One connection a batch keeps for its per-message commits, opened at the first one.
+
+    Through the session, each commit gave its connection back to the pool, and the next
+    statement took one again (with its pre-ping) and opened a new transaction: most of the
+    cost of marking a row, once per message. This connection stays checked out for the batch;
+    each mark is still its own transaction, committed before the next message may leave.
+    """
+
+    def __init__(self) -> None:
+        self.connection: Connection | None = None
+
+    def mark(self, row_id: int, values: dict[str, Any]) -> None:
+        """UPDATE one row as sent and commit it."""
+        if db.session().in_transaction():
+            # Whatever the session read since its last commit ends first: on SQLite its
+            # transaction holds the database's write lock, which the mark would wait for.
+            db.session.commit()
+        if self.connection is None:
+            self.connection = db.session.get_bind(mapper=OutboundEmail.__mapper__).connect()
+        with self.connection.begin():
+            self.connection.execute(_mark_sent_statement(), {"row_id": row_id, **values})
+
+    def close(self) -> None:
+        """Give the connection back."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
+
+#: The marks of the batch being sent (send_batch() sets it; outside a batch: the session).
+_marks: ContextVar[_Marks | None] = ContextVar("irev_sent_marks", default=None)
 
 
 @cache

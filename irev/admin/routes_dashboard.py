@@ -7,6 +7,7 @@ from flask import render_template, request, url_for
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
+from irev.admin.registration_rows import row_links
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -106,6 +107,8 @@ def _act(registration_id: int, action, success: str, **kwargs):
         registration=registration,
         labels=STATE_LABELS,
         positions=positions,
+        links=row_links(registration.meeting_id),
+        actions=registration.allowed_actions(),
         focus=True,
         form=form,
     )

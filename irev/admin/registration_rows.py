@@ -1,0 +1,80 @@
+"""The rows of the staff list of registrations: what is the same for every row, built once.
+
+Fifty rows of about ten links and buttons each were most of the list page's cost, each link
+built by url_for (Werkzeug's rule matching, converters, query encoding). The links of one
+meeting's rows differ only by an id, so each kind is built once per page by url_for itself,
+with a placeholder id, and each row puts its own id in the placeholder's place: the bytes are
+url_for's (tests/test_admin_list_speed.py compares the page with the former one).
+
+What a row may do depends on its state and on whether the meeting has started: asked of the
+model (Registration.allowed_actions, the one source of the rule) once per state and page, not
+once per row through each row's meeting relationship.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import url_for
+
+from irev.models import Action, Registration, RegistrationState, utcnow
+
+#: An id no URL of these endpoints holds otherwise (a meeting id appears in some of them).
+_PLACEHOLDER = "918273645"
+
+
+@dataclass(frozen=True)
+class IdLink:
+    """A URL built once by url_for, with a slot where each row's id goes."""
+
+    head: str
+    tail: str
+
+    def __call__(self, object_id: int) -> str:
+        return f"{self.head}{int(object_id)}{self.tail}"
+
+
+def id_link(endpoint: str, id_name: str, **values) -> IdLink:
+    """Build endpoint's URL once, keeping a slot for the id named id_name."""
+    url = url_for(endpoint, **{id_name: int(_PLACEHOLDER)}, **values)
+    head, found, tail = url.partition(_PLACEHOLDER)
+    if not found or _PLACEHOLDER in tail:
+        raise ValueError(f"{endpoint}: the id's place is not unique in {url}")
+    return IdLink(head, tail)
+
+
+@dataclass(frozen=True)
+class RowLinks:
+    """Every link and form action of the rows of one meeting's list."""
+
+    person: IdLink
+    approve: IdLink
+    promote: IdLink
+    reject: IdLink
+    cancel: IdLink
+
+
+def row_links(meeting_id: int) -> RowLinks:
+    """Return the links of a meeting's rows; reject and cancel come back to its list."""
+    back_to = url_for("admin.registrations", meeting_id=meeting_id)
+    return RowLinks(
+        person=id_link("admin.person", "person_id"),
+        approve=id_link("admin.approve", "registration_id"),
+        promote=id_link("admin.promote", "registration_id"),
+        reject=id_link("admin.reject", "registration_id", retour=back_to),
+        cancel=id_link("admin.cancel_seat", "registration_id", retour=back_to),
+    )
+
+
+def actions_by_state(
+    registrations: Iterable[Registration], now: datetime | None = None
+) -> dict[RegistrationState, frozenset[Action]]:
+    """Return what may be done to each state of these registrations, all of one meeting."""
+    now = now or utcnow()
+    found: dict[RegistrationState, frozenset[Action]] = {}
+    for registration in registrations:
+        if registration.state not in found:
+            found[registration.state] = registration.allowed_actions(now)
+    return found

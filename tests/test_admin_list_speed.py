@@ -10,27 +10,36 @@ and the kept rows are checked apart.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from flask import render_template, request
+import sqlalchemy as sa
+from flask import g, render_template, request
 from flask_login import login_user
+from freezegun import freeze_time
 from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy import event
 
 from irev.admin.common import fragment
 from irev.admin.forms import EmptyForm, ReasonForm
+from irev.admin.kept_rows import kept_rows
 from irev.extensions import db
 from irev.models import (
     ApprovalMode,
     AssistantLink,
     Meeting,
+    Person,
     RegistrationState,
+    StaffRole,
     StaffUser,
     utcnow,
 )
 from irev.services import moderation
 from irev.services.moderation import STATE_LABELS, RegistrationFilters
+from tests.admin_helpers import create_staff, csrf_token, sign_in
 
 S = RegistrationState
 REFERENCE = Path(__file__).with_name("reference_templates")
@@ -203,3 +212,117 @@ def test_the_row_an_action_answers_with_is_the_row_it_was(
     db.session.expire_all()
     expected = reference_row(app, registration.id, path, message.format(name=name))
     assert _without_tokens(served.get_data(as_text=True)) == _without_tokens(expected)
+
+
+# --- The rows kept between requests (irev.admin.kept_rows) --------------------------------------
+
+
+@contextmanager
+def counted() -> Iterator[list[str]]:
+    """Collect the SQL statements run inside the block (transaction control left out)."""
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+def _rows(html: str) -> str:
+    """Return the table body of a list page."""
+    return html.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+
+
+def test_kept_rows_are_served_again_and_follow_every_commit(staff_client, varied):
+    path = f"/admin/seances/{varied.id}/inscriptions"
+    with counted() as cold:
+        first = staff_client.get(path).get_data(as_text=True)
+    with counted() as warm:
+        again = staff_client.get(path).get_data(as_text=True)
+    assert _without_tokens(again) == _without_tokens(first)
+    # The rows, their count, their waiting positions and their assistants: not read again.
+    assert len(warm) <= len(cold) - 4
+    assert not [s for s in warm if "person" in s or "assistant_link" in s]
+
+    from irev.models import Registration
+
+    registration = db.session.scalars(
+        db.select(Registration).filter_by(meeting_id=varied.id, state=S.PENDING_APPROVAL)
+    ).first()
+    registration.person.first_name = "Renommée"
+    db.session.commit()
+    assert "Renommée" in _rows(staff_client.get(path).get_data(as_text=True))
+
+    assert f'formaction="/admin/inscriptions/{registration.id}/valider"' in _rows(
+        staff_client.get(path).get_data(as_text=True)
+    )
+    approve = staff_client.post(f"/admin/inscriptions/{registration.id}/valider")
+    assert approve.status_code == 303
+    rows = _rows(staff_client.get(path).get_data(as_text=True))
+    assert f'formaction="/admin/inscriptions/{registration.id}/valider"' not in rows
+
+
+def test_a_change_made_elsewhere_shows_within_the_delay(app, staff_client, varied, db_url):
+    path = f"/admin/seances/{varied.id}/inscriptions"
+    assert "ÉLU001" in _rows(staff_client.get(path).get_data(as_text=True))
+    db.session.rollback()  # the test shares the requests' session: let the other one write
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:  # as psql or the mail worker would: no commit seen here
+        connection.execute(
+            sa.update(Person).where(Person.last_name == "Élu001").values(last_name="Ailleurs")
+        )
+    engine.dispose()
+    db.session.rollback()
+    with freeze_time(utcnow() + timedelta(seconds=2)):
+        rows = _rows(staff_client.get(path).get_data(as_text=True))
+    assert "AILLEURS" in rows and "ÉLU001" not in rows
+
+
+def test_the_kept_rows_hold_nothing_of_the_visitor(app, varied):
+    create_staff("admin@irev.fr", role=StaffRole.ADMIN)
+    create_staff("moderation@irev.fr", role=StaffRole.MODERATION)
+    path = f"/admin/seances/{varied.id}/inscriptions"
+    pages = {}
+    for email in ("admin@irev.fr", "moderation@irev.fr"):
+        for left_by_the_last_visitor in ("csrf_token", "_login_user"):
+            g.pop(left_by_the_last_visitor, None)
+        client = app.test_client()
+        assert sign_in(client, email).status_code == 303
+        pages[email] = client.get(path).get_data(as_text=True)
+    admin_page, moderator_page = pages.values()
+    assert "connecté·e en tant que admin@irev.fr" in admin_page
+    assert "connecté·e en tant que moderation@irev.fr" in moderator_page
+    assert _rows(admin_page) == _rows(moderator_page)  # the same kept rows, for both roles
+    tokens = [csrf_token(page) for page in (admin_page, moderator_page)]
+    assert tokens[0] and tokens[1] and tokens[0] != tokens[1]
+    for _, rows_page in kept_rows()._entries.values():
+        assert "csrf" not in rows_page.rows_html.lower()
+        assert not any(token in rows_page.rows_html for token in tokens)
+        assert "admin@irev.fr" not in rows_page.rows_html
+
+
+@pytest.mark.parametrize("app_config", [{"WTF_CSRF_ENABLED": True}])
+def test_a_row_action_needs_the_visitors_own_token(app, varied):
+    from irev.models import Registration
+
+    registration = db.session.scalars(
+        db.select(Registration).filter_by(meeting_id=varied.id, state=S.PENDING_APPROVAL)
+    ).first()
+    path = f"/admin/seances/{varied.id}/inscriptions"
+    create_staff()
+    client = app.test_client()
+    assert sign_in(client).status_code == 303
+    html = client.get(path).get_data(as_text=True)
+    action = f"/admin/inscriptions/{registration.id}/valider"
+    assert f'formaction="{action}"' in _rows(html)
+    refused = client.post(action, data={"csrf_token": "not-the-token"})
+    db.session.expire_all()
+    assert refused.status_code == 400 and registration.state is S.PENDING_APPROVAL
+    assert client.post(action, data={"csrf_token": csrf_token(html)}).status_code == 303
+    db.session.expire_all()
+    assert registration.state is not S.PENDING_APPROVAL

@@ -17,9 +17,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import url_for
+from flask import render_template, url_for
+from markupsafe import Markup
 
-from irev.models import Action, Registration, RegistrationState, utcnow
+from irev.admin.kept_rows import RowsPage, kept_rows
+from irev.models import Action, Meeting, Registration, RegistrationState, utcnow
+from irev.services import moderation
+from irev.services.moderation import STATE_LABELS, RegistrationFilters
 
 #: An id no URL of these endpoints holds otherwise (a meeting id appears in some of them).
 _PLACEHOLDER = "918273645"
@@ -78,3 +82,26 @@ def actions_by_state(
         if registration.state not in found:
             found[registration.state] = registration.allowed_actions(now)
     return found
+
+
+def rows_page(meeting: Meeting, filters: RegistrationFilters) -> RowsPage:
+    """Return the page of rows the filters select, kept between requests (see kept_rows)."""
+    now = utcnow()
+    key = (meeting.id, meeting.is_past(now), filters.state, filters.department)
+    key += (filters.mandate, filters.q, filters.page)
+    return kept_rows().get_or_render(key, lambda: _render_rows(meeting, filters, now))
+
+
+def _render_rows(meeting: Meeting, filters: RegistrationFilters, now: datetime) -> RowsPage:
+    """Find one page of the list and render its rows (a count, the page, its positions)."""
+    page = moderation.list_registrations(meeting, filters)
+    html = ""
+    if page.rows:
+        html = render_template(
+            "admin/_registration_rows.html",
+            meeting=meeting,
+            page=page,
+            now=now,
+            labels=STATE_LABELS,
+        )
+    return RowsPage(page.total, page.page, page.pages, Markup(html))

@@ -7,7 +7,7 @@ from flask import render_template, request, url_for
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
-from irev.admin.registration_rows import row_links
+from irev.admin.registration_rows import row_links, rows_page
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -48,7 +48,7 @@ def registrations(meeting_id: int):
     if request.htmx and request.htmx.target == "seance-compteurs":
         return render_template("admin/_meeting_counters.html", meeting=meeting, counters=counters)
     filters = RegistrationFilters.from_args(request.args)
-    page = moderation.list_registrations(meeting, filters)
+    page = rows_page(meeting, filters)
     context = dict(
         meeting=meeting,
         counters=counters,
@@ -201,7 +201,7 @@ def _bulk_answer(meeting: Meeting, message: str, status: int):
     if not request.htmx:
         return back(_list_url(meeting.id), message, "success" if status == 200 else "error")
     filters = RegistrationFilters.from_args(request.args)
-    page = moderation.list_registrations(meeting, filters)
+    page = rows_page(meeting, filters)
     response = fragment(
         "admin/_registrations_results.html",
         status=status,

@@ -261,10 +261,20 @@ def test_kept_rows_are_served_again_and_follow_every_commit(staff_client, varied
     assert f'formaction="/admin/inscriptions/{registration.id}/valider"' in _rows(
         staff_client.get(path).get_data(as_text=True)
     )
+    before = staff_client.get(path).get_data(as_text=True)
+    assert "<strong>11</strong> à valider" in before
     approve = staff_client.post(f"/admin/inscriptions/{registration.id}/valider")
     assert approve.status_code == 303
-    rows = _rows(staff_client.get(path).get_data(as_text=True))
-    assert f'formaction="/admin/inscriptions/{registration.id}/valider"' not in rows
+    after = staff_client.get(path).get_data(as_text=True)
+    assert f'formaction="/admin/inscriptions/{registration.id}/valider"' not in _rows(after)
+    assert "<strong>10</strong> à valider" in after  # the kept meeting head follows too
+
+
+def test_a_meeting_that_is_not_there_is_a_404_and_nothing_is_kept(staff_client, varied):
+    missing = f"/admin/seances/{varied.id + 1000}/inscriptions"
+    assert staff_client.get(missing).status_code == 404
+    assert staff_client.get(missing, headers={"HX-Request": "true"}).status_code == 404
+    assert ("meeting", varied.id + 1000) not in kept_rows()._entries
 
 
 def test_a_change_made_elsewhere_shows_within_the_delay(app, staff_client, varied, db_url):
@@ -300,7 +310,9 @@ def test_the_kept_rows_hold_nothing_of_the_visitor(app, varied):
     assert _rows(admin_page) == _rows(moderator_page)  # the same kept rows, for both roles
     tokens = [csrf_token(page) for page in (admin_page, moderator_page)]
     assert tokens[0] and tokens[1] and tokens[0] != tokens[1]
-    for _, rows_page in kept_rows()._entries.values():
+    kept = [value for _, value in kept_rows()._entries.values()]
+    assert {type(value).__name__ for value in kept} == {"RowsPage", "MeetingHead"}
+    for rows_page in (value for value in kept if hasattr(value, "rows_html")):
         assert "csrf" not in rows_page.rows_html.lower()
         assert not any(token in rows_page.rows_html for token in tokens)
         assert "admin@irev.fr" not in rows_page.rows_html

@@ -3,8 +3,10 @@
 The staff list is rendered again and again with the same rows (a team member refreshing it,
 htmx reloading it after each action), and its rows, with the four statements that find them,
 are most of what it costs. What is kept, per meeting, filters and page, is only the table's
-rows (their HTML) and the counts that go with them; the page around them, with the visitor's
-CSRF token, name and menu, is rendered for each request, and nothing here is a finished page.
+rows (their HTML) and the counts that go with them, and per meeting the values its head shows
+(title, dates, seats, counts by state: irev.admin.registration_rows.MeetingHead); the page
+around them, with the visitor's CSRF token, name and menu, is rendered for each request, and
+nothing here is a finished page.
 
 Why the rows may be kept at all: they hold nothing of the visitor. No CSRF token (their buttons
 submit the page's one form, `form="lot"`, whose token is written per request), nothing that
@@ -24,6 +26,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from flask import current_app
 from markupsafe import Markup
@@ -34,6 +37,8 @@ from irev.services.cache import freshness
 KEPT_ROWS = "irev_kept_staff_rows"
 #: Lists kept per worker (each some 30 kB for 50 rows).
 KEPT_PAGES = 64
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,15 +53,15 @@ class RowsPage:
 
 
 class KeptRows:
-    """A small per-process map of list key -> (freshness stamp, RowsPage)."""
+    """A small per-process map of key -> (freshness stamp, rows or meeting head)."""
 
     def __init__(self, size: int = KEPT_PAGES) -> None:
         self.size = size
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, float], RowsPage]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, float], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_render(self, key: Hashable, render: Callable[[], RowsPage]) -> RowsPage:
-        """Return the rows kept for key while fresh, else render them and keep them."""
+    def get_or_render(self, key: Hashable, render: Callable[[], T]) -> T:
+        """Return what is kept for key while fresh, else render it and keep it."""
         fresh = freshness()
         with self._lock:
             entry = self._entries.get(key)
@@ -64,13 +69,13 @@ class KeptRows:
                 self._entries.move_to_end(key)
                 return entry[1]
         stamp = fresh.stamp()  # before reading: a commit meanwhile makes the entry stale
-        rows = render()
+        value = render()
         with self._lock:
-            self._entries[key] = (stamp, rows)
+            self._entries[key] = (stamp, value)
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
-        return rows
+        return value
 
     def clear(self) -> None:
         """Forget every list (tests; commits and time do the invalidation)."""

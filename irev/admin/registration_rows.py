@@ -1,4 +1,5 @@
-"""The rows of the staff list of registrations: what is the same for every row, built once.
+"""The staff list of registrations: what is the same for every row built once, and what the
+page shows of its meeting and its rows read once per freshness window (irev.admin.kept_rows).
 
 Fifty rows of about ten links and buttons each were most of the list page's cost, each link
 built by url_for (Werkzeug's rule matching, converters, query encoding). The links of one
@@ -17,13 +18,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import render_template, url_for
+from flask import abort, render_template, url_for
 from markupsafe import Markup
 
 from irev.admin.kept_rows import RowsPage, kept_rows
-from irev.models import Action, Meeting, Registration, RegistrationState, utcnow
+from irev.extensions import db
+from irev.models import (
+    Action,
+    ApprovalMode,
+    Meeting,
+    MeetingStatus,
+    Registration,
+    RegistrationState,
+    utcnow,
+)
 from irev.services import moderation
-from irev.services.moderation import STATE_LABELS, RegistrationFilters
+from irev.services.moderation import STATE_LABELS, MeetingCounters, RegistrationFilters
 
 #: An id no URL of these endpoints holds otherwise (a meeting id appears in some of them).
 _PLACEHOLDER = "918273645"
@@ -84,7 +94,58 @@ def actions_by_state(
     return found
 
 
-def rows_page(meeting: Meeting, filters: RegistrationFilters) -> RowsPage:
+@dataclass(frozen=True)
+class MeetingHead:
+    """What the list page shows of its meeting, with its counts by state: values, no ORM row.
+
+    Read (two statements) once per freshness window and kept: nothing in it is the visitor's.
+    """
+
+    id: int
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+    status: MeetingStatus
+    approval_mode: ApprovalMode
+    seats_taken: int
+    capacity: int
+    by_state: dict[RegistrationState, int]
+
+    # The model's own rules, applied to these values.
+    is_published = Meeting.is_published
+    is_cancelled = Meeting.is_cancelled
+    is_past = Meeting.is_past
+
+    @property
+    def counters(self) -> MeetingCounters:
+        """Return the counters the page shows (seats from the meeting, the rest by state)."""
+        return MeetingCounters(self, self.by_state)  # type: ignore[arg-type]
+
+
+def meeting_head(meeting_id: int) -> MeetingHead:
+    """Return the list's meeting, kept while fresh; 404 when there is no such meeting."""
+    return kept_rows().get_or_render(("meeting", meeting_id), lambda: _read_head(meeting_id))
+
+
+def _read_head(meeting_id: int) -> MeetingHead:
+    """Read the meeting and its counts by state."""
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    return MeetingHead(
+        id=meeting.id,
+        title=meeting.title,
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        status=meeting.status,
+        approval_mode=meeting.approval_mode,
+        seats_taken=meeting.seats_taken,
+        capacity=meeting.capacity,
+        by_state=moderation.meeting_counters(meeting).by_state,
+    )
+
+
+def rows_page(meeting: MeetingHead, filters: RegistrationFilters) -> RowsPage:
     """Return the page of rows the filters select, kept between requests (see kept_rows)."""
     now = utcnow()
     key = (meeting.id, meeting.is_past(now), filters.state, filters.department)
@@ -92,7 +153,7 @@ def rows_page(meeting: Meeting, filters: RegistrationFilters) -> RowsPage:
     return kept_rows().get_or_render(key, lambda: _render_rows(meeting, filters, now))
 
 
-def _render_rows(meeting: Meeting, filters: RegistrationFilters, now: datetime) -> RowsPage:
+def _render_rows(meeting: MeetingHead, filters: RegistrationFilters, now: datetime) -> RowsPage:
     """Find one page of the list and render its rows (a count, the page, its positions)."""
     page = moderation.list_registrations(meeting, filters)
     html = ""

@@ -7,7 +7,7 @@ from flask import render_template, request, url_for
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
-from irev.admin.registration_rows import row_links, rows_page
+from irev.admin.registration_rows import meeting_head, row_links, rows_page
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -43,8 +43,8 @@ def dashboard():
 @bp.get("/seances/<int:meeting_id>/inscriptions")
 def registrations(meeting_id: int):
     """List a meeting's registrations with filters, search and pages (htmx: the results only)."""
-    meeting = get_or_404(Meeting, meeting_id)
-    counters = moderation.meeting_counters(meeting)
+    meeting = meeting_head(meeting_id)
+    counters = meeting.counters
     if request.htmx and request.htmx.target == "seance-compteurs":
         return render_template("admin/_meeting_counters.html", meeting=meeting, counters=counters)
     filters = RegistrationFilters.from_args(request.args)
@@ -201,7 +201,7 @@ def _bulk_answer(meeting: Meeting, message: str, status: int):
     if not request.htmx:
         return back(_list_url(meeting.id), message, "success" if status == 200 else "error")
     filters = RegistrationFilters.from_args(request.args)
-    page = rows_page(meeting, filters)
+    page = rows_page(meeting_head(meeting.id), filters)
     response = fragment(
         "admin/_registrations_results.html",
         status=status,

@@ -60,12 +60,22 @@ class KeptRows:
         self._entries: OrderedDict[Hashable, tuple[tuple[int, float], Any]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get_or_render(self, key: Hashable, render: Callable[[], T]) -> T:
-        """Return what is kept for key while fresh, else render it and keep it."""
+    def get_or_render(
+        self,
+        key: Hashable,
+        render: Callable[[], T],
+        holds: Callable[[T], bool] | None = None,
+    ) -> T:
+        """Return what is kept for key while fresh (and holds() says it still holds), else
+        render it and keep it."""
         fresh = freshness()
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and fresh.is_fresh(entry[0]):
+            if (
+                entry is not None
+                and fresh.is_fresh(entry[0])
+                and (holds is None or holds(entry[1]))
+            ):
                 self._entries.move_to_end(key)
                 return entry[1]
         stamp = fresh.stamp()  # before reading: a commit meanwhile makes the entry stale

@@ -166,3 +166,26 @@ def _render_rows(meeting: MeetingHead, filters: RegistrationFilters, now: dateti
             labels=STATE_LABELS,
         )
     return RowsPage(page.total, page.page, page.pages, Markup(html))
+
+
+def head_html(meeting: MeetingHead, filters: RegistrationFilters) -> Markup:
+    """Return the page above its results, kept while fresh and made from this meeting head."""
+    key = ("head", meeting.id, filters.state, filters.department, filters.mandate, filters.q)
+    kept = kept_rows().get_or_render(
+        key, lambda: (meeting, _render_head(meeting, filters)), lambda kept: kept[0] is meeting
+    )
+    return kept[1]
+
+
+def _render_head(meeting: MeetingHead, filters: RegistrationFilters) -> Markup:
+    """Render the meeting, its counters, its links and the filters of the list page."""
+    html = render_template(
+        "admin/_registrations_head.html",
+        meeting=meeting,
+        counters=meeting.counters,
+        filters=filters,
+        labels=STATE_LABELS,
+        mandates=moderation.mandate_choices(),
+        departments=moderation.department_choices(),
+    )
+    return Markup(html)

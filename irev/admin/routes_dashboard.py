@@ -7,7 +7,7 @@ from flask import render_template, request, url_for
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
-from irev.admin.registration_rows import meeting_head, row_links, rows_page
+from irev.admin.registration_rows import head_html, meeting_head, row_links, rows_page
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -50,15 +50,7 @@ def registrations(meeting_id: int):
     filters = RegistrationFilters.from_args(request.args)
     page = rows_page(meeting, filters)
     context = dict(
-        meeting=meeting,
-        counters=counters,
-        filters=filters,
-        page=page,
-        form=EmptyForm(),
-        reason_form=ReasonForm(),
-        labels=STATE_LABELS,
-        mandates=moderation.mandate_choices(),
-        departments=moderation.department_choices(),
+        meeting=meeting, filters=filters, page=page, form=EmptyForm(), labels=STATE_LABELS
     )
     if (
         request.htmx
@@ -69,7 +61,9 @@ def registrations(meeting_id: int):
         return fragment(
             "admin/_registrations_results.html", announce=f"{page.total} {noun}.", **context
         )
-    return render_template("admin/registrations.html", **context)
+    return render_template(
+        "admin/registrations.html", head_html=head_html(meeting, filters), **context
+    )
 
 
 def _act(registration_id: int, action, success: str, **kwargs):

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import abort, render_template, url_for
+from flask import abort, g, render_template, url_for
 from markupsafe import Markup
 
 from irev.admin.kept_rows import RowsPage, kept_rows
@@ -132,6 +132,8 @@ def _read_head(meeting_id: int) -> MeetingHead:
     meeting = db.session.get(Meeting, meeting_id)
     if meeting is None:
         abort(404)
+    # Held for the request: rows rendered next find it in the session instead of reading it.
+    g.irev_list_meeting = meeting
     return MeetingHead(
         id=meeting.id,
         title=meeting.title,
@@ -157,7 +159,9 @@ def _render_rows(meeting: MeetingHead, filters: RegistrationFilters, now: dateti
     """Find one page of the list and render its rows (a count, the page, its positions)."""
     page = moderation.list_registrations(meeting, filters)
     html = ""
-    if page.rows:
+    # The rows' Registration.meeting, which allowed_actions() asks, comes from the session.
+    held = db.session.get(Meeting, meeting.id)
+    if page.rows and held is not None:
         html = render_template(
             "admin/_registration_rows.html",
             meeting=meeting,

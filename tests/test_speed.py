@@ -141,6 +141,9 @@ def test_statements_per_request_do_not_grow_with_the_programme(
 
     assert counts_small == counts_large
     assert staff_small == staff_large
+    # The staff list's rows are kept until the next commit: their count, page, waiting
+    # positions and assistants are not read again (irev.admin.kept_rows).
+    assert staff_large[1] <= staff_large[0] - 4
     # What the caches spare: the form, programme and seats read nothing once kept.
     assert counts_large["registration form"][1] == 0
     assert counts_large["programme, cookie"][1] == 0

@@ -59,6 +59,7 @@ def _require_staff():
 def _helpers() -> dict:
     """Give admin templates the French labels of stored values."""
     from irev.admin.common import STAFF_MENU, may_use
+    from irev.admin.registration_rows import actions_by_state, row_links
     from irev.services import moderation
 
     return {
@@ -69,6 +70,8 @@ def _helpers() -> dict:
         "state_labels": moderation.STATE_LABELS,
         "bulk_moves": moderation.BULK_MOVES,
         "compact": compact_datetime,
+        "row_links": row_links,
+        "actions_by_state": actions_by_state,
     }
 
 

@@ -7,6 +7,7 @@ from flask import render_template, request, url_for
 from irev.admin import bp, safe_next
 from irev.admin.common import actor, back, fragment, get_or_404
 from irev.admin.forms import EmptyForm, HandRegistrationForm, ReasonForm
+from irev.admin.registration_rows import head_html, meeting_head, row_links, rows_page
 from irev.extensions import db
 from irev.models import IllegalTransition, Meeting, Registration, RegistrationState
 from irev.request_guards import database_ids
@@ -42,22 +43,14 @@ def dashboard():
 @bp.get("/seances/<int:meeting_id>/inscriptions")
 def registrations(meeting_id: int):
     """List a meeting's registrations with filters, search and pages (htmx: the results only)."""
-    meeting = get_or_404(Meeting, meeting_id)
-    counters = moderation.meeting_counters(meeting)
+    meeting = meeting_head(meeting_id)
+    counters = meeting.counters
     if request.htmx and request.htmx.target == "seance-compteurs":
         return render_template("admin/_meeting_counters.html", meeting=meeting, counters=counters)
     filters = RegistrationFilters.from_args(request.args)
-    page = moderation.list_registrations(meeting, filters)
+    page = rows_page(meeting, filters)
     context = dict(
-        meeting=meeting,
-        counters=counters,
-        filters=filters,
-        page=page,
-        form=EmptyForm(),
-        reason_form=ReasonForm(),
-        labels=STATE_LABELS,
-        mandates=moderation.mandate_choices(),
-        departments=moderation.department_choices(),
+        meeting=meeting, filters=filters, page=page, form=EmptyForm(), labels=STATE_LABELS
     )
     if (
         request.htmx
@@ -68,7 +61,9 @@ def registrations(meeting_id: int):
         return fragment(
             "admin/_registrations_results.html", announce=f"{page.total} {noun}.", **context
         )
-    return render_template("admin/registrations.html", **context)
+    return render_template(
+        "admin/registrations.html", head_html=head_html(meeting, filters), **context
+    )
 
 
 def _act(registration_id: int, action, success: str, **kwargs):
@@ -106,6 +101,8 @@ def _act(registration_id: int, action, success: str, **kwargs):
         registration=registration,
         labels=STATE_LABELS,
         positions=positions,
+        links=row_links(registration.meeting_id),
+        actions=registration.allowed_actions(),
         focus=True,
         form=form,
     )
@@ -198,7 +195,7 @@ def _bulk_answer(meeting: Meeting, message: str, status: int):
     if not request.htmx:
         return back(_list_url(meeting.id), message, "success" if status == 200 else "error")
     filters = RegistrationFilters.from_args(request.args)
-    page = moderation.list_registrations(meeting, filters)
+    page = rows_page(meeting_head(meeting.id), filters)
     response = fragment(
         "admin/_registrations_results.html",
         status=status,

@@ -96,6 +96,12 @@ def route_counts(client, meetings: list[Meeting]) -> dict[str, tuple[int, int]]:
             f"/seances/{slug}/places", headers={"HX-Request": "true"}
         ),
         "registration submit": submit,
+        # A visitor holding nothing yet: the kept token-free page, their own token written in
+        # (last: the app context, hence flask.g, spans these requests).
+        "registration form, new visitor": lambda: visitor(client.application).get("/inscription"),
+        "registration form, a meeting ticked": lambda: visitor(client.application).get(
+            f"/inscription?seance={slug}"
+        ),
     }
     results = {}
     for name, call in routes.items():
@@ -143,6 +149,8 @@ def test_statements_per_request_do_not_grow_with_the_programme(
     assert staff_small == staff_large
     # What the caches spare: the form, programme and seats read nothing once kept.
     assert counts_large["registration form"][1] == 0
+    assert counts_large["registration form, new visitor"][1] == 0
+    assert counts_large["registration form, a meeting ticked"][1] == 0
     assert counts_large["programme, cookie"][1] == 0
     assert counts_large["seat fragment, cookie"][1] == 0
 

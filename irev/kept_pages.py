@@ -65,17 +65,20 @@ def csrf_meta_tag(name: str | None = None, **kwargs) -> Markup:
     return flask_wtf_meta_tag(name, **kwargs)
 
 
-def page(key: Hashable, version: Callable[[], Hashable], render: Callable[[], str]) -> str | None:
+def page(
+    key: Callable[[], Hashable], version: Callable[[], Hashable], render: Callable[[], str]
+) -> str | None:
     """Return the page with this visitor's own token written in, or None: render it normally.
 
-    key: everything the page depends on besides version (the route, the query's variant, htmx);
-    version: called when the copy is no longer fresh (irev.services.cache), to know whether it
-    still holds; render: renders the page as the view would, with csrf_token() left to here.
+    key: returns everything the page depends on besides version (the route, the query's
+    variant, htmx), asked only for a visitor who may have the copy; version: called when the
+    copy is no longer fresh (irev.services.cache), to know whether it still holds; render:
+    renders the page as the view would, with csrf_token() left to this module.
     """
     if not holds_nothing():
         return None
     kept: PageCache = current_app.extensions[KEPT]
-    body = kept.get_or_render(key, version, lambda: _token_free(render), share=False)
+    body = kept.get_or_render(key(), version, lambda: _token_free(render), share=False)
     return body.replace(PLACEHOLDER, str(escape(generate_csrf())))
 
 

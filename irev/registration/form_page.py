@@ -61,11 +61,17 @@ def render_page(query: FormQuery, *, csrf: bool = True) -> str:
 
 def form_page(query: FormQuery) -> str:
     """Return the form page: the kept copy with the visitor's token, else a normal render."""
-    if not kept_pages.holds_nothing():
-        return render_page(query)
-    shown = query
-    if query.seance and query.seance not in offered_slugs():
-        shown = replace(query, seance="")  # ticks nothing: the plain page's bytes
-    key = ("registration.form", shown, bool(request.htmx), request.script_root)
-    page = kept_pages.page(key, form_page_version, lambda: render_page(shown, csrf=False))
+    page = kept_pages.page(
+        lambda: ("registration.form", _shown(query), bool(request.htmx), request.script_root),
+        form_page_version,
+        lambda: render_page(_shown(query), csrf=False),
+    )
     return page if page is not None else render_page(query)
+
+
+def _shown(query: FormQuery) -> FormQuery:
+    """Return the variant whose copy this address gets: a ?seance= naming no meeting on offer
+    ticks nothing, the plain page's bytes."""
+    if query.seance and query.seance not in offered_slugs():
+        return replace(query, seance="")
+    return query

@@ -255,3 +255,44 @@ def test_kept_form_parts_follow_the_seats_of_every_published_cycle(
     db.session.commit()
     after = seats.search(client.get("/inscription").get_data(True)).group(1)
     assert "1\u00a0place restante sur 2" in after
+
+
+@pytest.mark.parametrize(
+    ("organisation", "code"),
+    [
+        ("Amiens", ""),  # a unique name: its codes
+        ("Nulle-sur-Rien", ""),  # no such name: none
+        ("Amiens", "texte"),  # « keep the typed name »: looked up again when saved, as before
+        ("Saint-Martin", "texte"),  # homonyms kept as typed: no code
+    ],
+)
+def test_a_submission_stores_the_codes_the_lookup_of_its_name_gives(
+    app, territories, create_meeting, organisation, code
+):
+    """The form matched the name already, so saving does not look it up again: same codes."""
+    from irev.models import Person
+    from irev.services.people import PersonDetails, with_territory
+
+    meeting = create_meeting()
+    db.session.commit()
+    browser = visitor(app)
+    token = csrf_token(browser.get("/inscription").get_data(as_text=True))
+    data = form_data(meeting.slug, organisation=organisation, department="Somme")
+    data = {**data, "organisation_code": code, "csrf_token": token}
+    with counted() as statements:
+        response = browser.post("/inscription", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    stored = db.session.scalar(db.select(Person).where(Person.email == data["email"]))
+    looked_up = with_territory(
+        PersonDetails(
+            email="x@example.org", first_name="x", last_name="x", organisation=stored.organisation
+        )
+    )
+    assert (stored.commune_code, stored.epci_siren, stored.department_code) == (
+        looked_up.commune_code,
+        looked_up.epci_siren,
+        looked_up.department_code,
+    )
+    territory_reads = [s for s in statements if "FROM territory_" in s]
+    # The form's match (its exact names, then the broad search when none), read once each.
+    assert len(territory_reads) <= 4

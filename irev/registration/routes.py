@@ -74,7 +74,10 @@ def submit():
         return _render_choice(page_form)
     assistant = page_form.assistant_details()
     result = service.request_registration(
-        page_form.details(), page_form.chosen_meetings(), assistant
+        page_form.details(),
+        page_form.chosen_meetings(),
+        assistant,
+        territory_matched=page_form.organisation_matched,
     )
     ask_with_request(result.requested, page_form.speaker_question.data)
     db.session.commit()

@@ -17,11 +17,12 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, bindparam, case
 
 from irev.extensions import db
 from irev.models import Commune, Departement, Epci
@@ -259,9 +260,20 @@ def exact_matches(text: str) -> list[Territory]:
 
 def _exact(query: str) -> list[Territory]:
     """Return the communes, then the EPCI, whose search key is query."""
+    communes, epcis = _exact_statements()
     return _territories(
-        list(db.session.scalars(db.select(Commune).where(Commune.search_key == query))),
-        list(db.session.scalars(db.select(Epci).where(Epci.search_key == query))),
+        list(db.session.scalars(communes, {"key": query})),
+        list(db.session.scalars(epcis, {"key": query})),
+    )
+
+
+@functools.cache
+def _exact_statements():
+    """Build the two exact-name lookups once; the key is a parameter (each submit runs them)."""
+    key = bindparam("key")
+    return (
+        db.select(Commune).where(Commune.search_key == key),
+        db.select(Epci).where(Epci.search_key == key),
     )
 
 

@@ -24,8 +24,12 @@ from tests.test_speed import counted
 
 @pytest.fixture
 def app_config() -> dict:
-    """CSRF on, as served: the token and the session cookie are what this is about."""
-    return {"WTF_CSRF_ENABLED": True}
+    """CSRF on, as served: the token and the session cookie are what this is about.
+
+    What was read stays trusted for a minute unless something commits (as it does for a
+    second when served): a slow machine must not turn "no SQL once kept" into a version check.
+    """
+    return {"WTF_CSRF_ENABLED": True, "IREV_CACHE_SECONDS": 60}
 
 
 @pytest.fixture

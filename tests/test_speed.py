@@ -26,8 +26,12 @@ from tests.registration_support import form_data
 
 @pytest.fixture
 def app_config() -> dict:
-    """CSRF on, as served: its token and session are part of what a request costs."""
-    return {"WTF_CSRF_ENABLED": True}
+    """CSRF on, as served: its token and session are part of what a request costs.
+
+    What was read is trusted for a minute unless something commits (a second when served), so
+    that a slow machine does not turn a count "once kept" into a version check.
+    """
+    return {"WTF_CSRF_ENABLED": True, "IREV_CACHE_SECONDS": 60}
 
 
 #: Not work a request asks for: how the driver opens its transaction (SQLite: BEGIN IMMEDIATE).

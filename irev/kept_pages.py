@@ -25,6 +25,7 @@ import string
 from collections.abc import Callable, Hashable
 
 from flask import Flask, current_app, g, has_request_context, request, session
+from flask_login import current_user
 from flask_wtf.csrf import csrf_meta_tag as flask_wtf_meta_tag
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
@@ -79,7 +80,14 @@ def page(
         return None
     kept: PageCache = current_app.extensions[KEPT]
     body = kept.get_or_render(key(), version, lambda: _token_free(render), share=False)
-    return body.replace(PLACEHOLDER, str(escape(generate_csrf())))
+    token = generate_csrf()
+    # A view renders after its form made the token, and the render loads the user (Flask-
+    # Login's context processor), whose session protection then marks the session (_fresh).
+    # Load the (anonymous) user now that the token exists, as such a render would, so the
+    # visitor's cookie holds what a render gives (a copy rendered just now loaded it before).
+    g.pop("_login_user", None)
+    current_user._get_current_object()
+    return body.replace(PLACEHOLDER, str(escape(token)))
 
 
 def holds_nothing() -> bool:

@@ -75,6 +75,14 @@ def without_token(response) -> tuple[str, int]:
     return body.replace(token, "TOKEN"), body.count(token)
 
 
+def session_of(app, response) -> dict:
+    """Return what the response's session cookie holds, the raw CSRF token left out."""
+    value = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    held = app.session_interface.get_signing_serializer(app).loads(value)
+    assert held.pop("csrf_token")
+    return held
+
+
 def headers_without_cookie_value(response) -> list[tuple[str, str]]:
     """Return the headers, the session cookie's value left out (its attributes kept)."""
     shown = []
@@ -118,6 +126,7 @@ def test_the_kept_page_equals_a_normal_render_but_for_the_token(
         assert response.status_code == expected.status_code == 200
         assert without_token(response) == without_token(expected)
         assert headers_without_cookie_value(response) == headers_without_cookie_value(expected)
+        assert session_of(app, response) == session_of(app, expected)
 
 
 def test_a_ticked_meeting_is_ticked_and_only_there(app, offer):

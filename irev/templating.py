@@ -100,6 +100,9 @@ def init_app(app: Flask) -> None:
     from irev.services.accessibility_audit import footer_mention
 
     app.jinja_env.globals["accessibility_mention"] = footer_mention
+    from irev import kept_pages
+
+    kept_pages.init_app(app)  # after Flask-WTF: its csrf_token() gains the kept copies' placeholder
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

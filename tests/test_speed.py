@@ -26,8 +26,12 @@ from tests.registration_support import form_data
 
 @pytest.fixture
 def app_config() -> dict:
-    """CSRF on, as served: its token and session are part of what a request costs."""
-    return {"WTF_CSRF_ENABLED": True}
+    """CSRF on, as served: its token and session are part of what a request costs.
+
+    What was read is trusted for a minute unless something commits (a second when served), so
+    that a slow machine does not turn a count "once kept" into a version check.
+    """
+    return {"WTF_CSRF_ENABLED": True, "IREV_CACHE_SECONDS": 60}
 
 
 #: Not work a request asks for: how the driver opens its transaction (SQLite: BEGIN IMMEDIATE).
@@ -96,6 +100,12 @@ def route_counts(client, meetings: list[Meeting]) -> dict[str, tuple[int, int]]:
             f"/seances/{slug}/places", headers={"HX-Request": "true"}
         ),
         "registration submit": submit,
+        # A visitor holding nothing yet: the kept token-free page, their own token written in
+        # (last: the app context, hence flask.g, spans these requests).
+        "registration form, new visitor": lambda: visitor(client.application).get("/inscription"),
+        "registration form, a meeting ticked": lambda: visitor(client.application).get(
+            f"/inscription?seance={slug}"
+        ),
     }
     results = {}
     for name, call in routes.items():
@@ -146,6 +156,8 @@ def test_statements_per_request_do_not_grow_with_the_programme(
     assert staff_large[1] <= staff_large[0] - 4
     # What the caches spare: the form, programme and seats read nothing once kept.
     assert counts_large["registration form"][1] == 0
+    assert counts_large["registration form, new visitor"][1] == 0
+    assert counts_large["registration form, a meeting ticked"][1] == 0
     assert counts_large["programme, cookie"][1] == 0
     assert counts_large["seat fragment, cookie"][1] == 0
 
@@ -250,3 +262,44 @@ def test_kept_form_parts_follow_the_seats_of_every_published_cycle(
     db.session.commit()
     after = seats.search(client.get("/inscription").get_data(True)).group(1)
     assert "1\u00a0place restante sur 2" in after
+
+
+@pytest.mark.parametrize(
+    ("organisation", "code"),
+    [
+        ("Amiens", ""),  # a unique name: its codes
+        ("Nulle-sur-Rien", ""),  # no such name: none
+        ("Amiens", "texte"),  # « keep the typed name »: looked up again when saved, as before
+        ("Saint-Martin", "texte"),  # homonyms kept as typed: no code
+    ],
+)
+def test_a_submission_stores_the_codes_the_lookup_of_its_name_gives(
+    app, territories, create_meeting, organisation, code
+):
+    """The form matched the name already, so saving does not look it up again: same codes."""
+    from irev.models import Person
+    from irev.services.people import PersonDetails, with_territory
+
+    meeting = create_meeting()
+    db.session.commit()
+    browser = visitor(app)
+    token = csrf_token(browser.get("/inscription").get_data(as_text=True))
+    data = form_data(meeting.slug, organisation=organisation, department="Somme")
+    data = {**data, "organisation_code": code, "csrf_token": token}
+    with counted() as statements:
+        response = browser.post("/inscription", data=data)
+    assert response.status_code == 303, response.get_data(as_text=True)[:300]
+    stored = db.session.scalar(db.select(Person).where(Person.email == data["email"]))
+    looked_up = with_territory(
+        PersonDetails(
+            email="x@example.org", first_name="x", last_name="x", organisation=stored.organisation
+        )
+    )
+    assert (stored.commune_code, stored.epci_siren, stored.department_code) == (
+        looked_up.commune_code,
+        looked_up.epci_siren,
+        looked_up.department_code,
+    )
+    territory_reads = [s for s in statements if "FROM territory_" in s]
+    # The form's match (its exact names, then the broad search when none), read once each.
+    assert len(territory_reads) <= 4

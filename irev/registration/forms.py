@@ -330,6 +330,9 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
         self.meetings.choices = [SelectChoice(m.slug, m.title) for m in self.offered]
         self._chosen: list[Meeting] = []
         self.resolution = territories.Resolution()
+        #: True once validate_organisation() matched the organisation's name (resolve()): its
+        #: codes, even empty, are then final, and need not be looked up again when saved.
+        self.organisation_matched = False
 
     # --- field checks (French messages: what is wrong and how to fix it) ---
 
@@ -341,6 +344,7 @@ class RegistrationForm(ErrorListMixin, FlaskForm):
             return
         prefer = territories.departement_code_for(self.department.data or "")
         self.resolution = territories.resolve(field.data, code, prefer_departement=prefer)
+        self.organisation_matched = True
 
     @property
     def territory(self) -> territories.Territory | None:

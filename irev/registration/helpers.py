@@ -24,6 +24,8 @@ from irev.tokens import make_token
 FORM_PARTS = "irev_form_parts"
 #: Key of the WSGI environ: this request's parts (the page and its form both show them).
 OFFERED_PARTS = "irev.offered_parts"
+#: Key of the WSGI environ: this request's reading of cache.offered_version().
+OFFERED_VERSION = "irev.offered_version"
 
 
 @bp.app_template_global()
@@ -156,6 +158,8 @@ class OfferedParts:
     poll_html: str
     #: How long the current programme keeps the data (None without a programme).
     retention_months: int | None
+    #: The slugs of the meetings on offer (a ?seance= naming none of them ticks nothing).
+    slugs: frozenset[str] = frozenset()
 
     def choices(self) -> Markup:
         """Return the meeting checkboxes with their seats (and « Toute la saison »)."""
@@ -182,17 +186,54 @@ def offered_parts(form) -> OfferedParts:
     whole_season = bool(form.whole_season.data)
     message = form.meetings.errors[0] if form.meetings.errors else ""
     if request.method == "GET":
-        kept = current_app.extensions.setdefault(FORM_PARTS, page_cache.PageCache(64))
-        found = kept.get_or_render(
-            ("registration.form", chosen, whole_season, message),
-            cache.offered_version,
-            lambda: _render_offered(service.offered_current_meetings(), chosen, whole_season),
-            share=False,
-        )
+        found = _kept_parts(chosen, whole_season, message)
     else:
         found = _render_offered(form.offered, chosen, whole_season, message)
     request.environ[OFFERED_PARTS] = found
     return found
+
+
+def offered_slugs() -> frozenset[str]:
+    """Return the slugs of the meetings on offer (from the kept parts: no SQL while fresh)."""
+    return _kept_parts((), False, "").slugs
+
+
+def _kept_parts(chosen: tuple[str, ...], whole_season: bool, message: str) -> OfferedParts:
+    """Return the parts kept for these choices, rendered again once the offer changed."""
+    kept = current_app.extensions.setdefault(FORM_PARTS, page_cache.PageCache(64))
+    return kept.get_or_render(
+        ("registration.form", chosen, whole_season, message),
+        offered_version,
+        lambda: _render_offered(service.offered_current_meetings(), chosen, whole_season),
+        share=False,
+    )
+
+
+def offered_version() -> tuple:
+    """Return cache.offered_version(), read once per request and commit generation.
+
+    The kept page and its kept parts both follow it. A commit anywhere in the instance moves
+    the generation, and the version is then read again: a reading from before a commit is
+    never taken for one made after it.
+    """
+    generation = cache.freshness().stamp()[0]
+    found = request.environ.get(OFFERED_VERSION)
+    if found is None or found[0] != generation:
+        found = request.environ[OFFERED_VERSION] = (generation, cache.offered_version())
+    return found[1]
+
+
+def form_page_version() -> tuple:
+    """Return the version of everything the form page shows that can change.
+
+    The offer (every published cycle's meetings, their seats and windows, which cycle is
+    current, the date), and what the layout adds: the demonstration banner and the footer's
+    accessibility mention (read from the audit grid's file).
+    """
+    from irev.services.accessibility_audit import footer_mention
+    from irev.services.programmes import is_demo_site
+
+    return offered_version(), cache.remember("demo_banner", is_demo_site), footer_mention()
 
 
 def _render_offered(
@@ -211,4 +252,9 @@ def _render_offered(
     )
     poll = render_template("registration/_seats_poll.html", statuses=pairs)
     programme = offered[0].programme if offered else None
-    return OfferedParts(choices, poll, programme.retention_months if programme else None)
+    return OfferedParts(
+        choices,
+        poll,
+        programme.retention_months if programme else None,
+        frozenset(m.slug for m in offered),
+    )

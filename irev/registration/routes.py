@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 
 from irev.extensions import db, limiter
 from irev.registration import bp, limits
+from irev.registration.form_page import SLUG_MAX, FormQuery, form_page
 from irev.registration.forms import RegistrationForm
 from irev.registration.helpers import seat_statuses
 from irev.registration.links import LinkProblem, read_confirm_link, read_confirming_assistant
@@ -19,8 +20,6 @@ from irev.services.speaker_questions import ask_with_request
 SENT_TO = "inscription_adresse"
 #: Session key holding the assistant's address, when an assistant sent the form.
 SENT_COPY = "inscription_copie"
-#: Longer ?seance= values are no slug: ignored rather than kept as keys of the form's parts.
-SLUG_MAX = 120
 #: A posted form naming more meetings than this is checked against every meeting on offer.
 NAMED_MAX = 200
 
@@ -55,15 +54,9 @@ def _render_form(form: RegistrationForm, status: int = 200, notice: str = ""):
 @bp.get("")
 def form():
     """Show the registration form, with ?seance=<slug> ticked when it can be chosen."""
-    # No meeting is read here: the meeting parts come from offered_parts(), kept between
-    # visitors; a ?seance= that is not an open meeting ticks nothing there.
-    page_form = RegistrationForm()
-    if request.args.get("pour") == "elu":  # the assistants' page: « inscrire un autre élu »
-        page_form.for_whom.data = "elu"
-    wanted = request.args.get("seance", "")
-    if wanted and len(wanted) <= SLUG_MAX:
-        page_form.meetings.data = [wanted]
-    return render_template("registration/form.html", form=page_form, notice="", with_errors=False)
+    # No meeting is read here: the page is kept without its token between visitors who hold
+    # nothing else (irev.registration.form_page), its meeting parts too (offered_parts()).
+    return form_page(FormQuery.from_args(request.args))
 
 
 @bp.post("")
@@ -81,7 +74,10 @@ def submit():
         return _render_choice(page_form)
     assistant = page_form.assistant_details()
     result = service.request_registration(
-        page_form.details(), page_form.chosen_meetings(), assistant
+        page_form.details(),
+        page_form.chosen_meetings(),
+        assistant,
+        territory_matched=page_form.organisation_matched,
     )
     ask_with_request(result.requested, page_form.speaker_question.data)
     db.session.commit()

@@ -121,16 +121,22 @@ def _find_person_statement():
     return db.select(Person).where(Person.email == bindparam("email"))
 
 
-def get_or_create_person(details: PersonDetails) -> tuple[Person, bool]:
+def get_or_create_person(
+    details: PersonDetails, *, territory_matched: bool = False
+) -> tuple[Person, bool]:
     """Return the person with this address, creating them from details; True when created.
 
     INSERT ... ON CONFLICT DO NOTHING: two submissions racing for a new address make one row,
-    and the loser simply reads the winner's.
+    and the loser simply reads the winner's. territory_matched: the caller matched the
+    organisation's name already (the public form: territories.resolve()), so its codes, even
+    empty, are final; with_territory() would find nothing more (an empty result there means
+    the name has no unique exact match, which is all with_territory() looks for).
     """
     person = find_person(details.email)
     if person is not None:
         return person, False
-    details = with_territory(details)
+    if not territory_matched:
+        details = with_territory(details)
     now = utcnow()
     values = {**details.as_dict(), "link_version": 0, "created_at": now, "updated_at": now}
     # RETURNING the whole row: the new person comes back as an object, no second SELECT.

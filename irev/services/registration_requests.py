@@ -102,6 +102,8 @@ def request_registration(
     details: PersonDetails,
     meetings: Sequence[Meeting],
     assistant: AssistantDetails | None = None,
+    *,
+    territory_matched: bool = False,
 ) -> RequestResult:
     """Record a form submission and queue the e-mail that answers it.
 
@@ -115,11 +117,12 @@ def request_registration(
     had never confirmed anything (an unverified form must not rewrite a verified person).
     An assistant filling the form for the official (`assistant`) is linked to them first, so
     every e-mail of the request reaches both (irev.services.assistants).
+    territory_matched: the form matched the organisation already (see get_or_create_person).
     """
     for meeting in meetings:
         if not meeting.registration_open():
             raise RegistrationError("Une des séances choisies n’accepte plus d’inscription.")
-    person, created = get_or_create_person(details)
+    person, created = get_or_create_person(details, territory_matched=territory_matched)
     link = link_assistant(assistant, person) if assistant is not None else None
     held = None if created or _has_confirmed(person) else _typed_details(details)
     now = utcnow()

@@ -17,11 +17,12 @@ Decisions:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case
+from sqlalchemy import and_, bindparam, case
 
 from irev.extensions import db
 from irev.models import Commune, Departement, Epci
@@ -228,16 +229,22 @@ def _matching(model, query: str, limit: int) -> list:
     )
 
 
-def search(text: str, limit: int = SUGGESTIONS, prefer_departement: str = "") -> list[Territory]:
-    """Return communes and EPCI matching text, best first (nothing under two letters)."""
+def search(
+    text: str,
+    limit: int = SUGGESTIONS,
+    prefer_departement: str = "",
+    exact: list[Territory] | None = None,
+) -> list[Territory]:
+    """Return communes and EPCI matching text, best first (nothing under two letters).
+
+    exact: exact_matches(text), when the caller read it already in this transaction.
+    """
     query = query_key(text)
     if len(query.replace(" ", "")) < 2:
         return []
     # Exact names first, whatever their population; then the broad match, ranked here.
-    exact = _territories(
-        list(db.session.scalars(db.select(Commune).where(Commune.search_key == query))),
-        list(db.session.scalars(db.select(Epci).where(Epci.search_key == query))),
-    )
+    if exact is None:
+        exact = _exact(query)
     broad = _territories(_matching(Commune, query, 200), _matching(Epci, query, 50))
     unique = {t.code: t for t in [*exact, *broad]}
     return sorted(unique.values(), key=_rank(query, prefer_departement))[:limit]
@@ -248,11 +255,26 @@ def exact_matches(text: str) -> list[Territory]:
     query = query_key(text)
     if not query:
         return []
-    found = _territories(
-        list(db.session.scalars(db.select(Commune).where(Commune.search_key == query))),
-        list(db.session.scalars(db.select(Epci).where(Epci.search_key == query))),
+    return sorted(_exact(query), key=_rank(query))
+
+
+def _exact(query: str) -> list[Territory]:
+    """Return the communes, then the EPCI, whose search key is query."""
+    communes, epcis = _exact_statements()
+    return _territories(
+        list(db.session.scalars(communes, {"key": query})),
+        list(db.session.scalars(epcis, {"key": query})),
     )
-    return sorted(found, key=_rank(query))
+
+
+@functools.cache
+def _exact_statements():
+    """Build the two exact-name lookups once; the key is a parameter (each submit runs them)."""
+    key = bindparam("key")
+    return (
+        db.select(Commune).where(Commune.search_key == key),
+        db.select(Epci).where(Epci.search_key == key),
+    )
 
 
 def get(code: str) -> Territory | None:
@@ -281,8 +303,10 @@ def resolve(text: str, code: str = "", prefer_departement: str = "") -> Resoluti
     if exact:
         exact.sort(key=_rank(query_key(text), prefer_departement))
         found = Resolution(candidates=exact, exact=True)
-    else:
-        found = Resolution(candidates=search(text, prefer_departement=prefer_departement))
+    else:  # no exact name: search() need not look for one again
+        found = Resolution(
+            candidates=search(text, prefer_departement=prefer_departement, exact=exact)
+        )
     if chosen is not None and chosen.code in {t.code for t in found.candidates}:
         return Resolution(territory=chosen)
     if code:

@@ -107,7 +107,9 @@ def test_clock() -> Iterator[None]:
 
     The clock still ticks. A test that holds only at some hours of the day (a meeting « in
     three hours » that crosses midnight) fails at once instead of once a month in CI:
-    ``IREV_TEST_CLOCK=2026-12-31T22:40:00Z make test``.
+    ``IREV_TEST_CLOCK=2026-12-31T22:40:00Z make test``. Tests that meet a clock freezegun
+    cannot move (the private Postfix's, the rate-limit windows of the `limits` library) fail
+    under any frozen instant: read their failures against a run on the real clock.
     """
     moment = os.environ.get("IREV_TEST_CLOCK")
     if not moment:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from irev.dates import hour
+from irev.dates import hour, to_paris
 from irev.extensions import db
 from irev.models import ApprovalMode, RegistrationState, utcnow
 from irev.notifications import manage_url
@@ -241,11 +241,15 @@ def test_a_seat_taken_on_the_day_says_the_link_comes_in_minutes(
     sending.run_pass()
 
     text = _seated_text(smtp_server)
-    assert "la veille" not in text
-    one_hour_before = hour(meeting.starts_at - timedelta(hours=1))
+    assert "la veille à 10 h" not in text  # that moment has passed: the link goes now
+    one_hour_before = meeting.starts_at - timedelta(hours=1)
+    # Late in the evening the meeting starts after midnight: its last reminder is then the
+    # evening before, which the message rightly calls « la veille ».
+    same_day = to_paris(one_hour_before).date() == to_paris(meeting.starts_at).date()
+    day = "le jour même" if same_day else "la veille"
     assert (
-        "vous est envoyé par courriel dans les prochaines minutes, puis de nouveau le jour même "
-        f"à {one_hour_before}." in text
+        "vous est envoyé par courriel dans les prochaines minutes, puis de nouveau "
+        f"{day} à {hour(one_hour_before)}." in text
     )
     # and it really is: the link message came in the same pass
     assert any(meeting.video_url in text_of(r.message) for r in smtp_server.received)

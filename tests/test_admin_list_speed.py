@@ -10,8 +10,6 @@ and the kept rows are checked apart.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,7 +19,6 @@ from flask import g, render_template, request
 from flask_login import login_user
 from freezegun import freeze_time
 from jinja2 import ChoiceLoader, FileSystemLoader
-from sqlalchemy import event
 
 from irev.admin.common import fragment
 from irev.admin.forms import EmptyForm, ReasonForm
@@ -40,6 +37,7 @@ from irev.models import (
 from irev.services import moderation
 from irev.services.moderation import STATE_LABELS, RegistrationFilters
 from tests.admin_helpers import create_staff, csrf_token, sign_in
+from tests.sql_counting import counted
 
 S = RegistrationState
 REFERENCE = Path(__file__).with_name("reference_templates")
@@ -215,22 +213,6 @@ def test_the_row_an_action_answers_with_is_the_row_it_was(
 
 
 # --- The rows kept between requests (irev.admin.kept_rows) --------------------------------------
-
-
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    """Collect the SQL statements run inside the block (transaction control left out)."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def _rows(html: str) -> str:

@@ -8,13 +8,10 @@ commit (nothing kept is trusted: the real work) and then again (what the caches 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from flask import g
-from sqlalchemy import event
 
 from irev.extensions import db
 from irev.models import Meeting, RegistrationState, StaffUser, utcnow
@@ -22,6 +19,7 @@ from irev.services import cache
 from tests.admin_helpers import create_staff, sign_in
 from tests.http_client import csrf_token
 from tests.registration_support import form_data
+from tests.sql_counting import counted
 
 
 @pytest.fixture
@@ -32,26 +30,6 @@ def app_config() -> dict:
     that a slow machine does not turn a count "once kept" into a version check.
     """
     return {"WTF_CSRF_ENABLED": True, "IREV_CACHE_SECONDS": 60}
-
-
-#: Not work a request asks for: how the driver opens its transaction (SQLite: BEGIN IMMEDIATE).
-TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
-
-
-@contextmanager
-def counted() -> Iterator[list[str]]:
-    """Collect the SQL statements run inside the block (SQLAlchemy's cursor event)."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args) -> None:
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
-            statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def build_programme(create_programme, create_meeting, create_person, create_registration, size):

@@ -19,7 +19,7 @@ from irev.models import OutboundEmail, Person, utcnow
 from irev.registration.routes import SENT_TO
 from tests.http_client import csrf_token
 from tests.registration_support import form_data
-from tests.test_speed import counted
+from tests.sql_counting import counted
 
 
 @pytest.fixture

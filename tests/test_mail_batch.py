@@ -26,7 +26,7 @@ from irev.services.assistants import AssistantDetails, link_assistant, links_for
 from irev.tokens import make_token, read_token
 from tests import factories
 from tests.admin_helpers import create_staff
-from tests.test_speed import counted
+from tests.sql_counting import counted
 
 S = RegistrationState
 NOW = "2026-03-02T09:00:00Z"

@@ -1,30 +1,30 @@
-"""The real application behind a probe of the collector, to serve with deploy/gunicorn.conf.py.
+"""The real application with one probe route, to serve with deploy/gunicorn.conf.py.
 
-/_gc answers, from the worker that took the request, whether its collector runs and how many
-objects it tracks against how many the master froze before forking it. Everything else goes to
-the real application, loaded (preloaded by the configuration) exactly as wsgi.py loads it.
+/_gc answers, from the worker that took the request, whether its collector runs, how many
+objects it tracks against how many the master froze before forking it, and how many templates
+it holds compiled. The application is the one wsgi.py loads, preloaded by the configuration.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 
-from wsgi import app as site
+from wsgi import app
 
 
-def app(environ, start_response):
-    """Answer /_gc with this worker's collector state; pass anything else to the site."""
-    if environ.get("PATH_INFO") != "/_gc":
-        return site(environ, start_response)
+def _collector_state() -> dict:
+    """Return this worker's collector and template state."""
+    compiled = len(app.jinja_env.cache or ())  # before anything below renders a template
     gc.collect()
-    state = {
+    return {
         "pid": os.getpid(),
         "enabled": gc.isenabled(),
         "frozen": gc.get_freeze_count(),
         "tracked": len(gc.get_objects()),
+        "compiled": compiled,
+        "templates": len(app.jinja_env.list_templates()),
     }
-    body = json.dumps(state).encode()
-    start_response("200 OK", [("Content-Type", "application/json")])
-    return [body]
+
+
+app.add_url_rule("/_gc", "gc_probe", _collector_state)

@@ -63,34 +63,25 @@ class MaskingLogger(Logger):
 logger_class = MaskingLogger
 
 
-# The preloaded application is some 200,000 objects. Left to the collector, each worker's full
-# collection walked all of them, writing into pages it shared with the master, so each copied
-# them: 250 to 480 ms with the worker stalled, a few times a minute under load (the p99 of the
-# form page in `make bench`). Frozen before the fork, they are never walked again; collection
-# stays off in the master while the app loads so that its pages are not left full of holes.
+# Collection stays off in the master while it loads the app, so that the pages the workers
+# share with it are not left full of holes; irev/long_lived.py says why the app is then frozen.
 gc.disable()
 
 
 def when_ready(server):
-    """Compile the templates once, freeze what the master loaded, then let it collect again."""
-    compile_templates(server.app.wsgi())
+    """Compile the templates and freeze the loaded app, then let the master collect again.
+
+    Each worker is forked with every template compiled: otherwise a new or recycled worker
+    compiled the form page's on its first visitor (700 to 900 ms with five workers starting
+    together on two cores).
+    """
+    app = server.app.wsgi()
+    if hasattr(app, "jinja_env"):
+        from irev.long_lived import settle
+
+        settle(app)
     gc.freeze()
     gc.enable()
-
-
-def compile_templates(app) -> None:
-    """Compile every template in the master, so that each worker is forked with them compiled.
-
-    Otherwise each new worker compiled the form page's templates on its first visitor (about
-    100 ms alone, 700 to 900 ms with five workers starting together on two cores), after every
-    restart and every recycling of a worker (max_requests). A template that does not compile
-    stops the service here, before any visitor meets it.
-    """
-    environment = getattr(app, "jinja_env", None)
-    if environment is None:
-        return
-    for name in environment.list_templates():
-        environment.get_template(name)
 
 
 def pre_fork(server, worker):

@@ -26,6 +26,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.meta import DefaultMeta
 from wtforms.validators import (
     URL,
@@ -47,6 +48,11 @@ from irev.services.people import InvalidEmail, normalise_email
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2100, 12, 31)
 DATE_RANGE_MESSAGE = "Saisissez une date entre le 1er janvier 2000 et le 31 décembre 2100."
+
+
+def options(*pairs: tuple[str, str]) -> list[SelectChoice]:
+    """Return a field's choices from (value, label) pairs (WTForms 3.4 refuses bare tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def empty_if_absent(value):
@@ -211,10 +217,10 @@ class InviteForm(StaffForm):
     )
     role = RadioField(
         "Rôle",
-        choices=[
+        choices=options(
             ("moderation", "Modération : inscriptions, séances, e-mails, journal"),
             ("admin", "Administration : en plus, comptes de l'équipe, cycles et réglages"),
-        ],
+        ),
         validators=[_required("Choisissez un rôle.")],
     )
 
@@ -259,7 +265,7 @@ class MeetingForm(StaffForm):
     end = TimeField("Heure de fin", validators=[_required("Saisissez l'heure de fin.")])
     mode = RadioField(
         "Format",
-        choices=[("video", "En visioconférence"), ("on_site", "En présentiel")],
+        choices=options(("video", "En visioconférence"), ("on_site", "En présentiel")),
         default="video",
         validators=[_required("Choisissez le format de la séance.")],
     )
@@ -276,10 +282,10 @@ class MeetingForm(StaffForm):
     )
     approval_mode = RadioField(
         "Validation des inscriptions",
-        choices=[
+        choices=options(
             ("automatic", "Automatique : une place libre est attribuée aussitôt"),
             ("moderated", "Par l'équipe : chaque demande attend une validation"),
-        ],
+        ),
         default="automatic",
         validators=[_required("Choisissez le mode de validation.")],
     )
@@ -347,7 +353,7 @@ class PersonForm(StaffForm):
 
     civilite = SelectField(
         "Civilité",
-        choices=[("", "Non précisée"), *CIVILITES],
+        choices=options(("", "Non précisée"), *CIVILITES),
         default="",
         validators=[Optional()],
         validate_choice=False,
@@ -381,8 +387,8 @@ class PersonForm(StaffForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.mandate.choices = [("", "Choisir…"), *mandate_choices()]
-        self.department.choices = [("", "Choisir…"), *department_choices()]
+        self.mandate.choices = options(("", "Choisir…"), *mandate_choices())
+        self.department.choices = options(("", "Choisir…"), *department_choices())
 
     def validate_civilite(self, field) -> None:
         """Accept Madame, Monsieur or nothing."""
@@ -405,14 +411,14 @@ class HandRegistrationForm(PersonForm):
 
     known_details = RadioField(
         "Cette personne est déjà connue : que faire de ses coordonnées ?",
-        choices=[
+        choices=options(
             ("garder", "Garder ses coordonnées enregistrées"),
             (
                 "mettre-a-jour",
                 "Les mettre à jour avec celles saisies ci-dessus "
                 "(un champ laissé vide ne change pas)",
             ),
-        ],
+        ),
         validators=[Optional()],
         validate_choice=False,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import NumberRange, Optional, StopValidation, ValidationError
 
 from irev.admin.forms import (
@@ -16,6 +17,7 @@ from irev.admin.forms import (
     _max,
     _required,
     _title_field,
+    options,
     single_line,
     within_date_range,
 )
@@ -23,10 +25,10 @@ from irev.services.cycles import SCHEDULE_NAME
 from irev.services.reconfirmation import MAX_DAYS
 from irev.services.video_links import ScheduleError, parse_schedule
 
-APPROVAL_CHOICES = [
+APPROVAL_CHOICES = options(
     ("automatic", "Automatique : une place libre est attribuée aussitôt"),
     ("moderated", "Par l'équipe : chaque demande attend une validation"),
-]
+)
 
 
 class RequiredWhenSent:
@@ -48,7 +50,7 @@ class RequiredWhenSent:
         if not field.raw_data[0].strip():
             raise StopValidation(self.message)
         choices = getattr(field, "choices", None)
-        if choices and field.data not in [value for value, _ in choices]:
+        if choices and field.data not in [SelectChoice.from_input(c).value for c in choices]:
             field.errors[:] = []  # WTForms' own "not a valid choice" says less
             raise StopValidation(self.message)
 

@@ -9,6 +9,7 @@ from wtforms import SelectField
 
 from irev.admin import bp
 from irev.admin.common import actor, get_or_404
+from irev.admin.forms import options
 from irev.dates import to_paris
 from irev.extensions import db
 from irev.models import AttendanceParticipant, Meeting
@@ -105,7 +106,7 @@ def attendance_match(meeting_id: int, participant_id: int):
     if participant.meeting_id != meeting.id:
         abort(404)
     form = MatchForm()
-    form.registration.choices = _match_choices(meeting)
+    form.registration.choices = options(*_match_choices(meeting))
     if not form.validate_on_submit():
         flash("Choisissez une personne ayant une place à cette séance.", "error")
         return _page(meeting, ReportForm(), status=422)

@@ -103,7 +103,8 @@ class NeedsField(SelectMultipleField):
     """
 
     def __init__(self, label: str, **kwargs) -> None:
-        super().__init__(label, choices=ACCESSIBILITY_NEEDS, **kwargs)
+        choices = [SelectChoice(value, text) for value, text in ACCESSIBILITY_NEEDS]
+        super().__init__(label, choices=choices, **kwargs)
 
     def process_data(self, value) -> None:
         """Read the stored text (or a list of values) of an object or a default."""

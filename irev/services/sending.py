@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
-from irev import notifications, typography, urls
+from irev import email_calendars, notifications, typography, urls
 from irev.extensions import db
 from irev.mail import ConnectionFailed, MessageRefused, connection
 from irev.models import EmailStatus, Meeting, OutboundEmail, Person, Registration, utcnow
@@ -148,7 +148,7 @@ def _send_all(emails, transport, report: SendReport, stop: Callable[[], bool]) -
     """
     # One query for every calendar's SEQUENCE of the batch, not one a message.
     ics_cache: dict = {
-        notifications.EARLIER: notifications.earlier_counts(
+        email_calendars.EARLIER: email_calendars.earlier_counts(
             {e.registration_id for e in emails if e.registration_id}
         )
     }

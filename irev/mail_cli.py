@@ -13,7 +13,7 @@ from flask.cli import AppGroup
 
 from irev.extensions import db
 from irev.mail import is_capture
-from irev.services import sending, video_links
+from irev.services import link_schedule, sending
 from irev.wording import plural
 
 mail_cli = AppGroup("mail", help="Envoyer les e-mails en attente (liens de visio, confirmations…).")
@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 def _check_schedule() -> None:
     """Refuse to start with an unreadable IREV_VIDEO_LINK_SCHEDULE."""
     try:
-        video_links.configured_schedule()
-    except video_links.ScheduleError as error:
+        link_schedule.configured_schedule()
+    except link_schedule.ScheduleError as error:
         raise click.ClickException(str(error)) from error
 
 

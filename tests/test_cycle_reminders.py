@@ -9,7 +9,7 @@ import pytest
 
 from irev.extensions import db
 from irev.models import AuditEvent, Programme
-from irev.services import cycles, video_links
+from irev.services import cycles, link_schedule, video_links
 from irev.services.cycles import CycleError
 from tests.factories import paris
 from tests.registration_support import rows
@@ -107,7 +107,7 @@ def test_the_cycle_schedule_decides_when_the_link_is_sent(
     without = create_registration(create_meeting(programme=usual, starts_at=starts))
     db.session.commit()
 
-    assert video_links.send_moments(with_week.meeting, video_links.schedule_for(weekly)) == [
+    assert link_schedule.send_moments(with_week.meeting, link_schedule.schedule_for(weekly)) == [
         datetime(2030, 2, 27, 16, tzinfo=UTC),  # 7 days before
         datetime(2030, 3, 5, 9, tzinfo=UTC),  # the day before, 10:00 Paris
         datetime(2030, 3, 6, 15, tzinfo=UTC),  # one hour before
@@ -126,13 +126,13 @@ def test_the_cycle_schedule_decides_when_the_link_is_sent(
 def test_an_unreadable_stored_schedule_falls_back_to_the_setting(app, create_programme, caplog):
     programme = create_programme(reminder_schedule="n'importe quoi")  # behind the form's back
     db.session.commit()
-    assert video_links.schedule_for(programme) == video_links.configured_schedule()
+    assert link_schedule.schedule_for(programme) == link_schedule.configured_schedule()
     assert "Calendrier d'envoi illisible" in caplog.text
 
 
 def test_the_schedule_is_said_in_french():
-    offsets = video_links.parse_schedule("7j,veille@10:00,J-2@9h30,jour@8h,1h30,45min,1h")
-    assert video_links.describe_schedule(offsets) == (
+    offsets = link_schedule.parse_schedule("7j,veille@10:00,J-2@9h30,jour@8h,1h30,45min,1h")
+    assert link_schedule.describe_schedule(offsets) == (
         "7 jours avant ; la veille à 10 h ; 2 jours avant à 9 h 30 ; le jour même à 8 h ; "
         "1 h 30 avant ; 45 min avant ; 1 h avant"
     )

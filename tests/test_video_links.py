@@ -12,8 +12,8 @@ from sqlalchemy import select, text
 from irev.dates import hour, meeting_when
 from irev.extensions import db
 from irev.models import EmailStatus, MeetingStatus, OutboundEmail, RegistrationState, utcnow
-from irev.services import outbox, sending, video_links
-from irev.services.video_links import Offset, ScheduleError, parse_schedule
+from irev.services import link_schedule, outbox, sending, video_links
+from irev.services.link_schedule import Offset, ScheduleError, parse_schedule
 from tests.factories import paris
 from tests.registration_support import rows
 
@@ -173,7 +173,7 @@ def test_reminder_times_across_the_change_of_hour(
     meeting = create_meeting(starts_at=starts)
     registration = create_registration(meeting)
     db.session.commit()
-    moments = video_links.send_moments(meeting, video_links.configured_schedule())
+    moments = link_schedule.send_moments(meeting, link_schedule.configured_schedule())
     assert moments == [day_before_utc, hour_before_utc]
 
     with freeze_time(day_before_utc - timedelta(minutes=1)):

@@ -22,8 +22,8 @@ from irev.admin.forms import (
     within_date_range,
 )
 from irev.services.cycles import SCHEDULE_NAME
+from irev.services.link_schedule import ScheduleError, parse_schedule
 from irev.services.reconfirmation import MAX_DAYS
-from irev.services.video_links import ScheduleError, parse_schedule
 
 APPROVAL_CHOICES = options(
     ("automatic", "Automatique : une place libre est attribuée aussitôt"),

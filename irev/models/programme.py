@@ -93,7 +93,7 @@ class Programme(db.Model):
         server_default=ApprovalMode.AUTOMATIC.value,
     )
     #: When the video link is e-mailed before each meeting ("7j,veille@10:00,1h", read by
-    #: irev.services.video_links.parse_schedule); None: the setting IREV_VIDEO_LINK_SCHEDULE.
+    #: irev.services.link_schedule.parse_schedule); None: the setting IREV_VIDEO_LINK_SCHEDULE.
     reminder_schedule: Mapped[str | None] = mapped_column(String(200))
     #: Share of a meeting (in %) a person must attend to be « présent »; None: the setting
     #: IREV_ATTENDANCE_THRESHOLD_PERCENT.

@@ -24,16 +24,16 @@ from irev.dates import PARIS
 from irev.extensions import db
 from irev.models import ApprovalMode, Meeting, MeetingStatus, Programme, StaffUser, utcnow
 from irev.services import audit
-from irev.services.meetings_admin import OVERNIGHT_MAX, parse_lines, slugify, snapshot
-from irev.services.programmes import TOPIC_TO_COME
-from irev.services.reconfirmation import MAX_DAYS, reconfirm_text
-from irev.services.video_links import (
+from irev.services.link_schedule import (
     ScheduleError,
     configured_schedule,
     describe_schedule,
     parse_schedule,
     schedule_for,
 )
+from irev.services.meetings_admin import OVERNIGHT_MAX, parse_lines, slugify, snapshot
+from irev.services.programmes import TOPIC_TO_COME
+from irev.services.reconfirmation import MAX_DAYS, reconfirm_text
 
 #: What the reminder schedule's error messages call the field.
 SCHEDULE_NAME = "le calendrier d'envoi du lien"

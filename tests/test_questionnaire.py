@@ -379,9 +379,9 @@ def test_results_pages_need_a_staff_account(app, client, meeting):
 
 
 def test_a_data_export_says_who_answered_but_holds_no_answer(app, meeting):
-    from irev.services import gdpr
+    from irev.services import gdpr_export
 
     [registration] = answer_all(meeting, [{"satisfaction": 2}], remarks=["Trop de jargon"])
-    exported = gdpr.export(registration.person)
+    exported = gdpr_export.export(registration.person)
     assert exported["questionnaire_repondu"] == [meeting.title]
     assert "Trop de jargon" not in str(exported)

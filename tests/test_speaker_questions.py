@@ -14,7 +14,7 @@ from openpyxl import load_workbook
 from irev.extensions import db
 from irev.models import AuditEvent, QuestionState, SpeakerQuestion, StaffRole, utcnow
 from irev.models import RegistrationState as S
-from irev.services import gdpr, sending
+from irev.services import gdpr, gdpr_export, sending
 from irev.services import speaker_questions as service
 from irev.tokens import make_token
 from tests import factories
@@ -333,7 +333,7 @@ def test_erasing_a_person_deletes_their_questions(app, asked):
     service.merge(second, first, actor)
     db.session.commit()
     person = first.registration.person
-    exported = gdpr.export(person)
+    exported = gdpr_export.export(person)
     assert [q["question"] for q in exported["questions_intervenant"]] == ["Quel calendrier ?"]
 
     gdpr.erase(person, actor)

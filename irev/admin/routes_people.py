@@ -12,7 +12,7 @@ from irev.admin.forms import EraseForm, PersonForm
 from irev.extensions import db
 from irev.models import OutboundEmail, Person, Registration
 from irev.request_guards import page_number
-from irev.services import gdpr
+from irev.services import gdpr, gdpr_export
 from irev.services.audit import record
 from irev.wording import plural
 
@@ -49,7 +49,7 @@ def person(person_id: int):
 def person_export(person_id: int):
     """Download everything held about a person as JSON (right of access); audited."""
     person = get_or_404(Person, person_id)
-    data = gdpr.export(person)
+    data = gdpr_export.export(person)
     record(actor(), "person.export", person)
     db.session.commit()
     body = json.dumps(data, ensure_ascii=False, indent=2)

@@ -302,7 +302,10 @@ def bench_mail(servers: list[str]) -> list[str]:
             lines.append(f"{'postfix':<12} Postfix absent: {postfix.unavailable()}")
             continue
         for workers in worker_counts:
-            print(f"\n== mail: {count} video links, {server}, {database}, {workers} worker(s)")
+            print(
+                f"\n== mail: {count} video links, {server}, {database}, {workers} worker(s)",
+                flush=True,
+            )
             try:
                 result = mail.measure(server, database, count, workers=workers)
             except (Exception, SystemExit) as error:  # one failure must not hide the others

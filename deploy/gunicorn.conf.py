@@ -75,23 +75,24 @@ def when_ready(server):
     compiled the form page's on its first visitor (700 to 900 ms with five workers starting
     together on two cores).
     """
+    from irev.long_lived import compile_templates, freeze_loaded
+
     app = server.app.wsgi()
     if hasattr(app, "jinja_env"):
-        from irev.long_lived import settle
-
-        settle(app)
-    gc.freeze()
+        compile_templates(app)
+    freeze_loaded()
     gc.enable()
 
 
 def pre_fork(server, worker):
     """Freeze what the master made since the last fork (a recycled worker is forked anew).
 
-    Its garbage is collected first: a frozen cycle would never be freed. The collection walks
-    only what is not frozen yet, a few objects since the last fork.
+    The collection before it walks only what is not frozen yet: a few objects since the last
+    fork.
     """
-    gc.collect()
-    gc.freeze()
+    from irev.long_lived import freeze_loaded
+
+    freeze_loaded()
 
 
 def post_fork(server, worker):

@@ -25,8 +25,7 @@ def compile_templates(app: Flask) -> int:
     return len(names)
 
 
-def settle(app: Flask) -> None:
-    """Compile the templates, collect what loading left behind, then freeze what remains."""
-    compile_templates(app)
+def freeze_loaded() -> None:
+    """Collect the garbage made so far (a frozen cycle is never freed), then freeze the rest."""
     gc.collect()
     gc.freeze()
